@@ -1,0 +1,88 @@
+#pragma once
+/// Threshold rules with persistence and hysteresis, evaluated per patient on the pipeline thread.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <vitals/core/alert.hpp>
+#include <vitals/core/sample.hpp>
+
+namespace vitals::core {
+
+/// Which side of the limit is abnormal.
+enum class direction : std::uint8_t { below = 0, above = 1 };
+
+/// One threshold rule: raise when the vital stays beyond `limit` for `min_duration`; clear when it
+/// comes back past `limit` by `hysteresis`.
+struct threshold_rule {
+  std::string name;                     ///< unique rule name, e.g. "spo2_low"
+  vital_kind kind = vital_kind::heart_rate;
+  direction dir = direction::below;
+  double limit = 0.0;                   ///< canonical unit of `kind`
+  std::chrono::milliseconds min_duration{0};  ///< 0: the first reading beyond the limit raises
+  double hysteresis = 0.0;              ///< how far back past the limit a reading must be to clear
+  std::chrono::milliseconds max_gap{std::chrono::minutes(2)};  ///< longer silences restart the duration
+  priority level = priority::medium;
+  bool enabled = true;
+};
+
+/// A per-patient change to one rule; unset fields keep the default.
+struct rule_override {
+  std::optional<double> limit;
+  std::optional<std::chrono::milliseconds> min_duration;
+  std::optional<double> hysteresis;
+  std::optional<priority> level;
+  std::optional<bool> enabled;
+};
+
+/// The rule set and the per-patient overrides (patient id -> rule name -> override).
+struct detector_settings {
+  std::vector<threshold_rule> rules;
+  std::map<std::string, std::map<std::string, rule_override>> patients;
+};
+
+/// Defaults from reference/clinical.md: HR 50/120 (10 s), SpO2 < 90 for 15 s, glucose < 70,
+/// < 54 at once (high priority) and > 250.
+std::vector<threshold_rule> default_rules();
+
+/// Applies one override to a rule.
+threshold_rule apply(threshold_rule rule, const rule_override& o);
+
+/// Evaluates threshold rules on in-order samples and reports raise/clear transitions.
+class threshold_detector {
+ public:
+  explicit threshold_detector(detector_settings settings);
+
+  /// Feeds one accepted, in-order sample; appends any transitions to `out`.
+  void observe(const sample& s, std::vector<alert_event>& out);
+
+  /// Rules in force for a patient (defaults with that patient's overrides applied).
+  std::vector<threshold_rule> rules_for(std::string_view patient) const;
+
+  /// Number of patients with state.
+  std::size_t patient_count() const noexcept { return patients_.size(); }
+
+ private:
+  struct rule_state {
+    bool pending = false;  ///< beyond the limit, waiting for min_duration
+    bool active = false;
+    timestamp since{};     ///< first reading of the current excursion
+    timestamp last{};      ///< last reading seen by this rule
+    double worst = 0.0;    ///< most extreme value of the excursion
+  };
+  struct patient_state {
+    std::vector<threshold_rule> rules;
+    std::vector<rule_state> states;
+  };
+
+  patient_state& state_for(const short_id& patient);
+
+  detector_settings settings_;
+  std::unordered_map<short_id, patient_state> patients_;
+};
+
+}  // namespace vitals::core
