@@ -1,1 +1,148 @@
-// placeholder: to be written
+#include <vitals/core/detector.hpp>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace vitals::core {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+std::vector<threshold_rule> default_rules() {
+  // reference/clinical.md: bedside monitor defaults (HR 50/120, SpO2 90 with a 15 s delay) and
+  // the CGM consensus levels (< 70 level 1, < 54 level 2 at once, > 250 level 2 high).
+  // max_gap: a pause longer than this restarts the duration count (1 Hz oximetry: 2 min;
+  // 5-minute CGM: 15 min, i.e. more than two missed readings).
+  return {
+      {"hr_low", vital_kind::heart_rate, direction::below, 50.0, seconds(10), 5.0, minutes(2),
+       priority::medium, true},
+      {"hr_high", vital_kind::heart_rate, direction::above, 120.0, seconds(10), 5.0, minutes(2),
+       priority::medium, true},
+      {"spo2_low", vital_kind::spo2, direction::below, 90.0, seconds(15), 2.0, minutes(2),
+       priority::medium, true},
+      {"glucose_low", vital_kind::glucose, direction::below, 70.0, milliseconds(0), 5.0,
+       minutes(15), priority::medium, true},
+      {"glucose_urgent_low", vital_kind::glucose, direction::below, 54.0, milliseconds(0), 5.0,
+       minutes(15), priority::high, true},
+      {"glucose_high", vital_kind::glucose, direction::above, 250.0, milliseconds(0), 10.0,
+       minutes(15), priority::medium, true},
+  };
+}
+
+threshold_rule apply(threshold_rule rule, const rule_override& o) {
+  if (o.limit) rule.limit = *o.limit;
+  if (o.min_duration) rule.min_duration = *o.min_duration;
+  if (o.hysteresis) rule.hysteresis = *o.hysteresis;
+  if (o.level) rule.level = *o.level;
+  if (o.enabled) rule.enabled = *o.enabled;
+  return rule;
+}
+
+threshold_detector::threshold_detector(detector_settings settings)
+    : settings_(std::move(settings)) {}
+
+std::vector<threshold_rule> threshold_detector::rules_for(std::string_view patient) const {
+  std::vector<threshold_rule> rules = settings_.rules;
+  const auto p = settings_.patients.find(std::string(patient));
+  if (p == settings_.patients.end()) return rules;
+  for (auto& rule : rules) {
+    const auto o = p->second.find(rule.name);
+    if (o != p->second.end()) rule = apply(rule, o->second);
+  }
+  return rules;
+}
+
+threshold_detector::patient_state& threshold_detector::state_for(const short_id& patient) {
+  auto it = patients_.find(patient);
+  if (it != patients_.end()) return it->second;
+  patient_state st;
+  st.rules = rules_for(patient.view());
+  st.states.resize(st.rules.size());
+  return patients_.emplace(patient, std::move(st)).first->second;
+}
+
+namespace {
+
+bool beyond(const threshold_rule& r, double v) noexcept {
+  return r.dir == direction::below ? v < r.limit : v > r.limit;
+}
+
+bool back_inside(const threshold_rule& r, double v) noexcept {
+  return r.dir == direction::below ? v >= r.limit + r.hysteresis : v <= r.limit - r.hysteresis;
+}
+
+double more_extreme(const threshold_rule& r, double a, double b) noexcept {
+  return r.dir == direction::below ? std::min(a, b) : std::max(a, b);
+}
+
+}  // namespace
+
+void threshold_detector::observe(const sample& s, std::vector<alert_event>& out) {
+  auto& ps = state_for(s.patient);
+  for (std::size_t i = 0; i < ps.rules.size(); ++i) {
+    const auto& rule = ps.rules[i];
+    if (!rule.enabled || rule.kind != s.kind) continue;
+    auto& st = ps.states[i];
+    const bool gap = st.last != timestamp{} && s.device_time - st.last > rule.max_gap;
+    st.last = s.device_time;
+
+    auto make_event = [&](alert_transition t) {
+      alert_event e;
+      e.patient = s.patient;
+      e.device = s.device;
+      e.rule = rule.name;
+      e.kind = rule.kind;
+      e.level = rule.level;
+      e.source = alert_source::physiological;
+      e.transition = t;
+      e.value = s.value;
+      e.threshold = rule.limit;
+      e.condition_start = st.since;
+      e.time = s.device_time;
+      const auto held = std::chrono::duration_cast<seconds>(s.device_time - st.since).count();
+      if (t == alert_transition::raised) {
+        e.message = fmt::format("{} {} {} {} {} for {} s", to_string(rule.kind),
+                                rule.dir == direction::below ? "below" : "above", rule.limit,
+                                canonical_unit(rule.kind),
+                                rule.min_duration.count() == 0 ? "(immediate)" : "held", held);
+      } else {
+        e.message = fmt::format("{} back {} {} {} after {} s (worst {})", to_string(rule.kind),
+                                rule.dir == direction::below ? "above" : "below",
+                                rule.dir == direction::below ? rule.limit + rule.hysteresis
+                                                             : rule.limit - rule.hysteresis,
+                                canonical_unit(rule.kind), held, st.worst);
+      }
+      return e;
+    };
+
+    if (st.active) {
+      st.worst = more_extreme(rule, st.worst, s.value);
+      if (back_inside(rule, s.value)) {
+        out.push_back(make_event(alert_transition::cleared));
+        st.active = false;
+        st.pending = false;
+      }
+      continue;
+    }
+
+    if (!beyond(rule, s.value)) {
+      st.pending = false;
+      continue;
+    }
+    if (!st.pending || gap) {
+      st.pending = true;
+      st.since = s.device_time;
+      st.worst = s.value;
+    } else {
+      st.worst = more_extreme(rule, st.worst, s.value);
+    }
+    if (s.device_time - st.since >= rule.min_duration) {
+      st.active = true;
+      out.push_back(make_event(alert_transition::raised));
+    }
+  }
+}
+
+}  // namespace vitals::core

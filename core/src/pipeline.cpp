@@ -1,1 +1,175 @@
-// placeholder: to be written
+#include <vitals/core/pipeline.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+namespace vitals::core {
+
+bool plausible(vital_kind kind, double value) noexcept {
+  switch (kind) {
+    case vital_kind::heart_rate:
+      return value >= 20.0 && value <= 250.0;
+    case vital_kind::spo2:
+      return value >= 50.0 && value <= 100.0;
+    case vital_kind::glucose:
+      return value >= 20.0 && value <= 600.0;
+  }
+  return false;
+}
+
+ingest_port::ingest_port(std::string name, std::size_t capacity, wakeup& wake, stats& st,
+                         std::chrono::milliseconds push_timeout)
+    : name_(std::move(name)),
+      ring_(capacity),
+      wake_(wake),
+      stats_(st),
+      push_timeout_(push_timeout) {}
+
+bool ingest_port::try_push(const sample& s) noexcept {
+  if (!ring_.try_push(s)) return false;
+  wake_.notify();
+  return true;
+}
+
+bool ingest_port::push(const sample& s) {
+  if (try_push(s)) return true;
+  stats_.ring_full_waits.fetch_add(1, std::memory_order_relaxed);
+  wake_.notify();
+  if (ring_.push_for(s, push_timeout_)) {
+    wake_.notify();
+    return true;
+  }
+  const auto drops = stats_.ring_drops.fetch_add(1, std::memory_order_relaxed) + 1;
+  spdlog::error("ingest '{}': ring full for {} ms, sample dropped ({} dropped so far)", name_,
+                push_timeout_.count(), drops);
+  return false;
+}
+
+pipeline::pipeline(pipeline_options options, threshold_detector detector, store& out, stats& st)
+    : options_(options), detector_(std::move(detector)), store_(out), stats_(st) {
+  options_.batch_max = std::max<std::size_t>(options_.batch_max, 1);
+  options_.dedup_window = std::max<std::size_t>(options_.dedup_window, 1);
+}
+
+pipeline::~pipeline() {
+  stop();
+}
+
+ingest_port& pipeline::open_port(std::string name, std::size_t capacity) {
+  ports_.push_back(std::make_unique<ingest_port>(std::move(name), capacity, wake_, stats_,
+                                                 options_.push_timeout));
+  return *ports_.back();
+}
+
+void pipeline::on_alert(std::function<void(const alert_event&)> handler) {
+  alert_handler_ = std::move(handler);
+}
+
+void pipeline::start() {
+  if (thread_.joinable()) return;
+  stopping_.store(false);
+  thread_ = std::thread([this] { run(); });
+}
+
+void pipeline::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true);
+  wake_.notify();
+  thread_.join();
+  store_.flush();
+}
+
+std::size_t pipeline::depth() const noexcept {
+  std::size_t n = 0;
+  for (const auto& p : ports_) n += p->depth();
+  return n;
+}
+
+void pipeline::run() {
+  for (;;) {
+    if (drain_once() != 0) continue;
+    if (stopping_.load()) {
+      // Sources are stopped before the pipeline: one more pass sees anything they pushed last.
+      while (drain_once() != 0) {
+      }
+      return;
+    }
+    // Nothing to do: yield a little (cheap when data is about to arrive), then sleep.
+    bool found = false;
+    for (int i = 0; i < 16 && !found; ++i) {
+      std::this_thread::yield();
+      found = depth() != 0;
+    }
+    if (found) continue;
+    const auto ticket = wake_.prepare();
+    if (depth() != 0 || stopping_.load()) {
+      wake_.cancel();
+      continue;
+    }
+    wake_.wait_for(ticket, options_.idle_wait);
+  }
+}
+
+std::size_t pipeline::drain_once() {
+  std::size_t total = 0;
+  for (auto& port : ports_) {
+    total += port->ring_.consume([this](sample&& s) { process(s); }, options_.batch_max);
+  }
+  if (total != 0) hand_off();
+  return total;
+}
+
+void pipeline::process(const sample& s) {
+  if (!std::isfinite(s.value)) {
+    stats_.count_reject(reject_reason::bad_value);
+    return;
+  }
+  if (!plausible(s.kind, s.value)) {
+    stats_.count_reject(reject_reason::implausible);
+    spdlog::debug("implausible {} value {} from device {}", to_string(s.kind), s.value,
+                  s.device.view());
+    return;
+  }
+
+  auto& stream = streams_[stream_key{s.device, s.kind}];
+  if (stream.recent.empty()) stream.recent.assign(options_.dedup_window, timestamp{});
+  if (stream.seen &&
+      std::find(stream.recent.begin(), stream.recent.end(), s.device_time) != stream.recent.end()) {
+    stats_.samples_duplicate.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  stream.recent[stream.next] = s.device_time;
+  stream.next = (stream.next + 1) % stream.recent.size();
+
+  sample accepted = s;
+  const bool in_order = !stream.seen || s.device_time > stream.newest;
+  if (in_order) {
+    stream.newest = s.device_time;
+    stream.seen = true;
+  } else {
+    // Stored, but never evaluated: a late reading must not raise or clear an alert retroactively.
+    accepted.quality |= quality_out_of_order;
+  }
+  accepted_.push_back(accepted);
+  stats_.samples_accepted.fetch_add(1, std::memory_order_relaxed);
+
+  if (in_order) detector_.observe(accepted, events_);
+}
+
+void pipeline::hand_off() {
+  if (!accepted_.empty()) {
+    store_.append(accepted_);
+    accepted_.clear();
+  }
+  for (const auto& e : events_) {
+    store_.append(e);
+    (e.transition == alert_transition::raised ? stats_.alerts_raised : stats_.alerts_cleared)
+        .fetch_add(1, std::memory_order_relaxed);
+    if (alert_handler_) alert_handler_(e);
+  }
+  events_.clear();
+}
+
+}  // namespace vitals::core

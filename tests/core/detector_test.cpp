@@ -1,1 +1,143 @@
-// placeholder: to be written
+#include <vitals/core/detector.hpp>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <vector>
+
+using namespace vitals::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
+
+sample make(std::string_view patient, vital_kind kind, double value, std::chrono::milliseconds at) {
+  sample s;
+  s.patient = short_id::truncate(patient);
+  s.device = short_id::truncate("dev-1");
+  s.kind = kind;
+  s.value = value;
+  s.device_time = t0 + at;
+  return s;
+}
+
+/// Feeds a 1 Hz trace and returns every transition.
+std::vector<alert_event> feed(threshold_detector& d, std::string_view patient, vital_kind kind,
+                              const std::vector<double>& values,
+                              std::chrono::milliseconds step = 1s,
+                              std::chrono::milliseconds start = 0ms) {
+  std::vector<alert_event> out;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    d.observe(make(patient, kind, values[i], start + step * static_cast<int>(i)), out);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("SpO2 below 90 raises only after 15 s and clears with hysteresis", "[detector]") {
+  threshold_detector d({default_rules(), {}});
+  std::vector<double> trace(14, 88.0);  // 0..13 s: 13 s below, not yet
+  auto ev = feed(d, "p1", vital_kind::spo2, trace);
+  CHECK(ev.empty());
+
+  std::vector<alert_event> out;
+  d.observe(make("p1", vital_kind::spo2, 87, 15s), out);  // 15 s after the first low reading
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "spo2_low");
+  CHECK(out[0].transition == alert_transition::raised);
+  CHECK(out[0].value == 87);
+  CHECK(out[0].threshold == 90);
+  CHECK(out[0].condition_start == t0);
+  CHECK(out[0].patient.view() == "p1");
+
+  out.clear();
+  d.observe(make("p1", vital_kind::spo2, 91, 16s), out);  // above 90 but below 90 + 2
+  CHECK(out.empty());
+  d.observe(make("p1", vital_kind::spo2, 92, 17s), out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].transition == alert_transition::cleared);
+  CHECK(out[0].rule == "spo2_low");
+}
+
+TEST_CASE("a short dip does not alert, and a recovery restarts the duration", "[detector]") {
+  threshold_detector d({default_rules(), {}});
+  std::vector<double> trace;
+  for (int i = 0; i < 10; ++i) trace.push_back(85);  // 10 s low
+  trace.push_back(95);                               // recovered
+  for (int i = 0; i < 10; ++i) trace.push_back(85);  // another 10 s low
+  CHECK(feed(d, "p1", vital_kind::spo2, trace).empty());
+}
+
+TEST_CASE("a data gap longer than max_gap restarts the duration", "[detector]") {
+  threshold_detector d({default_rules(), {}});
+  std::vector<alert_event> out;
+  d.observe(make("p1", vital_kind::spo2, 85, 0s), out);
+  d.observe(make("p1", vital_kind::spo2, 85, 10s), out);
+  d.observe(make("p1", vital_kind::spo2, 85, 10s + 5min), out);  // long silence in between
+  CHECK(out.empty());
+  d.observe(make("p1", vital_kind::spo2, 85, 10s + 5min + 15s), out);
+  CHECK(out.size() == 1);
+}
+
+TEST_CASE("glucose below 54 raises the urgent low at once, high priority", "[detector]") {
+  threshold_detector d({default_rules(), {}});
+  auto ev = feed(d, "p2", vital_kind::glucose, {100, 80, 68, 52}, 5min);
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].rule == "glucose_low");
+  CHECK(ev[0].value == 68);
+  CHECK(ev[1].rule == "glucose_urgent_low");
+  CHECK(ev[1].level == priority::high);
+  CHECK(ev[1].value == 52);
+}
+
+TEST_CASE("heart rate rules: high and low with 10 s persistence", "[detector]") {
+  threshold_detector d({default_rules(), {}});
+  std::vector<double> tachy(11, 130);
+  auto ev = feed(d, "p3", vital_kind::heart_rate, tachy);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].rule == "hr_high");
+  CHECK(ev[0].time == t0 + 10s);
+  std::vector<double> brady(11, 45);
+  ev = feed(d, "p3", vital_kind::heart_rate, brady, 1s, 20s);
+  REQUIRE(ev.size() == 2);  // hr_high clears (45 <= 115), hr_low raises after 10 s
+  CHECK(ev[0].rule == "hr_high");
+  CHECK(ev[0].transition == alert_transition::cleared);
+  CHECK(ev[1].rule == "hr_low");
+  CHECK(ev[1].transition == alert_transition::raised);
+}
+
+TEST_CASE("an active alert is not raised twice while the condition holds", "[detector]") {
+  threshold_detector d({default_rules(), {}});
+  auto ev = feed(d, "p1", vital_kind::glucose, {60, 58, 57, 59, 61, 62}, 5min);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].rule == "glucose_low");
+}
+
+TEST_CASE("per-patient overrides change limits for that patient only", "[detector]") {
+  detector_settings settings{default_rules(), {}};
+  settings.patients["copd-1"]["spo2_low"] = rule_override{.limit = 86.0};
+  settings.patients["quiet-1"]["hr_high"] = rule_override{.enabled = false};
+  threshold_detector d(settings);
+
+  std::vector<double> at88(20, 88);
+  CHECK(feed(d, "copd-1", vital_kind::spo2, at88).empty());
+  CHECK(feed(d, "other", vital_kind::spo2, at88).size() == 1);
+
+  std::vector<double> tachy(20, 140);
+  CHECK(feed(d, "quiet-1", vital_kind::heart_rate, tachy).empty());
+  CHECK(d.rules_for("copd-1")[2].limit == 86.0);
+  CHECK(d.rules_for("nobody")[2].limit == 90.0);
+}
+
+TEST_CASE("patients are independent", "[detector]") {
+  threshold_detector d({default_rules(), {}});
+  std::vector<alert_event> out;
+  for (int i = 0; i < 20; ++i) {
+    d.observe(make("a", vital_kind::spo2, 85, std::chrono::seconds(i)), out);
+    d.observe(make("b", vital_kind::spo2, 97, std::chrono::seconds(i)), out);
+  }
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].patient.view() == "a");
+  CHECK(d.patient_count() == 2);
+}

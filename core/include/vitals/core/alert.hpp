@@ -14,9 +14,12 @@ enum class priority : std::uint8_t { low = 0, medium = 1, high = 2 };
 
 constexpr std::string_view to_string(priority p) noexcept {
   switch (p) {
-    case priority::low: return "low";
-    case priority::medium: return "medium";
-    case priority::high: return "high";
+    case priority::low:
+      return "low";
+    case priority::medium:
+      return "medium";
+    case priority::high:
+      return "high";
   }
   return "unknown";
 }
@@ -38,17 +41,17 @@ constexpr std::string_view to_string(alert_transition t) noexcept {
 /// A detector's statement that a condition started or ended for a patient.
 struct alert_event {
   short_id patient;
-  short_id device;          ///< the device whose sample triggered the transition
-  std::string rule;         ///< rule name, e.g. "spo2_low"; with patient it is the dedup key
+  short_id device;   ///< the device whose sample triggered the transition
+  std::string rule;  ///< rule name, e.g. "spo2_low"; with patient it is the dedup key
   vital_kind kind = vital_kind::heart_rate;
   priority level = priority::medium;
   alert_source source = alert_source::physiological;
   alert_transition transition = alert_transition::raised;
-  double value = 0.0;       ///< the triggering (or clearing) value, canonical unit
-  double threshold = 0.0;   ///< the limit that was crossed
+  double value = 0.0;           ///< the triggering (or clearing) value, canonical unit
+  double threshold = 0.0;       ///< the limit that was crossed
   timestamp condition_start{};  ///< device time the condition first held
   timestamp time{};             ///< device time of the transition
-  std::string message;      ///< human-readable explanation, without patient identifiers
+  std::string message;          ///< human-readable explanation, without patient identifiers
 };
 
 }  // namespace vitals::core

@@ -19,24 +19,25 @@ enum class direction : std::uint8_t { below = 0, above = 1 };
 /// One threshold rule: raise when the vital stays beyond `limit` for `min_duration`; clear when it
 /// comes back past `limit` by `hysteresis`.
 struct threshold_rule {
-  std::string name;                     ///< unique rule name, e.g. "spo2_low"
+  std::string name;  ///< unique rule name, e.g. "spo2_low"
   vital_kind kind = vital_kind::heart_rate;
   direction dir = direction::below;
-  double limit = 0.0;                   ///< canonical unit of `kind`
+  double limit = 0.0;                         ///< canonical unit of `kind`
   std::chrono::milliseconds min_duration{0};  ///< 0: the first reading beyond the limit raises
-  double hysteresis = 0.0;              ///< how far back past the limit a reading must be to clear
-  std::chrono::milliseconds max_gap{std::chrono::minutes(2)};  ///< longer silences restart the duration
+  double hysteresis = 0.0;  ///< how far back past the limit a reading must be to clear
+  std::chrono::milliseconds max_gap{
+      std::chrono::minutes(2)};  ///< longer silences restart the duration
   priority level = priority::medium;
   bool enabled = true;
 };
 
 /// A per-patient change to one rule; unset fields keep the default.
 struct rule_override {
-  std::optional<double> limit;
-  std::optional<std::chrono::milliseconds> min_duration;
-  std::optional<double> hysteresis;
-  std::optional<priority> level;
-  std::optional<bool> enabled;
+  std::optional<double> limit{};
+  std::optional<std::chrono::milliseconds> min_duration{};
+  std::optional<double> hysteresis{};
+  std::optional<priority> level{};
+  std::optional<bool> enabled{};
 };
 
 /// The rule set and the per-patient overrides (patient id -> rule name -> override).
@@ -70,9 +71,9 @@ class threshold_detector {
   struct rule_state {
     bool pending = false;  ///< beyond the limit, waiting for min_duration
     bool active = false;
-    timestamp since{};     ///< first reading of the current excursion
-    timestamp last{};      ///< last reading seen by this rule
-    double worst = 0.0;    ///< most extreme value of the excursion
+    timestamp since{};   ///< first reading of the current excursion
+    timestamp last{};    ///< last reading seen by this rule
+    double worst = 0.0;  ///< most extreme value of the excursion
   };
   struct patient_state {
     std::vector<threshold_rule> rules;

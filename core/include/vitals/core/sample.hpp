@@ -31,9 +31,12 @@ inline constexpr std::size_t vital_kind_count = 3;
 /// Name used on the wire, in config and in the database ("hr", "spo2", "glucose").
 constexpr std::string_view to_string(vital_kind k) noexcept {
   switch (k) {
-    case vital_kind::heart_rate: return "hr";
-    case vital_kind::spo2: return "spo2";
-    case vital_kind::glucose: return "glucose";
+    case vital_kind::heart_rate:
+      return "hr";
+    case vital_kind::spo2:
+      return "spo2";
+    case vital_kind::glucose:
+      return "glucose";
   }
   return "unknown";
 }
@@ -49,9 +52,12 @@ constexpr std::optional<vital_kind> parse_vital_kind(std::string_view s) noexcep
 /// The canonical unit a kind is stored in.
 constexpr std::string_view canonical_unit(vital_kind k) noexcept {
   switch (k) {
-    case vital_kind::heart_rate: return "/min";
-    case vital_kind::spo2: return "%";
-    case vital_kind::glucose: return "mg/dL";
+    case vital_kind::heart_rate:
+      return "/min";
+    case vital_kind::spo2:
+      return "%";
+    case vital_kind::glucose:
+      return "mg/dL";
   }
   return "";
 }
@@ -74,15 +80,16 @@ enum quality_flag : std::uint16_t {
 struct sample {
   short_id patient;
   short_id device;
-  double value = 0.0;           ///< in canonical_unit(kind)
-  timestamp device_time{};      ///< when the device measured it
-  timestamp receive_time{};     ///< when vitalsd decoded it
-  std::uint64_t sequence = 0;   ///< per-device sequence number, valid when has_sequence
+  double value = 0.0;          ///< in canonical_unit(kind)
+  timestamp device_time{};     ///< when the device measured it
+  timestamp receive_time{};    ///< when vitalsd decoded it
+  std::uint64_t sequence = 0;  ///< per-device sequence number, valid when has_sequence
   vital_kind kind = vital_kind::heart_rate;
   bool has_sequence = false;
   std::uint16_t quality = quality_none;  ///< quality_flag bits
 };
 
-static_assert(std::is_trivially_copyable_v<sample>, "samples must be trivially copyable for the ring");
+static_assert(std::is_trivially_copyable_v<sample>,
+              "samples must be trivially copyable for the ring");
 
 }  // namespace vitals::core

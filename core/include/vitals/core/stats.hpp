@@ -11,18 +11,18 @@ namespace vitals::core {
 
 /// Why an incoming message or sample was rejected. Every rejection is counted under one reason.
 enum class reject_reason : std::uint8_t {
-  invalid_json = 0,    ///< payload is not well-formed JSON
-  too_large,           ///< payload exceeds the configured maximum size
-  missing_field,       ///< device, timestamp or a value is missing
-  wrong_type,          ///< a field has the wrong JSON type
-  unknown_vital,       ///< no known vital in the reading
-  bad_value,           ///< value is NaN, infinite or not a number
-  bad_unit,            ///< unit not recognised for the vital
-  bad_timestamp,       ///< timestamp unparsable or outside the accepted window
-  bad_id,              ///< patient or device id empty, too long or not allowed
-  bad_topic,           ///< topic does not match the subscription template
-  unknown_device,      ///< device not known and auto-registration is off
-  implausible,         ///< value outside physiological plausibility limits
+  invalid_json = 0,  ///< payload is not well-formed JSON
+  too_large,         ///< payload exceeds the configured maximum size
+  missing_field,     ///< device, timestamp or a value is missing
+  wrong_type,        ///< a field has the wrong JSON type
+  unknown_vital,     ///< no known vital in the reading
+  bad_value,         ///< value is NaN, infinite or not a number
+  bad_unit,          ///< unit not recognised for the vital
+  bad_timestamp,     ///< timestamp unparsable or outside the accepted window
+  bad_id,            ///< patient or device id empty, too long or not allowed
+  bad_topic,         ///< topic does not match the subscription template
+  unknown_device,    ///< device not known and auto-registration is off
+  implausible,       ///< value outside physiological plausibility limits
   count_
 };
 
@@ -31,19 +31,32 @@ inline constexpr std::size_t reject_reason_count = static_cast<std::size_t>(reje
 /// Stable snake_case name of a reason, as used in logs and metrics labels.
 constexpr std::string_view to_string(reject_reason r) noexcept {
   switch (r) {
-    case reject_reason::invalid_json: return "invalid_json";
-    case reject_reason::too_large: return "too_large";
-    case reject_reason::missing_field: return "missing_field";
-    case reject_reason::wrong_type: return "wrong_type";
-    case reject_reason::unknown_vital: return "unknown_vital";
-    case reject_reason::bad_value: return "bad_value";
-    case reject_reason::bad_unit: return "bad_unit";
-    case reject_reason::bad_timestamp: return "bad_timestamp";
-    case reject_reason::bad_id: return "bad_id";
-    case reject_reason::bad_topic: return "bad_topic";
-    case reject_reason::unknown_device: return "unknown_device";
-    case reject_reason::implausible: return "implausible";
-    case reject_reason::count_: break;
+    case reject_reason::invalid_json:
+      return "invalid_json";
+    case reject_reason::too_large:
+      return "too_large";
+    case reject_reason::missing_field:
+      return "missing_field";
+    case reject_reason::wrong_type:
+      return "wrong_type";
+    case reject_reason::unknown_vital:
+      return "unknown_vital";
+    case reject_reason::bad_value:
+      return "bad_value";
+    case reject_reason::bad_unit:
+      return "bad_unit";
+    case reject_reason::bad_timestamp:
+      return "bad_timestamp";
+    case reject_reason::bad_id:
+      return "bad_id";
+    case reject_reason::bad_topic:
+      return "bad_topic";
+    case reject_reason::unknown_device:
+      return "unknown_device";
+    case reject_reason::implausible:
+      return "implausible";
+    case reject_reason::count_:
+      break;
   }
   return "unknown";
 }

@@ -1,0 +1,131 @@
+#pragma once
+/// The pipeline thread: validate -> dedup -> per-patient state -> detectors -> alert events,
+/// fed by one SPSC ring per source and writing through a core::store.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <vitals/core/alert.hpp>
+#include <vitals/core/detector.hpp>
+#include <vitals/core/ring.hpp>
+#include <vitals/core/sample.hpp>
+#include <vitals/core/source.hpp>
+#include <vitals/core/stats.hpp>
+#include <vitals/core/store.hpp>
+#include <vitals/core/wakeup.hpp>
+
+namespace vitals::core {
+
+/// Tuning of the pipeline thread.
+struct pipeline_options {
+  std::size_t batch_max = 1024;                  ///< samples taken from one ring per pass
+  std::chrono::milliseconds push_timeout{5000};  ///< how long a full ring makes a producer wait
+  std::chrono::milliseconds idle_wait{200};      ///< longest sleep when there is nothing to do
+  std::size_t dedup_window = 128;                ///< recent timestamps remembered per stream
+};
+
+/// Physiological plausibility limits (reference/clinical.md): outside them a value is an artifact.
+bool plausible(vital_kind kind, double value) noexcept;
+
+/// One producer's way into the pipeline: a ring plus the consumer's wake-up.
+class ingest_port final : public sample_sink {
+ public:
+  ingest_port(std::string name, std::size_t capacity, wakeup& wake, stats& st,
+              std::chrono::milliseconds push_timeout);
+
+  /// Pushes one sample, waiting up to the push timeout while the ring is full; a sample that
+  /// still does not fit is counted as a drop and logged (it should never happen in service).
+  bool push(const sample& s) override;
+
+  /// Pushes without waiting; false when the ring is full.
+  [[nodiscard]] bool try_push(const sample& s) noexcept;
+
+  /// Source name given at creation.
+  const std::string& name() const noexcept { return name_; }
+
+  /// Samples waiting in this port's ring.
+  std::size_t depth() const noexcept { return ring_.size(); }
+
+ private:
+  friend class pipeline;
+  std::string name_;
+  ring<sample> ring_;
+  wakeup& wake_;
+  stats& stats_;
+  std::chrono::milliseconds push_timeout_;
+};
+
+/// Owns the per-patient state and the thread that evaluates it. No locks on the hot path.
+class pipeline {
+ public:
+  pipeline(pipeline_options options, threshold_detector detector, store& out, stats& st);
+  ~pipeline();
+  pipeline(const pipeline&) = delete;
+  pipeline& operator=(const pipeline&) = delete;
+
+  /// Creates the input for one producer thread. Call before start().
+  ingest_port& open_port(std::string name, std::size_t capacity);
+
+  /// Called on the pipeline thread for every alert event, after it was handed to the store.
+  void on_alert(std::function<void(const alert_event&)> handler);
+
+  /// Starts the pipeline thread.
+  void start();
+
+  /// Drains every port (stop the sources first), hands everything to the store, waits until it
+  /// is committed, and joins the thread. Idempotent.
+  void stop();
+
+  /// Samples waiting in all rings.
+  std::size_t depth() const noexcept;
+
+ private:
+  struct stream_key {
+    short_id device;
+    vital_kind kind;
+    bool operator==(const stream_key&) const = default;
+  };
+  struct stream_key_hash {
+    std::size_t operator()(const stream_key& k) const noexcept {
+      return std::hash<short_id>{}(k.device) * 31u + static_cast<std::size_t>(k.kind);
+    }
+  };
+  /// What the pipeline remembers per (device, vital): the newest time and a window of recent
+  /// times, to tell duplicates and out-of-order readings apart.
+  struct stream_state {
+    timestamp newest{};
+    bool seen = false;
+    std::vector<timestamp> recent;  // circular, dedup_window entries
+    std::size_t next = 0;
+  };
+
+  void run();
+  std::size_t drain_once();
+  void process(const sample& s);
+  void hand_off();
+
+  pipeline_options options_;
+  threshold_detector detector_;
+  store& store_;
+  stats& stats_;
+  std::function<void(const alert_event&)> alert_handler_;
+
+  std::vector<std::unique_ptr<ingest_port>> ports_;
+  wakeup wake_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+
+  // Pipeline-thread state.
+  std::unordered_map<stream_key, stream_state, stream_key_hash> streams_;
+  std::vector<sample> accepted_;
+  std::vector<alert_event> events_;
+};
+
+}  // namespace vitals::core
