@@ -1,1 +1,181 @@
-// placeholder: to be written
+#include <vitals/daemon/app.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include <vitals/adapters/mqtt/mqtt_source.hpp>
+#include <vitals/adapters/sqlite/sqlite_store.hpp>
+#include <vitals/core/pipeline.hpp>
+
+namespace vitals::daemon {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+adapters::sqlite::store_options store_options_from(const config::settings& s) {
+  adapters::sqlite::store_options o;
+  o.path = s.store.path;
+  o.batch_rows = s.store.batch_rows;
+  o.batch_interval = std::chrono::milliseconds(s.store.batch_interval_ms);
+  o.synchronous = s.store.synchronous;
+  o.max_queued_rows = s.store.max_queued_rows;
+  return o;
+}
+
+adapters::mqtt::source_options source_options_from(const config::settings& s) {
+  adapters::mqtt::source_options o;
+  o.server_uri = s.mqtt.broker;
+  o.client_id = s.mqtt.client_id;
+  o.topics = s.mqtt.topics;
+  o.qos = s.mqtt.qos;
+  o.clean_session = s.mqtt.clean_session;
+  o.keep_alive = std::chrono::seconds(s.mqtt.keep_alive_s);
+  o.username = s.mqtt.username;
+  o.password = s.mqtt.password;
+  o.max_payload_bytes = s.mqtt.max_payload_bytes;
+  o.reconnect_min = std::chrono::seconds(s.mqtt.reconnect_min_s);
+  o.reconnect_max = std::chrono::seconds(s.mqtt.reconnect_max_s);
+  o.max_future = std::chrono::hours(s.mqtt.max_future_h);
+  for (const auto& d : s.devices) o.device_patients.emplace(d.id, d.patient);
+  return o;
+}
+
+core::pipeline_options pipeline_options_from(const config::settings& s) {
+  core::pipeline_options o;
+  o.batch_max = s.pipeline.batch_max;
+  o.push_timeout = std::chrono::milliseconds(s.pipeline.push_timeout_ms);
+  return o;
+}
+
+}  // namespace
+
+struct app::impl {
+  explicit impl(config::settings s)
+      : settings(std::move(s)),
+        store(store_options_from(settings), counters),
+        pipe(pipeline_options_from(settings), core::threshold_detector(settings.detector), store,
+             counters),
+        port(pipe.open_port("mqtt", settings.pipeline.ring_capacity)),
+        source(source_options_from(settings), port, counters),
+        signals(io, SIGINT, SIGTERM, SIGHUP),
+        stats_timer(io) {}
+
+  void log_alert(const core::alert_event& e) const {
+    if (settings.log.include_phi) {
+      spdlog::warn("ALERT {} rule={} priority={} patient={} device={} value={} threshold={} ({})",
+                   to_string(e.transition), e.rule, to_string(e.level), e.patient.view(),
+                   e.device.view(), e.value, e.threshold, e.message);
+    } else {
+      // Health data stays out of logs by default: the alert row in the database has the rest.
+      spdlog::warn(
+          "ALERT {} rule={} priority={} source={} (patient and value in the database; "
+          "log.include_phi shows them here)",
+          to_string(e.transition), e.rule, to_string(e.level), to_string(e.source));
+      spdlog::debug("ALERT detail patient={} device={} value={} threshold={}", e.patient.view(),
+                    e.device.view(), e.value, e.threshold);
+    }
+  }
+
+  void do_wait_signal() {
+    signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        spdlog::warn(
+            "SIGHUP received: configuration reload is not supported yet; restart the "
+            "daemon to apply changes");
+        do_wait_signal();
+        return;
+      }
+      spdlog::info("signal {} received: stopping", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+      do_stop();
+    });
+  }
+
+  void do_stats_tick() {
+    stats_timer.expires_after(std::chrono::seconds(60));
+    stats_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      log_stats("running");
+      do_stats_tick();
+    });
+  }
+
+  void log_stats(std::string_view when) const {
+    std::string rejects;
+    for (std::size_t i = 0; i < core::reject_reason_count; ++i) {
+      const auto n = counters.rejected[i].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      if (!rejects.empty()) rejects += ", ";
+      rejects +=
+          std::string(to_string(static_cast<core::reject_reason>(i))) + "=" + std::to_string(n);
+    }
+    spdlog::info(
+        "{}: messages={} samples accepted={} stored={} duplicates={} rejected={}{}{}{} "
+        "alerts raised={} cleared={} ring depth={} waits={} drops={}",
+        when, counters.messages_received.load(), counters.samples_accepted.load(),
+        counters.samples_stored.load(), counters.samples_duplicate.load(), counters.total_rejects(),
+        rejects.empty() ? "" : " (", rejects, rejects.empty() ? "" : ")",
+        counters.alerts_raised.load(), counters.alerts_cleared.load(), pipe.depth(),
+        counters.ring_full_waits.load(), counters.ring_drops.load());
+  }
+
+  void do_stop() {
+    if (stopping) return;
+    stopping = true;
+    signals.cancel();
+    stats_timer.cancel();
+    // Order matters: no new samples, then drain the ring into the store, then commit and close.
+    source.stop();
+    pipe.stop();
+    store.stop();
+    log_stats("stopped");
+  }
+
+  config::settings settings;
+  core::stats counters;
+  adapters::sqlite::sqlite_store store;
+  core::pipeline pipe;
+  core::ingest_port& port;
+  adapters::mqtt::mqtt_source source;
+  asio::io_context io;
+  asio::signal_set signals;
+  asio::steady_timer stats_timer;
+  bool stopping = false;
+};
+
+app::app(config::settings settings) : impl_(std::make_unique<impl>(std::move(settings))) {}
+
+app::~app() = default;
+
+const core::stats& app::counters() const noexcept {
+  return impl_->counters;
+}
+
+void app::stop() {
+  asio::post(impl_->io, [this] { impl_->do_stop(); });
+}
+
+int app::run() {
+  auto& d = *impl_;
+  d.pipe.on_alert([&d](const core::alert_event& e) { d.log_alert(e); });
+  d.store.start();
+  d.pipe.start();
+  d.source.start();
+  spdlog::info("vitalsd running: broker {}, {} topic(s), database {}", d.settings.mqtt.broker,
+               d.settings.mqtt.topics.size(), d.settings.store.path);
+  d.do_wait_signal();
+  d.do_stats_tick();
+  d.io.run();
+  return 0;
+}
+
+}  // namespace vitals::daemon
