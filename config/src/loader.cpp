@@ -1,1 +1,738 @@
-// placeholder: to be written
+#include <vitals/config/loader.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace vitals::config {
+
+std::string problem::to_string() const {
+  std::string out = file;
+  if (line > 0) {
+    out += fmt::format(":{}", line);
+    if (column > 0) out += fmt::format(":{}", column);
+  }
+  out += ": ";
+  if (!key.empty()) out += fmt::format("key '{}': ", key);
+  out += message;
+  return out;
+}
+
+namespace {
+
+std::vector<problem> sorted(std::vector<problem> ps) {
+  std::stable_sort(ps.begin(), ps.end(), [](const problem& a, const problem& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  return ps;
+}
+
+std::string join(const std::vector<problem>& ps) {
+  std::string out;
+  for (const auto& p : ps) {
+    if (!out.empty()) out += '\n';
+    out += p.to_string();
+  }
+  return out;
+}
+
+}  // namespace
+
+config_error::config_error(std::vector<problem> problems)
+    : std::runtime_error(join(sorted(problems))), problems_(sorted(std::move(problems))) {
+  if (problems_.empty()) problems_.push_back(problem{"<config>", 0, 0, "", "unknown error"});
+}
+
+namespace {
+
+using core::priority;
+using core::threshold_rule;
+using core::vital_kind;
+
+/// State of one load: where we are, what went wrong so far, and (for known_keys) the schema.
+struct context {
+  std::string source;
+  std::vector<problem> errors;
+  std::vector<problem> warnings;
+  std::vector<std::string>* schema = nullptr;  ///< set: record every key asked for, read nothing
+};
+
+std::string type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+  }
+  return "unknown";
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+/// The closest candidate when it is plausibly a typo (case-insensitive, at most 2 edits).
+std::string closest(std::string_view key, const std::vector<std::string>& candidates) {
+  const std::string k = lower(key);
+  std::string best;
+  std::size_t best_d = std::numeric_limits<std::size_t>::max();
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(k, lower(c));
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  const std::size_t limit = std::min<std::size_t>(2, std::max<std::size_t>(1, (k.size() + 1) / 3));
+  return best_d <= limit ? best : std::string();
+}
+
+std::string did_you_mean(std::string_view key, const std::vector<std::string>& candidates) {
+  const std::string c = closest(key, candidates);
+  return c.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", c);
+}
+
+std::string list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += ", ";
+    out += i;
+  }
+  return out;
+}
+
+problem at(const context& c, const toml::source_region& r, std::string key, std::string message) {
+  return problem{c.source, static_cast<std::uint32_t>(r.begin.line),
+                 static_cast<std::uint32_t>(r.begin.column), std::move(key), std::move(message)};
+}
+
+/// Reads one TOML table of known keys (a Fluent Bit style config map, one call per key): every
+/// value is type- and range-checked, and finish() reports the keys nobody asked for.
+class table_reader {
+ public:
+  table_reader(context& c, const toml::table* t, std::string path)
+      : c_(c), t_(c.schema ? nullptr : t), path_(std::move(path)) {}
+
+  std::string path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  /// Marks `key` known; returns its node when present.
+  const toml::node* find(std::string_view key) {
+    known_.emplace_back(key);
+    if (c_.schema) c_.schema->push_back(path(key));
+    return t_ ? t_->get(key) : nullptr;
+  }
+
+  void error(const toml::node& n, std::string_view key, std::string message) {
+    c_.errors.push_back(at(c_, n.source(), path(key), std::move(message)));
+  }
+
+  void warning(const toml::node& n, std::string_view key, std::string message) {
+    c_.warnings.push_back(at(c_, n.source(), path(key), std::move(message)));
+  }
+
+  void type_error(const toml::node& n, std::string_view key, std::string_view expected) {
+    error(n, key, fmt::format("expected {}, got {}", expected, type_name(n.type())));
+  }
+
+  /// An integer in [min, max]; `allowed` replaces the default "between min and max" wording.
+  template <class T>
+  const toml::node* integer(std::string_view key, T& out, std::int64_t min, std::int64_t max,
+                            std::string_view allowed = {}) {
+    const toml::node* n = find(key);
+    if (!n) return nullptr;
+    if (!n->is_integer()) {
+      type_error(*n, key, "integer");
+      return nullptr;
+    }
+    const std::int64_t v = n->as_integer()->get();
+    if (v < min || v > max) {
+      error(*n, key,
+            allowed.empty() ? fmt::format("must be between {} and {}, got {}", min, max, v)
+                            : fmt::format("{}, got {}", allowed, v));
+      return nullptr;
+    }
+    out = static_cast<T>(v);
+    return n;
+  }
+
+  /// An integer or float in [min, max] (finite).
+  const toml::node* number(std::string_view key, double& out, double min, double max,
+                           std::string_view unit = {}, std::string_view hint = {}) {
+    const toml::node* n = find(key);
+    if (!n) return nullptr;
+    double v = 0.0;
+    if (n->is_integer()) {
+      v = static_cast<double>(n->as_integer()->get());
+    } else if (n->is_floating_point()) {
+      v = n->as_floating_point()->get();
+    } else {
+      type_error(*n, key, "number");
+      return nullptr;
+    }
+    if (!std::isfinite(v) || v < min || v > max) {
+      error(*n, key,
+            fmt::format("must be between {} and {}{}{}, got {}{}", min, max,
+                        unit.empty() ? "" : " ", unit, v, hint));
+      return nullptr;
+    }
+    out = v;
+    return n;
+  }
+
+  const toml::node* boolean(std::string_view key, bool& out) {
+    const toml::node* n = find(key);
+    if (!n) return nullptr;
+    if (!n->is_boolean()) {
+      type_error(*n, key, "boolean (true or false)");
+      return nullptr;
+    }
+    out = n->as_boolean()->get();
+    return n;
+  }
+
+  /// A string; `non_empty` makes "" an error.
+  const toml::node* string(std::string_view key, std::string& out, bool non_empty) {
+    const toml::node* n = find(key);
+    if (!n) return nullptr;
+    if (!n->is_string()) {
+      type_error(*n, key, "string");
+      return nullptr;
+    }
+    if (non_empty && n->as_string()->get().empty()) {
+      error(*n, key, "must not be empty");
+      return nullptr;
+    }
+    out = n->as_string()->get();
+    return n;
+  }
+
+  /// A string from a fixed set.
+  const toml::node* one_of(std::string_view key, std::string& out,
+                           std::initializer_list<std::string_view> allowed) {
+    std::string v;
+    const toml::node* n = string(key, v, false);
+    if (!n) return nullptr;
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string names;
+      std::vector<std::string> candidates;
+      for (auto a : allowed) {
+        names += names.empty() ? "" : ", ";
+        names += fmt::format("\"{}\"", a);
+        candidates.emplace_back(a);
+      }
+      error(*n, key,
+            fmt::format("must be one of {}, got \"{}\"{}", names, v, did_you_mean(v, candidates)));
+      return nullptr;
+    }
+    out = v;
+    return n;
+  }
+
+  /// A sub-table; a present non-table is a type error.
+  const toml::table* table(std::string_view key) {
+    const toml::node* n = find(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) {
+      type_error(*n, key, "table");
+      return nullptr;
+    }
+    return n->as_table();
+  }
+
+  /// An array; a present non-array is a type error.
+  const toml::array* array(std::string_view key, std::string_view expected) {
+    const toml::node* n = find(key);
+    if (!n) return nullptr;
+    if (!n->is_array()) {
+      type_error(*n, key, expected);
+      return nullptr;
+    }
+    return n->as_array();
+  }
+
+  /// Reports every key of the table that no reader asked for, with the closest known key.
+  void finish(std::string (*extra_hint)(std::string_view) = nullptr) {
+    if (!t_) return;
+    for (const auto& [k, v] : *t_) {
+      if (std::find(known_.begin(), known_.end(), k.str()) != known_.end()) continue;
+      std::string hint = did_you_mean(k.str(), known_);
+      if (hint.empty() && extra_hint) hint = extra_hint(k.str());
+      c_.errors.push_back(
+          at(c_, k.source(), path(k.str()),
+             fmt::format("unknown key{}; known keys here: {}", hint, list(known_))));
+    }
+  }
+
+ private:
+  context& c_;
+  const toml::table* t_;
+  std::string path_;
+  std::vector<std::string> known_;
+};
+
+/// Plausible limit ranges per vital (reference/clinical.md, "Plausibility").
+struct limit_range {
+  double min;
+  double max;
+};
+
+limit_range range_of(vital_kind k) {
+  switch (k) {
+    case vital_kind::heart_rate:
+      return {20.0, 250.0};
+    case vital_kind::spo2:
+      return {50.0, 100.0};
+    case vital_kind::glucose:
+      return {20.0, 600.0};
+  }
+  return {0.0, 0.0};
+}
+
+/// Reads a [rules.<name>] or [patients.rules.<name>] table into an override.
+core::rule_override read_override(context& c, const toml::table* t, const std::string& path,
+                                  const threshold_rule& rule) {
+  core::rule_override o;
+  table_reader r(c, t, path);
+  const auto range = range_of(rule.kind);
+  double limit = 0.0;
+  std::string hint;
+  if (rule.kind == vital_kind::glucose) {
+    hint = " (glucose limits are in mg/dL; 1 mmol/L = 18.016 mg/dL)";
+  }
+  if (r.number("limit", limit, range.min, range.max, core::canonical_unit(rule.kind), hint)) {
+    o.limit = limit;
+  }
+  double duration_s = 0.0;
+  if (r.number("min_duration_s", duration_s, 0.0, 3600.0, "s")) {
+    o.min_duration = std::chrono::milliseconds(std::llround(duration_s * 1000.0));
+  }
+  double hysteresis = 0.0;
+  if (r.number("hysteresis", hysteresis, 0.0, 100.0, core::canonical_unit(rule.kind))) {
+    o.hysteresis = hysteresis;
+  }
+  std::string level;
+  if (r.one_of("priority", level, {"low", "medium", "high"})) {
+    o.level = level == "low" ? priority::low : level == "high" ? priority::high : priority::medium;
+  }
+  bool enabled = true;
+  if (const auto* n = r.boolean("enabled", enabled)) {
+    o.enabled = enabled;
+    if (!enabled && rule.name == "glucose_urgent_low") {
+      r.warning(*n, "enabled",
+                "urgent low glucose alerts are switched off (CGM systems do not allow this)");
+    }
+  }
+  r.finish();
+  return o;
+}
+
+/// Reads a table of rule overrides keyed by rule name (`[rules]` or `[patients.rules]`).
+std::map<std::string, core::rule_override> read_rules(context& c, const toml::table* t,
+                                                      const std::string& path,
+                                                      const std::vector<threshold_rule>& rules) {
+  std::map<std::string, core::rule_override> out;
+  std::vector<std::string> names;
+  for (const auto& r : rules) names.push_back(r.name);
+  if (c.schema) {
+    for (const auto& r : rules) read_override(c, nullptr, path + "." + r.name, r);
+    return out;
+  }
+  if (!t) return out;
+  for (const auto& [k, v] : *t) {
+    const std::string name(k.str());
+    const std::string key = path + "." + name;
+    const auto rule = std::find_if(rules.begin(), rules.end(),
+                                   [&](const threshold_rule& r) { return r.name == name; });
+    if (rule == rules.end()) {
+      c.errors.push_back(
+          at(c, k.source(), key,
+             fmt::format("unknown rule{}; rules: {}", did_you_mean(name, names), list(names))));
+      continue;
+    }
+    if (!v.is_table()) {
+      c.errors.push_back(
+          at(c, v.source(), key, fmt::format("expected table, got {}", type_name(v.type()))));
+      continue;
+    }
+    out[name] = read_override(c, v.as_table(), key, *rule);
+  }
+  return out;
+}
+
+/// Checks an id that becomes a core::short_id.
+bool valid_id(table_reader& r, const toml::node* n, std::string_view key, const std::string& v) {
+  if (!n) return false;
+  if (v.size() > core::short_id::max_size) {
+    r.error(*n, key,
+            fmt::format("must be at most {} bytes, got {}", core::short_id::max_size, v.size()));
+    return false;
+  }
+  return true;
+}
+
+/// Reads the element tables of an array of tables ([[devices]], [[patients]]).
+template <class F>
+void each_table(context& c, table_reader& parent, std::string_view key, F&& read_element) {
+  if (c.schema) {
+    read_element(nullptr, fmt::format("{}[]", key));
+    parent.find(key);
+    return;
+  }
+  const toml::array* a = parent.array(key, "array of tables ([[" + std::string(key) + "]])");
+  if (!a) return;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const toml::node& e = *a->get(i);
+    const std::string path = fmt::format("{}[{}]", key, i);
+    if (!e.is_table()) {
+      c.errors.push_back(
+          at(c, e.source(), path, fmt::format("expected table, got {}", type_name(e.type()))));
+      continue;
+    }
+    read_element(e.as_table(), path);
+  }
+}
+
+void read_password(table_reader& r, const toml::node& n, const std::string& file,
+                   std::string& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(file, ec);
+  if (ec || !fs::exists(st)) {
+    r.error(n, "password_file",
+            fmt::format("cannot read password file '{}': {}", file,
+                        ec ? ec.message() : std::string("no such file")));
+    return;
+  }
+  if (!fs::is_regular_file(st)) {
+    r.error(n, "password_file", fmt::format("password file '{}' is not a regular file", file));
+    return;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    r.error(n, "password_file",
+            fmt::format("cannot read password file '{}': {}", file, std::strerror(errno)));
+    return;
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) {
+    r.error(n, "password_file", fmt::format("password file '{}' is empty", file));
+    return;
+  }
+  const auto others = fs::perms::group_read | fs::perms::group_write | fs::perms::others_read |
+                      fs::perms::others_write;
+  if ((st.permissions() & others) != fs::perms::none) {
+    r.warning(n, "password_file",
+              fmt::format("password file '{}' is accessible by group or others (mode {:04o}); "
+                          "chmod 600 it",
+                          file, static_cast<unsigned>(st.permissions() & fs::perms::mask)));
+  }
+  out = std::move(text);
+}
+
+void read_mqtt(context& c, const toml::table* t, mqtt_settings& m) {
+  table_reader r(c, t, "mqtt");
+  if (const auto* n = r.string("broker", m.broker, true)) {
+    const std::string& b = m.broker;
+    const auto scheme_end = b.find("://");
+    static const std::vector<std::string> schemes{"tcp", "ssl", "mqtt", "mqtts", "ws", "wss"};
+    const std::string scheme = scheme_end == std::string::npos ? "" : b.substr(0, scheme_end);
+    const std::string rest = scheme_end == std::string::npos ? "" : b.substr(scheme_end + 3);
+    if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end() || rest.empty()) {
+      r.error(*n, "broker",
+              fmt::format("expected a URI such as \"tcp://localhost:1883\" (schemes: {}), got "
+                          "\"{}\"",
+                          list(schemes), b));
+    } else if (rest.substr(0, rest.find('/')).find('@') != std::string::npos) {
+      // Don't echo the value: it holds credentials.
+      r.error(*n, "broker",
+              "must not contain credentials; use mqtt.username and mqtt.password_file");
+    }
+  }
+  r.string("client_id", m.client_id, true);
+  if (const toml::array* a = r.array("topics", "array of strings")) {
+    std::vector<std::string> topics;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const toml::node& e = *a->get(i);
+      const std::string key = fmt::format("topics[{}]", i);
+      if (!e.is_string()) {
+        r.type_error(e, key, "string");
+      } else if (e.as_string()->get().empty()) {
+        r.error(e, key, "must not be empty");
+      } else {
+        topics.push_back(e.as_string()->get());
+      }
+    }
+    if (a->empty()) {
+      r.error(*a, "topics", "must name at least one topic");
+    } else if (topics.size() == a->size()) {
+      m.topics = std::move(topics);
+    }
+  }
+  r.integer("qos", m.qos, 0, 1, "must be 0 or 1 (QoS 2 is not supported)");
+  r.boolean("clean_session", m.clean_session);
+  r.integer("keep_alive_s", m.keep_alive_s, 1, 65535);
+  const auto* user = r.string("username", m.username, false);
+  const auto* pw = r.string("password_file", m.password_file, false);
+  if (pw && !m.password_file.empty()) {
+    read_password(r, *pw, m.password_file, m.password);
+    if (m.username.empty()) {
+      r.error(*pw, "password_file",
+              "is set but mqtt.username is not (MQTT sends a password only "
+              "with a user name)");
+    }
+  }
+  r.integer("max_payload_bytes", m.max_payload_bytes, 1, 268435455);
+  const auto* rmin = r.integer("reconnect_min_s", m.reconnect_min_s, 1, 3600);
+  const auto* rmax = r.integer("reconnect_max_s", m.reconnect_max_s, 1, 3600);
+  if ((rmin || rmax) && m.reconnect_max_s < m.reconnect_min_s) {
+    r.error(rmax ? *rmax : *rmin, rmax ? "reconnect_max_s" : "reconnect_min_s",
+            fmt::format("reconnect_max_s ({}) must not be less than reconnect_min_s ({})",
+                        m.reconnect_max_s, m.reconnect_min_s));
+  }
+  r.integer("max_future_h", m.max_future_h, 1, 8760);
+  r.finish();
+  if (user && !m.username.empty() && m.password_file.empty() && !c.schema) {
+    // Not an error: some brokers authenticate by user name alone (or by client certificate).
+    c.warnings.push_back(at(c, user->source(), "mqtt.username",
+                            "is set without mqtt.password_file: connecting without a password"));
+  }
+}
+
+void read_store(context& c, const toml::table* t, store_settings& s) {
+  table_reader r(c, t, "store");
+  r.string("path", s.path, true);
+  const auto* rows = r.integer("batch_rows", s.batch_rows, 1, 1000000);
+  r.integer("batch_interval_ms", s.batch_interval_ms, 1, 60000);
+  r.one_of("synchronous", s.synchronous, {"normal", "full"});
+  const auto* queued = r.integer("max_queued_rows", s.max_queued_rows, 1, 100000000);
+  if ((rows || queued) && s.max_queued_rows < s.batch_rows) {
+    r.error(queued ? *queued : *rows, queued ? "max_queued_rows" : "batch_rows",
+            fmt::format("max_queued_rows ({}) must be at least batch_rows ({})", s.max_queued_rows,
+                        s.batch_rows));
+  }
+  r.finish();
+}
+
+void read_pipeline(context& c, const toml::table* t, pipeline_settings& p) {
+  table_reader r(c, t, "pipeline");
+  constexpr std::int64_t max_ring = std::int64_t{1} << 24;
+  std::int64_t ring = 0;
+  if (const auto* n = r.integer("ring_capacity", ring, 2, max_ring,
+                                fmt::format("must be a power of two between 2 and {}", max_ring))) {
+    const auto u = static_cast<std::uint64_t>(ring);
+    if (!std::has_single_bit(u)) {
+      r.error(*n, "ring_capacity",
+              fmt::format("must be a power of two between 2 and {} (e.g. {} or {}), got {}",
+                          max_ring, std::bit_floor(u), std::bit_ceil(u), ring));
+    } else {
+      p.ring_capacity = static_cast<std::size_t>(ring);
+    }
+  }
+  r.integer("push_timeout_ms", p.push_timeout_ms, 0, 60000);
+  r.integer("batch_max", p.batch_max, 1, 1048576);
+  r.finish();
+}
+
+void read_log(context& c, const toml::table* t, log_settings& l) {
+  table_reader r(c, t, "log");
+  r.one_of("level", l.level, {"trace", "debug", "info", "warn", "error"});
+  r.one_of("format", l.format, {"text", "json"});
+  r.boolean("include_phi", l.include_phi);
+  r.finish();
+}
+
+void read_devices(context& c, table_reader& root, settings& s) {
+  std::set<std::string> seen;
+  each_table(c, root, "devices", [&](const toml::table* t, const std::string& path) {
+    table_reader r(c, t, path);
+    device_mapping d;
+    const auto* id = r.string("id", d.id, true);
+    const auto* patient = r.string("patient", d.patient, true);
+    r.finish();
+    if (c.schema) return;
+    bool ok = valid_id(r, id, "id", d.id);
+    ok = valid_id(r, patient, "patient", d.patient) && ok;
+    if (!id && !t->contains("id")) {
+      c.errors.push_back(at(c, t->source(), path + ".id", "missing (each device needs an id)"));
+    }
+    if (!patient && !t->contains("patient")) {
+      c.errors.push_back(
+          at(c, t->source(), path + ".patient", "missing (each device needs a patient)"));
+    }
+    if (ok && !seen.insert(d.id).second) {
+      r.error(*id, "id", fmt::format("duplicate device id \"{}\"", d.id));
+      ok = false;
+    }
+    if (ok) s.devices.push_back(std::move(d));
+  });
+}
+
+void read_patients(context& c, table_reader& root, settings& s) {
+  const auto rules = core::default_rules();
+  each_table(c, root, "patients", [&](const toml::table* t, const std::string& path) {
+    table_reader r(c, t, path);
+    std::string id;
+    const auto* id_node = r.string("id", id, true);
+    const toml::table* rt = r.table("rules");
+    auto overrides = read_rules(c, rt, path + ".rules", rules);
+    r.finish();
+    if (c.schema) return;
+    if (!id_node) {
+      if (!t->contains("id")) {
+        c.errors.push_back(at(c, t->source(), path + ".id", "missing (each patient needs an id)"));
+      }
+      return;
+    }
+    if (!valid_id(r, id_node, "id", id)) return;
+    if (s.detector.patients.contains(id)) {
+      r.error(*id_node, "id", fmt::format("duplicate patient id \"{}\"", id));
+      return;
+    }
+    s.detector.patients.emplace(id, std::move(overrides));
+  });
+}
+
+std::vector<std::string> known_keys_impl();
+
+/// A key written above every section header lands at the top level: name its section.
+std::string section_hint(std::string_view key) {
+  static const std::vector<std::string> keys = known_keys_impl();
+  for (const auto& k : keys) {
+    const auto dot = k.find('.');
+    if (dot == std::string::npos || k.find_first_of(".[", dot + 1) != std::string::npos) continue;
+    if (k.compare(dot + 1, std::string::npos, key) == 0) {
+      return fmt::format(" (did you mean '{}'? it belongs under [{}])", k, k.substr(0, dot));
+    }
+  }
+  return {};
+}
+
+void read_all(context& c, const toml::table& root, settings& s) {
+  table_reader r(c, &root, "");
+  read_mqtt(c, r.table("mqtt"), s.mqtt);
+  read_store(c, r.table("store"), s.store);
+  read_pipeline(c, r.table("pipeline"), s.pipeline);
+  read_log(c, r.table("log"), s.log);
+  const auto overrides = read_rules(c, r.table("rules"), "rules", s.detector.rules);
+  for (auto& rule : s.detector.rules) {
+    const auto o = overrides.find(rule.name);
+    if (o != overrides.end()) rule = core::apply(rule, o->second);
+  }
+  read_devices(c, r, s);
+  read_patients(c, r, s);
+  r.finish(section_hint);
+}
+
+}  // namespace
+
+settings load_string(std::string_view text, std::string_view source_name) {
+  context c;
+  c.source = std::string(source_name);
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw config_error({at(c, e.source(), "", std::string(e.description()))});
+  }
+  settings s;
+  read_all(c, root, s);
+  if (!c.errors.empty()) throw config_error(std::move(c.errors));
+  for (const auto& w : sorted(std::move(c.warnings))) s.warnings.push_back(w.to_string());
+  return s;
+}
+
+settings load_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    throw config_error(
+        {problem{path.string(), 0, 0, "",
+                 fmt::format("cannot read configuration file: {}", std::strerror(err))}});
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_string(text.str(), path.string());
+}
+
+std::vector<std::string> known_keys() {
+  return known_keys_impl();
+}
+
+namespace {
+
+std::vector<std::string> known_keys_impl() {
+  std::vector<std::string> keys;
+  context c;
+  c.schema = &keys;
+  const toml::table empty;
+  settings s;
+  read_all(c, empty, s);
+  // The section tables themselves are recorded too; keep only leaf keys.
+  std::vector<std::string> leaves;
+  for (const auto& k : keys) {
+    const bool is_section = std::any_of(keys.begin(), keys.end(), [&](const std::string& o) {
+      return o.size() > k.size() && o.compare(0, k.size(), k) == 0 &&
+             (o[k.size()] == '.' || o[k.size()] == '[');
+    });
+    if (!is_section) leaves.push_back(k);
+  }
+  return leaves;
+}
+
+}  // namespace
+
+}  // namespace vitals::config

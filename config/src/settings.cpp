@@ -1,1 +1,65 @@
-// placeholder: to be written
+#include <vitals/config/settings.hpp>
+
+#include <fmt/format.h>
+
+namespace vitals::config {
+
+settings defaults() {
+  return settings{};
+}
+
+namespace {
+
+std::string seconds(std::chrono::milliseconds ms) {
+  return ms.count() % 1000 == 0 ? fmt::format("{} s", ms.count() / 1000)
+                                : fmt::format("{} s", static_cast<double>(ms.count()) / 1000.0);
+}
+
+}  // namespace
+
+std::string summary(const settings& s) {
+  std::string out;
+  const auto& m = s.mqtt;
+  out += fmt::format("mqtt: broker {}, client_id {}, qos {}, clean_session {}, keep_alive {} s\n",
+                     m.broker, m.client_id, m.qos, m.clean_session, m.keep_alive_s);
+  std::string topics;
+  for (const auto& t : m.topics) topics += (topics.empty() ? "" : ", ") + t;
+  out += fmt::format("  topics: {}\n", topics);
+  out += fmt::format(
+      "  auth: {}\n",
+      m.username.empty()
+          ? std::string("none")
+          : fmt::format("user '{}', password {}", m.username,
+                        m.password.empty() ? std::string("none") : "from " + m.password_file));
+  out +=
+      fmt::format("  max payload {} bytes, reconnect {}..{} s, samples up to {} h ahead accepted\n",
+                  m.max_payload_bytes, m.reconnect_min_s, m.reconnect_max_s, m.max_future_h);
+  const auto& st = s.store;
+  out += fmt::format(
+      "store: {} (commit every {} rows or {} ms, synchronous={}, queue up to {} rows)\n", st.path,
+      st.batch_rows, st.batch_interval_ms, st.synchronous, st.max_queued_rows);
+  const auto& p = s.pipeline;
+  out += fmt::format("pipeline: ring {} samples, push timeout {} ms, batch {}\n", p.ring_capacity,
+                     p.push_timeout_ms, p.batch_max);
+  out += fmt::format("log: level {}, format {}, {}\n", s.log.level, s.log.format,
+                     s.log.include_phi ? "alert lines INCLUDE patient and value (include_phi)"
+                                       : "no patient data in logs");
+  out += "rules:\n";
+  for (const auto& r : s.detector.rules) {
+    out += fmt::format("  {:<19} {} {} {} for {}, hysteresis {}, {} priority{}\n", r.name,
+                       to_string(r.kind), r.dir == core::direction::below ? "<" : ">", r.limit,
+                       seconds(r.min_duration), r.hysteresis, to_string(r.level),
+                       r.enabled ? "" : " (DISABLED)");
+  }
+  std::size_t overrides = 0;
+  for (const auto& [patient, rules] : s.detector.patients) overrides += rules.size();
+  // Counts only: patient and device ids stay out of the summary.
+  out += fmt::format(
+      "devices mapped to patients: {}; patients with own settings: {} ({} rule "
+      "overrides)",
+      s.devices.size(), s.detector.patients.size(), overrides);
+  for (const auto& w : s.warnings) out += "\nwarning: " + w;
+  return out;
+}
+
+}  // namespace vitals::config

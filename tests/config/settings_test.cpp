@@ -1,1 +1,662 @@
-// placeholder: to be written
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <vitals/config/loader.hpp>
+#include <vitals/config/settings.hpp>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using vitals::config::config_error;
+using vitals::config::load_file;
+using vitals::config::load_string;
+using vitals::config::settings;
+using vitals::core::priority;
+
+namespace {
+
+const fs::path example_path{VITALS_EXAMPLE_CONFIG};
+const fs::path testdata = example_path.parent_path().parent_path() / "tests/config/testdata";
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  REQUIRE(in);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// A scratch directory removed at the end of the test.
+struct temp_dir {
+  temp_dir() {
+    static std::atomic<int> n{0};
+    path = fs::temp_directory_path() /
+           fmt::format("vitals-config-test-{}-{}", ::getpid(), n.fetch_add(1));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  fs::path write(const std::string& name, const std::string& text, fs::perms mode) const {
+    const auto p = path / name;
+    std::ofstream(p, std::ios::binary) << text;
+    fs::permissions(p, mode);
+    return p;
+  }
+  fs::path path;
+};
+
+/// Loads `text` and returns the config_error it must throw.
+config_error load_error(const std::string& text, std::string_view name = "test.toml") {
+  try {
+    (void)load_string(text, name);
+  } catch (const config_error& e) {
+    return e;
+  }
+  FAIL("expected a config_error for:\n" << text);
+  throw std::logic_error("unreachable");
+}
+
+/// Every field that differs between two settings, by name ("mqtt.qos: 1 != 0").
+std::vector<std::string> differences(const settings& a, const settings& b) {
+  std::vector<std::string> d;
+  auto cmp = [&](const std::string& name, const auto& x, const auto& y) {
+    if (!(x == y)) d.push_back(name);
+  };
+  cmp("mqtt.broker", a.mqtt.broker, b.mqtt.broker);
+  cmp("mqtt.client_id", a.mqtt.client_id, b.mqtt.client_id);
+  cmp("mqtt.topics", a.mqtt.topics, b.mqtt.topics);
+  cmp("mqtt.qos", a.mqtt.qos, b.mqtt.qos);
+  cmp("mqtt.clean_session", a.mqtt.clean_session, b.mqtt.clean_session);
+  cmp("mqtt.keep_alive_s", a.mqtt.keep_alive_s, b.mqtt.keep_alive_s);
+  cmp("mqtt.username", a.mqtt.username, b.mqtt.username);
+  cmp("mqtt.password_file", a.mqtt.password_file, b.mqtt.password_file);
+  cmp("mqtt.password", a.mqtt.password, b.mqtt.password);
+  cmp("mqtt.max_payload_bytes", a.mqtt.max_payload_bytes, b.mqtt.max_payload_bytes);
+  cmp("mqtt.reconnect_min_s", a.mqtt.reconnect_min_s, b.mqtt.reconnect_min_s);
+  cmp("mqtt.reconnect_max_s", a.mqtt.reconnect_max_s, b.mqtt.reconnect_max_s);
+  cmp("mqtt.max_future_h", a.mqtt.max_future_h, b.mqtt.max_future_h);
+  cmp("store.path", a.store.path, b.store.path);
+  cmp("store.batch_rows", a.store.batch_rows, b.store.batch_rows);
+  cmp("store.batch_interval_ms", a.store.batch_interval_ms, b.store.batch_interval_ms);
+  cmp("store.synchronous", a.store.synchronous, b.store.synchronous);
+  cmp("store.max_queued_rows", a.store.max_queued_rows, b.store.max_queued_rows);
+  cmp("pipeline.ring_capacity", a.pipeline.ring_capacity, b.pipeline.ring_capacity);
+  cmp("pipeline.push_timeout_ms", a.pipeline.push_timeout_ms, b.pipeline.push_timeout_ms);
+  cmp("pipeline.batch_max", a.pipeline.batch_max, b.pipeline.batch_max);
+  cmp("log.level", a.log.level, b.log.level);
+  cmp("log.format", a.log.format, b.log.format);
+  cmp("log.include_phi", a.log.include_phi, b.log.include_phi);
+  cmp("devices", a.devices, b.devices);
+  if (a.detector.rules.size() != b.detector.rules.size()) {
+    d.push_back("rules (count)");
+  } else {
+    for (std::size_t i = 0; i < a.detector.rules.size(); ++i) {
+      const auto& x = a.detector.rules[i];
+      const auto& y = b.detector.rules[i];
+      const std::string r = "rules." + x.name;
+      cmp(r + " (name)", x.name, y.name);
+      cmp(r + ".kind", x.kind, y.kind);
+      cmp(r + ".dir", x.dir, y.dir);
+      cmp(r + ".limit", x.limit, y.limit);
+      cmp(r + ".min_duration_s", x.min_duration, y.min_duration);
+      cmp(r + ".hysteresis", x.hysteresis, y.hysteresis);
+      cmp(r + ".max_gap", x.max_gap, y.max_gap);
+      cmp(r + ".priority", x.level, y.level);
+      cmp(r + ".enabled", x.enabled, y.enabled);
+    }
+  }
+  cmp("patients (ids)", a.detector.patients.size(), b.detector.patients.size());
+  for (const auto& [id, rules] : a.detector.patients) {
+    const auto o = b.detector.patients.find(id);
+    if (o == b.detector.patients.end() || o->second.size() != rules.size()) {
+      d.push_back("patients." + id);
+      continue;
+    }
+    for (const auto& [name, x] : rules) {
+      const auto y = o->second.find(name);
+      if (y == o->second.end()) {
+        d.push_back("patients." + id + ".rules." + name);
+        continue;
+      }
+      const std::string r = "patients." + id + ".rules." + name;
+      cmp(r + ".limit", x.limit, y->second.limit);
+      cmp(r + ".min_duration_s", x.min_duration, y->second.min_duration);
+      cmp(r + ".hysteresis", x.hysteresis, y->second.hysteresis);
+      cmp(r + ".priority", x.level, y->second.level);
+      cmp(r + ".enabled", x.enabled, y->second.enabled);
+    }
+  }
+  return d;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += s + "\n";
+  return out;
+}
+
+// A commented-out default: "# key = value" or "# [section]" / "# [[array]]" (any indentation;
+// "##" documentation lines never match, the character after the first '#' must be a space).
+const std::regex default_line(R"(^(\s*)#\s+(\[\[?[A-Za-z0-9_.]+\]\]?|[A-Za-z0-9_]+\s*=.*)$)");
+// A documentation example line: "##   [[devices]]", "##   id = ...".
+const std::regex example_line(R"(^\s*##\s+(\[\[?[A-Za-z0-9_.]+\]\]?|[A-Za-z0-9_]+ = .*)$)");
+
+/// The example file with every matching commented line uncommented.
+std::string uncomment(const std::string& text, bool defaults, bool examples,
+                      std::size_t* count = nullptr) {
+  std::istringstream in(text);
+  std::string out, line;
+  std::size_t n = 0;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (defaults && std::regex_match(line, m, default_line)) {
+      out += m[1].str() + m[2].str() + "\n";
+      ++n;
+    } else if (examples && std::regex_match(line, m, example_line)) {
+      out += m[1].str() + "\n";
+      ++n;
+    } else {
+      out += line + "\n";
+    }
+  }
+  if (count) *count = n;
+  return out;
+}
+
+const vitals::core::threshold_rule& rule(const settings& s, std::string_view name) {
+  for (const auto& r : s.detector.rules) {
+    if (r.name == name) return r;
+  }
+  FAIL("no rule " << name);
+  throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("defaults are the documented values", "[config]") {
+  const settings s = vitals::config::defaults();
+  CHECK(s.mqtt.broker == "tcp://localhost:1883");
+  CHECK(s.mqtt.client_id == "vitalsd");
+  CHECK(s.mqtt.topics == std::vector<std::string>{"vitals/{patient}/{device}"});
+  CHECK(s.mqtt.qos == 1);
+  CHECK_FALSE(s.mqtt.clean_session);
+  CHECK(s.mqtt.keep_alive_s == 30);
+  CHECK(s.mqtt.username.empty());
+  CHECK(s.mqtt.password_file.empty());
+  CHECK(s.mqtt.password.empty());
+  CHECK(s.mqtt.max_payload_bytes == 65536);
+  CHECK(s.mqtt.reconnect_min_s == 1);
+  CHECK(s.mqtt.reconnect_max_s == 30);
+  CHECK(s.mqtt.max_future_h == 24);
+  CHECK(s.store.path == "vitalsd.db");
+  CHECK(s.store.batch_rows == 1000);
+  CHECK(s.store.batch_interval_ms == 200);
+  CHECK(s.store.synchronous == "normal");
+  CHECK(s.store.max_queued_rows == 100000);
+  CHECK(s.pipeline.ring_capacity == 65536);
+  CHECK(s.pipeline.push_timeout_ms == 5000);
+  CHECK(s.pipeline.batch_max == 1024);
+  CHECK(s.log.level == "info");
+  CHECK(s.log.format == "text");
+  CHECK_FALSE(s.log.include_phi);
+  CHECK(s.devices.empty());
+  CHECK(s.detector.patients.empty());
+  CHECK(s.warnings.empty());
+
+  const auto core_rules = vitals::core::default_rules();
+  REQUIRE(s.detector.rules.size() == core_rules.size());
+  CHECK(rule(s, "spo2_low").limit == 90.0);
+  CHECK(rule(s, "spo2_low").min_duration == 15s);
+  CHECK(rule(s, "glucose_urgent_low").level == priority::high);
+
+  SECTION("settings{}, an empty text and a comments-only text are the defaults") {
+    CHECK(differences(settings{}, s).empty());
+    CHECK(differences(load_string("", "empty.toml"), s).empty());
+    CHECK(differences(load_string("# nothing here\n\n  \n", "comments.toml"), s).empty());
+  }
+}
+
+TEST_CASE("a full valid file sets every field", "[config]") {
+  const settings s = load_file(testdata / "full.toml");
+  CHECK(s.mqtt.broker == "ssl://broker.example.org:8883");
+  CHECK(s.mqtt.client_id == "vitalsd-gw-17");
+  CHECK(s.mqtt.topics == std::vector<std::string>{"vitals/{patient}/{device}", "ble/{device}"});
+  CHECK(s.mqtt.qos == 0);
+  CHECK(s.mqtt.clean_session);
+  CHECK(s.mqtt.keep_alive_s == 60);
+  CHECK(s.mqtt.max_payload_bytes == 4096);
+  CHECK(s.mqtt.reconnect_min_s == 2);
+  CHECK(s.mqtt.reconnect_max_s == 120);
+  CHECK(s.mqtt.max_future_h == 2);
+  CHECK(s.store.path == "/var/lib/vitalsd/vitals.db");
+  CHECK(s.store.batch_rows == 500);
+  CHECK(s.store.batch_interval_ms == 100);
+  CHECK(s.store.synchronous == "full");
+  CHECK(s.store.max_queued_rows == 20000);
+  CHECK(s.pipeline.ring_capacity == 4096);
+  CHECK(s.pipeline.push_timeout_ms == 250);
+  CHECK(s.pipeline.batch_max == 256);
+  CHECK(s.log.level == "debug");
+  CHECK(s.log.format == "json");
+  CHECK(s.log.include_phi);
+  CHECK(s.warnings.empty());
+
+  const auto& spo2 = rule(s, "spo2_low");
+  CHECK(spo2.limit == 88.0);
+  CHECK(spo2.min_duration == 20500ms);
+  CHECK(spo2.hysteresis == 1.5);
+  CHECK(spo2.level == priority::high);
+  CHECK(spo2.enabled);
+  CHECK_FALSE(rule(s, "glucose_high").enabled);
+  CHECK(rule(s, "glucose_high").limit == 250.0);  // untouched keys keep their defaults
+  CHECK(rule(s, "hr_low").limit == 50.0);
+
+  REQUIRE(s.devices.size() == 2);
+  CHECK(s.devices[0] == vitals::config::device_mapping{"c8:7f:54:0a:11:2b", "p-0042"});
+  CHECK(s.devices[1] == vitals::config::device_mapping{"cgm-7f3a", "p-0043"});
+
+  REQUIRE(s.detector.patients.size() == 2);
+  const auto& p42 = s.detector.patients.at("p-0042");
+  REQUIRE(p42.size() == 2);
+  CHECK(p42.at("spo2_low").limit == 86.0);
+  CHECK(p42.at("spo2_low").min_duration == 30s);
+  CHECK_FALSE(p42.at("spo2_low").hysteresis.has_value());
+  CHECK_FALSE(p42.at("spo2_low").level.has_value());
+  CHECK(p42.at("hr_high").limit == 110.0);
+  CHECK(p42.at("hr_high").level == priority::low);
+  CHECK(p42.at("hr_high").enabled == true);
+  const auto& p43 = s.detector.patients.at("p-0043");
+  CHECK(p43.at("glucose_low").limit == 80.0);
+  CHECK(p43.at("glucose_low").hysteresis == 3.0);
+
+  // Per-patient overrides apply on top of the [rules] settings.
+  vitals::core::threshold_detector det(s.detector);
+  const auto rules = det.rules_for("p-0042");
+  const auto it =
+      std::find_if(rules.begin(), rules.end(), [](const auto& r) { return r.name == "spo2_low"; });
+  REQUIRE(it != rules.end());
+  CHECK(it->limit == 86.0);
+  CHECK(it->hysteresis == 1.5);
+  CHECK(it->level == priority::high);
+}
+
+TEST_CASE("each class of error names file, line, column and key", "[config]") {
+  SECTION("TOML syntax error") {
+    const auto e = load_error("[mqtt]\nqos = 1\nbroker = \"tcp://x:1883\n", "syntax.toml");
+    CHECK(e.file() == "syntax.toml");
+    CHECK(e.line() == 3);
+    CHECK(e.key().empty());
+    CHECK_THAT(e.what(), Catch::StartsWith("syntax.toml:3:"));
+  }
+  SECTION("unknown key with a suggestion") {
+    const auto e = load_error("[store]\nbatch_row = 10\n");
+    CHECK(e.line() == 2);
+    CHECK(e.column() == 1);
+    CHECK(e.key() == "store.batch_row");
+    CHECK_THAT(e.what(), Catch::StartsWith("test.toml:2:1: key 'store.batch_row': unknown key") &&
+                             Catch::Contains("did you mean 'batch_rows'?"));
+  }
+  SECTION("unknown key without a close match lists the known keys") {
+    const auto e = load_error("[log]\ncolour = true\n");
+    CHECK(e.key() == "log.colour");
+    CHECK_THAT(e.what(), !Catch::Contains("did you mean") &&
+                             Catch::Contains("known keys here: level, format, include_phi"));
+  }
+  SECTION("unknown section") {
+    const auto e = load_error("[mqt]\nqos = 1\n");
+    CHECK(e.line() == 1);
+    CHECK(e.key() == "mqt");
+    CHECK_THAT(e.what(), Catch::Contains("did you mean 'mqtt'?"));
+  }
+  SECTION("a section key above every header points at its section") {
+    const auto e = load_error("qos = 0\n[mqtt]\n");
+    CHECK(e.key() == "qos");
+    CHECK_THAT(e.what(), Catch::Contains("did you mean 'mqtt.qos'?"));
+  }
+  SECTION("unknown key in a rule, a device and a patient rule") {
+    const auto e = load_error(
+        "[rules.spo2_low]\nlimt = 88\n"
+        "[[devices]]\nid = \"d\"\npatient = \"p\"\npatent = \"q\"\n"
+        "[[patients]]\nid = \"p\"\n[patients.rules.hr_low]\nduration_s = 5\n");
+    REQUIRE(e.problems().size() == 3);
+    CHECK(e.problems()[0].key == "rules.spo2_low.limt");
+    CHECK(e.problems()[0].line == 2);
+    CHECK_THAT(e.problems()[0].message, Catch::Contains("did you mean 'limit'?"));
+    CHECK(e.problems()[1].key == "devices[0].patent");
+    CHECK(e.problems()[1].line == 6);
+    CHECK_THAT(e.problems()[1].message, Catch::Contains("did you mean 'patient'?"));
+    CHECK(e.problems()[2].key == "patients[0].rules.hr_low.duration_s");
+    CHECK(e.problems()[2].line == 10);
+  }
+  SECTION("unknown rule name") {
+    const auto e = load_error("\n[rules.spo2_lo]\nlimit = 88\n");
+    CHECK(e.line() == 2);
+    CHECK(e.key() == "rules.spo2_lo");
+    CHECK_THAT(e.what(), Catch::Contains("unknown rule (did you mean 'spo2_low'?)"));
+    const auto p = load_error("[[patients]]\nid = \"p\"\nrules.hr_hi.limit = 100\n");
+    CHECK(p.key() == "patients[0].rules.hr_hi");
+    CHECK(p.line() == 3);
+    CHECK_THAT(p.what(), Catch::Contains("did you mean 'hr_high'?"));
+  }
+  SECTION("wrong type") {
+    const auto e = load_error("[mqtt]\n\nkeep_alive_s = \"30\"\n");
+    CHECK(e.line() == 3);
+    CHECK(e.column() == 16);
+    CHECK(e.key() == "mqtt.keep_alive_s");
+    CHECK(std::string(e.what()) ==
+          "test.toml:3:16: key 'mqtt.keep_alive_s': expected integer, got string");
+    CHECK_THAT(load_error("[store]\nbatch_rows = 1.5\n").what(),
+               Catch::Contains("expected integer, got float"));
+    CHECK_THAT(load_error("[log]\ninclude_phi = \"yes\"\n").what(),
+               Catch::Contains("expected boolean"));
+    CHECK_THAT(load_error("[rules.hr_low]\nlimit = \"45\"\n").what(),
+               Catch::Contains("key 'rules.hr_low.limit': expected number, got string"));
+    CHECK_THAT(load_error("mqtt = 1\n").what(),
+               Catch::Contains("key 'mqtt': expected table, got integer"));
+    CHECK_THAT(load_error("[mqtt]\ntopics = \"a/b\"\n").what(),
+               Catch::Contains("key 'mqtt.topics': expected array of strings, got string"));
+    CHECK_THAT(load_error("[mqtt]\ntopics = [\"a\", 2]\n").what(),
+               Catch::Contains("key 'mqtt.topics[1]': expected string, got integer"));
+  }
+  SECTION("out of range") {
+    const auto e = load_error("[mqtt]\nqos = 2\n");
+    CHECK(e.line() == 2);
+    CHECK(e.column() == 7);
+    CHECK(e.key() == "mqtt.qos");
+    CHECK(std::string(e.what()) ==
+          "test.toml:2:7: key 'mqtt.qos': must be 0 or 1 (QoS 2 is not supported), got 2");
+    CHECK_THAT(load_error("[store]\nbatch_rows = -5\n").what(),
+               Catch::Contains("key 'store.batch_rows': must be between 1 and 1000000, got -5"));
+    CHECK_THAT(load_error("[pipeline]\nring_capacity = 0\n").what(),
+               Catch::Contains("must be a power of two between 2 and 16777216, got 0"));
+    CHECK_THAT(load_error("[pipeline]\nring_capacity = 100000\n").what(),
+               Catch::Contains("must be a power of two between 2 and 16777216 (e.g. 65536 or "
+                               "131072), got 100000"));
+    CHECK_THAT(load_error("[rules.spo2_low]\nlimit = 101\n").what(),
+               Catch::Contains("must be between 50 and 100 %, got 101"));
+    CHECK_THAT(load_error("[rules.glucose_low]\nlimit = 3.9\n").what(),
+               Catch::Contains("1 mmol/L = 18.016 mg/dL"));
+    CHECK_THAT(load_error("[rules.hr_low]\nmin_duration_s = nan\n").what(),
+               Catch::Contains("key 'rules.hr_low.min_duration_s': must be between 0 and 3600"));
+    CHECK_THAT(load_error("[mqtt]\ntopics = []\n").what(),
+               Catch::Contains("must name at least one topic"));
+    CHECK_THAT(load_error("[mqtt]\nclient_id = \"\"\n").what(),
+               Catch::Contains("key 'mqtt.client_id': must not be empty"));
+  }
+  SECTION("values that contradict each other") {
+    const auto e = load_error("[mqtt]\nreconnect_min_s = 10\nreconnect_max_s = 5\n");
+    CHECK(e.line() == 3);
+    CHECK(e.key() == "mqtt.reconnect_max_s");
+    const auto q = load_error("[store]\nmax_queued_rows = 10\n");
+    CHECK(q.key() == "store.max_queued_rows");
+    CHECK_THAT(q.what(), Catch::Contains("must be at least batch_rows (1000)"));
+  }
+  SECTION("bad enum strings") {
+    const auto e = load_error("[store]\nsynchronous = \"FULL\"\n");
+    CHECK(e.key() == "store.synchronous");
+    CHECK(e.line() == 2);
+    CHECK_THAT(e.what(), Catch::Contains("must be one of \"normal\", \"full\", got \"FULL\" (did "
+                                         "you mean 'full'?)"));
+    CHECK_THAT(load_error("[log]\nlevel = \"warning\"\n").what(),
+               Catch::Contains("key 'log.level': must be one of \"trace\", \"debug\", \"info\", "
+                               "\"warn\", \"error\""));
+    CHECK_THAT(load_error("[log]\nformat = \"xml\"\n").what(), Catch::Contains("log.format"));
+    CHECK_THAT(load_error("[rules.hr_low]\npriority = \"urgent\"\n").what(),
+               Catch::Contains("key 'rules.hr_low.priority': must be one of \"low\", "
+                               "\"medium\", \"high\""));
+  }
+  SECTION("broker URI") {
+    CHECK_THAT(load_error("[mqtt]\nbroker = \"localhost:1883\"\n").what(),
+               Catch::Contains("key 'mqtt.broker': expected a URI such as"));
+    const auto e = load_error("[mqtt]\nbroker = \"tcp://me:s3cret@host:1883\"\n");
+    CHECK_THAT(e.what(),
+               Catch::Contains("must not contain credentials") && !Catch::Contains("s3cret"));
+  }
+  SECTION("devices and patients: missing, duplicate, too long") {
+    const auto e = load_error(
+        "[[devices]]\nid = \"d1\"\n"                   // 1-2: no patient
+        "[[devices]]\nid = \"d2\"\npatient = \"p\"\n"  // 3-5
+        "[[devices]]\nid = \"d2\"\npatient = \"q\"\n"  // 6-8: duplicate id
+        "[[patients]]\nrules.hr_low.limit = 45\n"      // 9-10: no id
+        "[[patients]]\nid = \"" +
+        std::string(48, 'x') +
+        "\"\n"                                                    // 11-12: too long
+        "[[patients]]\nid = \"a\"\n[[patients]]\nid = \"a\"\n");  // 13-16: duplicate
+    REQUIRE(e.problems().size() == 5);
+    CHECK(e.problems()[0].key == "devices[0].patient");
+    CHECK(e.problems()[0].line == 1);
+    CHECK_THAT(e.problems()[0].message, Catch::Contains("missing"));
+    CHECK(e.problems()[1].key == "devices[2].id");
+    CHECK(e.problems()[1].line == 7);
+    CHECK_THAT(e.problems()[1].message, Catch::Contains("duplicate device id \"d2\""));
+    CHECK(e.problems()[2].key == "patients[0].id");
+    CHECK(e.problems()[2].line == 9);
+    CHECK(e.problems()[3].key == "patients[1].id");
+    CHECK(e.problems()[3].line == 12);
+    CHECK_THAT(e.problems()[3].message, Catch::Contains("at most 47 bytes"));
+    CHECK(e.problems()[4].key == "patients[3].id");
+    CHECK(e.problems()[4].line == 16);
+    CHECK_THAT(load_error("devices = [1]\n").what(),
+               Catch::Contains("key 'devices[0]': expected table, got integer"));
+  }
+  SECTION("a missing file") {
+    try {
+      (void)load_file("/nonexistent/vitalsd.toml");
+      FAIL("no error");
+    } catch (const config_error& e) {
+      CHECK(e.file() == "/nonexistent/vitalsd.toml");
+      CHECK(e.line() == 0);
+      CHECK_THAT(e.what(), Catch::StartsWith("/nonexistent/vitalsd.toml: cannot read "
+                                             "configuration file: No such file"));
+    }
+  }
+}
+
+TEST_CASE("every error in a file is reported, one per line, in file order", "[config]") {
+  const fs::path file = testdata / "errors.toml";
+  try {
+    (void)load_file(file);
+    FAIL("no error");
+  } catch (const config_error& e) {
+    const std::string f = file.string();
+    const std::vector<std::string> expected{
+        f + ":3:7: key 'mqtt.qos': must be 0 or 1 (QoS 2 is not supported), got 2",
+        f + ":4:16: key 'mqtt.keep_alive_s': expected integer, got string",
+        f + ":7:1: key 'store.batch_row': unknown key (did you mean 'batch_rows'?); known keys "
+            "here: path, batch_rows, batch_interval_ms, synchronous, max_queued_rows",
+        f + ":8:15: key 'store.synchronous': must be one of \"normal\", \"full\", got \"fast\"",
+        f + ":11:17: key 'pipeline.ring_capacity': must be a power of two between 2 and 16777216 "
+            "(e.g. 512 or 1024), got 1000",
+        f + ":13:8: key 'rules.spo2_lo': unknown rule (did you mean 'spo2_low'?); rules: hr_low, "
+            "hr_high, spo2_low, glucose_low, glucose_urgent_low, glucose_high",
+        f + ":16:1: key 'devices[0].patient': missing (each device needs a patient)",
+    };
+    std::vector<std::string> lines;
+    std::istringstream in(e.what());
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    CHECK(lines == expected);
+    REQUIRE(e.problems().size() == expected.size());
+    CHECK(e.file() == f);
+    CHECK(e.line() == 3);
+    CHECK(e.key() == "mqtt.qos");
+  }
+}
+
+TEST_CASE("the MQTT password comes from password_file", "[config]") {
+  temp_dir dir;
+  const auto toml = [](const fs::path& p) {
+    return fmt::format("[mqtt]\nusername = \"gw\"\npassword_file = \"{}\"\n", p.string());
+  };
+
+  SECTION("read, trailing newline dropped, never in the summary") {
+    const auto p = dir.write("pw", "s3cret-pw\n", fs::perms::owner_read | fs::perms::owner_write);
+    const settings s = load_string(toml(p), "pw.toml");
+    CHECK(s.mqtt.password == "s3cret-pw");
+    CHECK(s.mqtt.username == "gw");
+    CHECK(s.warnings.empty());
+    const std::string sum = vitals::config::summary(s);
+    CHECK_THAT(sum, !Catch::Contains("s3cret") && Catch::Contains(p.string()));
+  }
+  SECTION("a missing file is an error naming the file") {
+    const auto p = dir.path / "absent";
+    const auto e = load_error(toml(p), "pw.toml");
+    CHECK(e.key() == "mqtt.password_file");
+    CHECK(e.line() == 3);
+    CHECK_THAT(e.what(), Catch::Contains("cannot read password file '" + p.string() + "'"));
+  }
+  SECTION("an empty file is an error") {
+    const auto p = dir.write("empty", "\n", fs::perms::owner_read);
+    CHECK_THAT(load_error(toml(p)).what(), Catch::Contains("is empty"));
+  }
+  SECTION("an unreadable file is an error") {
+    if (::geteuid() == 0) return;  // root reads anything
+    const auto p = dir.write("locked", "x", fs::perms::none);
+    CHECK_THAT(load_error(toml(p)).what(), Catch::Contains("cannot read password file"));
+  }
+  SECTION("a group- or world-readable file is a warning") {
+    const auto p = dir.write("open", "pw",
+                             fs::perms::owner_read | fs::perms::owner_write |
+                                 fs::perms::group_read | fs::perms::others_read);
+    const settings s = load_string(toml(p), "pw.toml");
+    CHECK(s.mqtt.password == "pw");
+    REQUIRE(s.warnings.size() == 1);
+    CHECK_THAT(s.warnings[0], Catch::StartsWith("pw.toml:3:17: key 'mqtt.password_file': ") &&
+                                  Catch::Contains("mode 0644"));
+    CHECK_THAT(vitals::config::summary(s), Catch::Contains("warning: pw.toml:3:17"));
+  }
+  SECTION("a password without a user name is an error") {
+    const auto p = dir.write("pw", "pw", fs::perms::owner_read);
+    const auto e = load_error(fmt::format("[mqtt]\npassword_file = \"{}\"\n", p.string()));
+    CHECK(e.key() == "mqtt.password_file");
+    CHECK_THAT(e.what(), Catch::Contains("mqtt.username is not"));
+  }
+}
+
+TEST_CASE("the example config loads as it is, to the defaults", "[config]") {
+  const settings s = load_file(example_path);
+  const auto d = differences(s, settings{});
+  INFO(joined(d));
+  CHECK(d.empty());
+  CHECK(s.warnings.empty());
+}
+
+TEST_CASE("the example config shows every key with its default value", "[config]") {
+  const std::string text = read_text(example_path);
+  std::size_t uncommented = 0;
+  const std::string all = uncomment(text, true, false, &uncommented);
+  CHECK(uncommented > 40);
+  INFO("uncommented example:\n" << all);
+
+  const settings s = load_string(all, "vitalsd.example.toml (uncommented)");
+  const auto d = differences(s, settings{});
+  INFO("fields where the example and the code disagree:\n" << joined(d));
+  CHECK(d.empty());
+
+  // Every key the loader knows appears in the example (devices and patients in its examples).
+  std::set<std::string> shown;
+  std::string section;
+  std::istringstream in(uncomment(text, true, true));
+  const std::regex header(R"(^\s*\[\[?([A-Za-z0-9_.]+)\]\]?\s*$)");
+  const std::regex assignment(R"(^\s*([A-Za-z0-9_]+)\s*=.*$)");
+  std::smatch m;
+  for (std::string line; std::getline(in, line);) {
+    if (std::regex_match(line, m, header)) {
+      section = m[1].str();
+      // Arrays of tables are listed as "devices[]" by known_keys().
+      if (section == "devices" || section == "patients") section += "[]";
+      if (section.rfind("patients.", 0) == 0) section.insert(8, "[]");
+    } else if (std::regex_match(line, m, assignment)) {
+      shown.insert(section + "." + m[1].str());
+    }
+  }
+  std::vector<std::string> missing;
+  for (const auto& k : vitals::config::known_keys()) {
+    // Per-patient rules take the same keys as [rules.*]; the example shows a few of them.
+    if (k.rfind("patients[].rules.", 0) == 0) continue;
+    if (!shown.contains(k)) missing.push_back(k);
+  }
+  INFO("keys missing from the example:\n" << joined(missing));
+  CHECK(missing.empty());
+  CHECK(shown.contains("patients[].rules.spo2_low.limit"));
+}
+
+TEST_CASE("the comparison behind the example test can fail", "[config]") {
+  // Guards the test above: a drift between the example and the code must show up.
+  const std::string all = uncomment(read_text(example_path), true, false);
+  const auto pos = all.find("batch_rows = 1000");
+  REQUIRE(pos != std::string::npos);
+  std::string drifted = all;
+  drifted.replace(pos, 17, "batch_rows = 999");
+  const auto d = differences(load_string(drifted, "drifted.toml"), settings{});
+  CHECK(d == std::vector<std::string>{"store.batch_rows"});
+
+  const auto hr = all.find("limit = 50.0");
+  REQUIRE(hr != std::string::npos);
+  drifted = all;
+  drifted.replace(hr, 12, "limit = 45.0");
+  CHECK(differences(load_string(drifted, "drifted.toml"), settings{}) ==
+        std::vector<std::string>{"rules.hr_low.limit"});
+}
+
+TEST_CASE("the example's [[devices]] and [[patients]] blocks are valid", "[config]") {
+  std::size_t n = 0;
+  const std::string all = uncomment(read_text(example_path), true, true, &n);
+  const settings s = load_string(all, "vitalsd.example.toml (with examples)");
+  REQUIRE(s.devices.size() == 2);
+  CHECK(s.devices[0].id == "c8:7f:54:0a:11:2b");
+  CHECK(s.devices[1].patient == "p-0042");
+  REQUIRE(s.detector.patients.count("p-0042") == 1);
+  const auto& p = s.detector.patients.at("p-0042");
+  CHECK(p.at("spo2_low").limit == 86.0);
+  CHECK(p.at("spo2_low").min_duration == 30s);
+  CHECK(p.at("glucose_low").level == priority::high);
+}
+
+TEST_CASE("warnings: switching off urgent low glucose", "[config]") {
+  const settings s = load_string("[rules.glucose_urgent_low]\nenabled = false\n", "w.toml");
+  CHECK_FALSE(rule(s, "glucose_urgent_low").enabled);
+  REQUIRE(s.warnings.size() == 1);
+  CHECK_THAT(s.warnings[0], Catch::StartsWith("w.toml:2:11: key "
+                                              "'rules.glucose_urgent_low.enabled': "));
+}
+
+TEST_CASE("summary shows the settings without secrets or patient ids", "[config]") {
+  settings s = load_file(testdata / "full.toml");
+  s.mqtt.username = "gw";
+  s.mqtt.password = "hunter2";
+  s.mqtt.password_file = "/etc/vitalsd/mqtt.pw";
+  const std::string sum = vitals::config::summary(s);
+  CHECK_THAT(sum, Catch::Contains("ssl://broker.example.org:8883") &&
+                      Catch::Contains("/var/lib/vitalsd/vitals.db") &&
+                      Catch::Contains("spo2_low") && Catch::Contains("(DISABLED)") &&
+                      Catch::Contains("from /etc/vitalsd/mqtt.pw"));
+  CHECK_THAT(sum, !Catch::Contains("hunter2") && !Catch::Contains("p-0042") &&
+                      !Catch::Contains("c8:7f:54"));
+}
+
+TEST_CASE("known_keys lists the schema", "[config]") {
+  const auto keys = vitals::config::known_keys();
+  const std::set<std::string> set(keys.begin(), keys.end());
+  CHECK(set.size() == keys.size());
+  for (const char* k :
+       {"mqtt.qos", "mqtt.password_file", "store.synchronous", "pipeline.ring_capacity",
+        "log.include_phi", "rules.spo2_low.limit", "rules.glucose_high.enabled", "devices[].id",
+        "devices[].patient", "patients[].id", "patients[].rules.hr_low.min_duration_s"}) {
+    CHECK(set.contains(k));
+  }
+  CHECK_FALSE(set.contains("mqtt.password"));  // never read from the config
+  CHECK_FALSE(set.contains("mqtt"));           // sections are not keys
+}
