@@ -1,1 +1,471 @@
-// placeholder: to be written
+#include <vitals/adapters/mqtt/json_decoder.hpp>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+
+#include <simdjson.h>
+
+namespace vitals::adapters::mqtt {
+
+namespace sj = simdjson;
+namespace od = simdjson::ondemand;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Oldest device time accepted: anything earlier is a device with an unset clock (1970) or a
+/// timestamp sent in seconds instead of milliseconds.
+constexpr core::timestamp earliest_ts{
+    std::chrono::sys_days{std::chrono::year{2000} / std::chrono::January / 1}};
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+/// Ids end up in logs, the database and notifications: control bytes have no place there.
+bool valid_id_text(std::string_view s) noexcept {
+  if (s.empty() || s.size() > core::short_id::max_size) return false;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto x = static_cast<unsigned char>(a[i]);
+    auto y = static_cast<unsigned char>(b[i]);
+    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+/// Factor from `unit` to the canonical unit of `kind`; nullopt when the unit does not fit.
+/// Case-insensitive because "mmol/l" and "BPM" are common and never ambiguous here.
+std::optional<double> unit_factor(core::vital_kind kind, std::string_view unit) noexcept {
+  switch (kind) {
+    case core::vital_kind::heart_rate:
+      if (iequals(unit, "bpm") || iequals(unit, "beats/min") || unit == "/min" || unit == "1/min")
+        return 1.0;
+      return std::nullopt;
+    case core::vital_kind::spo2:
+      if (unit == "%") return 1.0;
+      return std::nullopt;
+    case core::vital_kind::glucose:
+      if (iequals(unit, "mg/dL")) return 1.0;
+      if (iequals(unit, "mmol/L")) return core::glucose_mgdl_per_mmol;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+/// Reads exactly `n` digits at `pos` into `out`.
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexcept {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = v;
+  return true;
+}
+
+/// A problem found while decoding: the counted reason and a message free of payload data.
+struct problem {
+  core::reject_reason reason;
+  std::string_view field;  ///< a field name of ours (never a key taken from the payload)
+  std::string_view what;
+};
+
+}  // namespace
+
+std::optional<core::timestamp> parse_rfc3339(std::string_view s) noexcept {
+  // YYYY-MM-DD(T|t| )HH:MM:SS[.fraction](Z|z|(+|-)HH:MM)
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
+      !digits(s, 17, 2, sec))
+    return std::nullopt;
+  // Second 60 is a leap second: RFC 3339 allows it; it folds into the next minute.
+  if (h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year{y},
+                                        std::chrono::month{static_cast<unsigned>(mo)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  std::size_t pos = 19;
+  int millis = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    const std::size_t start = pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (pos - start < 3) millis = millis * 10 + (s[pos] - '0');
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+    for (std::size_t n = pos - start; n < 3; ++n) millis *= 10;
+  }
+  if (pos >= s.size()) return std::nullopt;
+  std::chrono::minutes offset{0};
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    int oh = 0, om = 0;
+    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
+      return std::nullopt;
+    offset = std::chrono::hours(oh) + std::chrono::minutes(om);
+    if (s[pos] == '-') offset = -offset;
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  return core::timestamp{std::chrono::sys_days{ymd}} + std::chrono::hours(h) +
+         std::chrono::minutes(mi) + std::chrono::seconds(sec) + std::chrono::milliseconds(millis) -
+         offset;
+}
+
+struct json_decoder::impl {
+  impl(decoder_options o, core::stats& st) : options(std::move(o)), stats(st) {
+    for (const auto& [device, patient] : options.device_patients) {
+      if (!valid_id_text(device))
+        throw std::invalid_argument("device_patients: device id '" + device +
+                                    "' is empty, longer than 47 bytes or has control characters");
+      if (!valid_id_text(patient))
+        throw std::invalid_argument("device_patients: patient id of device '" + device +
+                                    "' is empty, longer than 47 bytes or has control characters");
+      patients.emplace(device, *core::short_id::make(patient));
+    }
+  }
+
+  /// Thrown out of the reading loop when the document itself is broken; no exceptions otherwise.
+  struct broken_json {
+    sj::error_code code;
+  };
+
+  /// One vital found in a reading: its value in canonical units, or why it was rejected.
+  struct vital_slot {
+    bool present = false;
+    double value = 0.0;
+    std::optional<problem> error;
+  };
+
+  void note(const problem& p, std::optional<std::size_t> index, std::string& msg) {
+    ++pending[static_cast<std::size_t>(p.reason)];
+    if (!first) {
+      first = p.reason;
+      msg.clear();
+      if (index) {
+        msg += "reading ";
+        msg += std::to_string(*index);
+        msg += ": ";
+      }
+      if (!p.field.empty()) {
+        msg += "field '";
+        msg += p.field;
+        msg += "': ";
+      }
+      msg += p.what;
+    }
+  }
+
+  /// Parses a vital given as a number or as {"value":..,"unit":..}.
+  vital_slot parse_vital(od::value v, core::vital_kind kind, std::string_view field) {
+    vital_slot slot;
+    slot.present = true;
+    od::json_type type;
+    if (auto e = v.type().get(type)) throw broken_json{e};
+    double value = 0.0;
+    bool have_value = false;
+    double factor = 1.0;
+    if (type == od::json_type::number) {
+      if (v.get_double().get(value)) {
+        slot.error = problem{core::reject_reason::bad_value, field, "number out of range"};
+        return slot;
+      }
+      have_value = true;
+    } else if (type == od::json_type::object) {
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) throw broken_json{e};
+      std::optional<std::string_view> unit;
+      for (auto f : obj) {
+        if (f.error()) throw broken_json{f.error()};
+        std::string_view key;
+        if (auto e = f.unescaped_key().get(key)) throw broken_json{e};
+        od::value inner;
+        if (auto e = f.value().get(inner)) throw broken_json{e};
+        if (key == "value") {
+          od::json_type t;
+          if (auto e = inner.type().get(t)) throw broken_json{e};
+          if (t != od::json_type::number || inner.get_double().get(value)) {
+            if (!slot.error)
+              slot.error = problem{
+                  core::reject_reason::bad_value, field,
+                  t == od::json_type::number ? "number out of range" : "value is not a number"};
+          } else {
+            have_value = true;
+          }
+        } else if (key == "unit") {
+          std::string_view u;
+          if (inner.get_string().get(u)) {
+            if (!slot.error)
+              slot.error = problem{core::reject_reason::wrong_type, field, "unit is not a string"};
+          } else {
+            unit = u;
+          }
+        }
+      }
+      if (slot.error) return slot;
+      if (!have_value) {
+        slot.error = problem{core::reject_reason::missing_field, field, "value missing"};
+        return slot;
+      }
+      // No default unit in the object form: 5.4 glucose read as mg/dL instead of mmol/L would
+      // look like a severe hypoglycaemia.
+      if (!unit) {
+        slot.error = problem{core::reject_reason::missing_field, field, "unit missing"};
+        return slot;
+      }
+      const auto f = unit_factor(kind, *unit);
+      if (!f) {
+        slot.error = problem{core::reject_reason::bad_unit, field, "unit not valid for this vital"};
+        return slot;
+      }
+      factor = *f;
+    } else {
+      slot.error = problem{core::reject_reason::bad_value, field, "value is not a number"};
+      return slot;
+    }
+    value *= factor;
+    if (!std::isfinite(value)) {
+      slot.error = problem{core::reject_reason::bad_value, field, "not a finite number"};
+      return slot;
+    }
+    slot.value = value;
+    return slot;
+  }
+
+  /// Decodes one reading object; appends its samples or notes its rejections.
+  void decode_reading(od::object obj, std::optional<std::size_t> index, const decode_context& ctx,
+                      std::vector<core::sample>& out, std::string& msg) {
+    std::array<vital_slot, core::vital_kind_count> vitals{};
+    std::optional<std::string_view> device, patient;
+    std::optional<core::timestamp> ts;
+    std::optional<std::uint64_t> seq;
+    std::optional<problem> error;  // first reading-level problem: rejects the whole reading
+    auto fail = [&error](problem p) {
+      if (!error) error = p;
+    };
+
+    for (auto f : obj) {
+      if (f.error()) throw broken_json{f.error()};
+      std::string_view key;
+      if (auto e = f.unescaped_key().get(key)) throw broken_json{e};
+      od::value v;
+      if (auto e = f.value().get(v)) throw broken_json{e};
+      if (key == "device" || key == "patient") {
+        std::string_view s;
+        if (v.get_string().get(s)) {
+          fail({core::reject_reason::wrong_type, key == "device" ? "device" : "patient",
+                "not a string"});
+        } else {
+          (key == "device" ? device : patient) = s;
+        }
+      } else if (key == "ts") {
+        od::json_type t;
+        if (auto e = v.type().get(t)) throw broken_json{e};
+        if (t == od::json_type::number) {
+          std::int64_t ms = 0;
+          if (v.get_int64().get(ms))
+            fail({core::reject_reason::bad_timestamp, "ts", "not integer epoch milliseconds"});
+          else
+            ts = core::timestamp{std::chrono::milliseconds{ms}};
+        } else if (t == od::json_type::string) {
+          std::string_view s;
+          if (auto e = v.get_string().get(s)) throw broken_json{e};
+          ts = parse_rfc3339(s);
+          if (!ts) fail({core::reject_reason::bad_timestamp, "ts", "not RFC 3339"});
+        } else {
+          fail({core::reject_reason::wrong_type, "ts", "not a number or string"});
+        }
+      } else if (key == "seq") {
+        std::uint64_t n = 0;
+        if (v.get_uint64().get(n))
+          fail({core::reject_reason::wrong_type, "seq", "not an unsigned integer"});
+        else
+          seq = n;
+      } else if (key == "value" && ctx.kind) {
+        vitals[static_cast<std::size_t>(*ctx.kind)] = parse_vital(v, *ctx.kind, "value");
+      } else if (const auto kind = core::parse_vital_kind(key)) {
+        vitals[static_cast<std::size_t>(*kind)] = parse_vital(v, *kind, core::to_string(*kind));
+      }
+      // Other keys (battery, rssi, ...) are ignored so that devices can add fields.
+    }
+
+    // Device: from the topic or the payload; both present and different means someone publishes
+    // under another device's topic, and attributing the data to either would be a guess.
+    if (ctx.device && device && *ctx.device != *device)
+      fail({core::reject_reason::bad_id, "device", "disagrees with the topic"});
+    if (!device) device = ctx.device;
+    if (!device)
+      fail({core::reject_reason::missing_field, "device", "missing"});
+    else if (!valid_id_text(*device))
+      fail({core::reject_reason::bad_id, "device", "empty, too long or has control characters"});
+
+    // Patient: topic, payload, then the configured device map; any disagreement is rejected,
+    // because a reading filed under the wrong patient is worse than a lost one.
+    std::optional<core::short_id> mapped;
+    if (device && !patients.empty()) {
+      if (auto it = patients.find(*device); it != patients.end()) mapped = it->second;
+    }
+    if (ctx.patient && patient && *ctx.patient != *patient)
+      fail({core::reject_reason::bad_id, "patient", "disagrees with the topic"});
+    if (!patient) patient = ctx.patient;
+    if (patient && mapped && mapped->view() != *patient)
+      fail({core::reject_reason::bad_id, "patient", "disagrees with the device map"});
+    if (patient && !valid_id_text(*patient))
+      fail({core::reject_reason::bad_id, "patient", "empty, too long or has control characters"});
+    if (!patient && !mapped)
+      fail({core::reject_reason::unknown_device, "patient", "not in topic, payload or device map"});
+
+    if (!ts && !error) fail({core::reject_reason::missing_field, "ts", "missing"});
+    if (ts && *ts < earliest_ts)
+      fail({core::reject_reason::bad_timestamp, "ts", "before 2000-01-01"});
+    if (ts && *ts > ctx.receive_time + options.max_future)
+      fail({core::reject_reason::bad_timestamp, "ts", "too far ahead of the receive time"});
+
+    bool any_vital = false;
+    for (const auto& v : vitals) any_vital = any_vital || v.present;
+    if (!any_vital) {
+      if (ctx.kind)
+        fail({core::reject_reason::missing_field, "value", "missing"});
+      else
+        fail({core::reject_reason::unknown_vital, "", "no known vital (hr, spo2, glucose)"});
+    }
+
+    if (error) {
+      note(*error, index, msg);
+      return;
+    }
+
+    core::sample s;
+    s.patient = mapped && !patient ? *mapped : *core::short_id::make(*patient);
+    s.device = *core::short_id::make(*device);
+    s.device_time = *ts;
+    s.receive_time = ctx.receive_time;
+    if (seq) {
+      s.sequence = *seq;
+      s.has_sequence = true;
+    }
+    for (std::size_t k = 0; k < vitals.size(); ++k) {
+      const auto& v = vitals[k];
+      if (!v.present) continue;
+      if (v.error) {
+        note(*v.error, index, msg);
+        continue;
+      }
+      s.kind = static_cast<core::vital_kind>(k);
+      s.value = v.value;
+      out.push_back(s);
+    }
+  }
+
+  decoder_options options;
+  core::stats& stats;
+  std::unordered_map<std::string, core::short_id, string_hash, std::equal_to<>> patients;
+  od::parser parser;
+  std::vector<char> buffer;  // payload copy with simdjson's padding
+  std::array<std::uint64_t, core::reject_reason_count> pending{};
+  std::optional<core::reject_reason> first;
+};
+
+json_decoder::json_decoder(decoder_options options, core::stats& stats)
+    : impl_(std::make_unique<impl>(std::move(options), stats)) {}
+
+json_decoder::~json_decoder() = default;
+
+decode_status json_decoder::decode(std::string_view payload, const decode_context& ctx,
+                                   std::vector<core::sample>& out) {
+  auto& d = *impl_;
+  d.pending.fill(0);
+  d.first.reset();
+  last_error_.clear();
+  const std::size_t out_start = out.size();
+
+  auto reject_payload = [&](core::reject_reason r, std::string_view what) {
+    out.resize(out_start);
+    d.pending.fill(0);
+    d.first.reset();
+    d.note(problem{r, "", what}, std::nullopt, last_error_);
+  };
+
+  if (payload.size() > d.options.max_payload_bytes) {
+    reject_payload(core::reject_reason::too_large, "payload larger than max_payload_bytes");
+  } else {
+    if (d.buffer.size() < payload.size() + sj::SIMDJSON_PADDING)
+      d.buffer.resize(payload.size() + sj::SIMDJSON_PADDING);
+    std::memcpy(d.buffer.data(), payload.data(), payload.size());
+    std::memset(d.buffer.data() + payload.size(), 0, sj::SIMDJSON_PADDING);
+    try {
+      od::document doc;
+      if (auto e = d.parser.iterate(d.buffer.data(), payload.size(), d.buffer.size()).get(doc))
+        throw impl::broken_json{e};
+      od::json_type type;
+      if (auto e = doc.type().get(type)) throw impl::broken_json{e};
+      if (type == od::json_type::array) {
+        od::array arr;
+        if (auto e = doc.get_array().get(arr)) throw impl::broken_json{e};
+        std::size_t index = 0;
+        for (auto element : arr) {
+          od::value v;
+          if (auto e = element.get(v)) throw impl::broken_json{e};
+          od::json_type t;
+          if (auto e = v.type().get(t)) throw impl::broken_json{e};
+          if (t == od::json_type::object) {
+            od::object obj;
+            if (auto e = v.get_object().get(obj)) throw impl::broken_json{e};
+            d.decode_reading(obj, index, ctx, out, last_error_);
+          } else {
+            d.note(problem{core::reject_reason::wrong_type, "", "not an object"}, index,
+                   last_error_);
+          }
+          ++index;
+        }
+      } else if (type == od::json_type::object) {
+        od::object obj;
+        if (auto e = doc.get_object().get(obj)) throw impl::broken_json{e};
+        d.decode_reading(obj, std::nullopt, ctx, out, last_error_);
+      } else {
+        reject_payload(core::reject_reason::wrong_type, "payload is not an object or array");
+      }
+    } catch (const impl::broken_json& b) {
+      // simdjson's messages describe the syntax only, never the payload's content.
+      reject_payload(core::reject_reason::invalid_json, sj::error_message(b.code));
+    }
+  }
+
+  decode_status st;
+  st.decoded = out.size() - out_start;
+  for (std::size_t i = 0; i < d.pending.size(); ++i) {
+    if (d.pending[i] == 0) continue;
+    d.stats.rejected[i].fetch_add(d.pending[i], std::memory_order_relaxed);
+    st.rejected += d.pending[i];
+  }
+  if (d.first) st.first_reason = *d.first;
+  return st;
+}
+
+}  // namespace vitals::adapters::mqtt

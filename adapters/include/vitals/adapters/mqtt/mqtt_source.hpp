@@ -1,0 +1,63 @@
+#pragma once
+/// The MQTT input: a Paho async_client subscribed to topic templates, decoding compact JSON in
+/// Paho's callback thread and pushing samples into a core::sample_sink.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <vitals/core/source.hpp>
+#include <vitals/core/stats.hpp>
+
+namespace vitals::adapters::mqtt {
+
+/// Settings of one MQTT source (config section [mqtt]).
+struct source_options {
+  std::string server_uri = "tcp://localhost:1883";  ///< broker URI (tcp:// or ssl://)
+  std::string client_id = "vitalsd";                ///< fixed: the persistent session's key
+  std::vector<std::string> topics = {"vitals/{patient}/{device}"};  ///< topic templates
+  int qos = 1;                            ///< subscription QoS (0, 1 or 2)
+  bool clean_session = false;             ///< false keeps the broker-side session
+  std::chrono::seconds keep_alive{30};    ///< MQTT keep-alive interval
+  std::string username, password;         ///< empty: anonymous
+  std::size_t max_payload_bytes = 65536;  ///< larger messages are rejected
+  std::chrono::seconds reconnect_min{1}, reconnect_max{30};      ///< reconnect back-off bounds
+  std::unordered_map<std::string, std::string> device_patients;  ///< patient of unmapped devices
+  std::chrono::hours max_future{24};  ///< device time may lead the receive time by this much
+};
+
+/// core::source on MQTT. Persistent session under a fixed client id, automatic reconnect with
+/// back-off, resubscription on every (re)connect. A message that cannot be decoded is counted,
+/// logged (rate-limited, without health data above debug level) and acknowledged like any
+/// other, so it can never stall the subscription.
+class mqtt_source final : public core::source {
+ public:
+  /// Validates the options (throws std::invalid_argument naming the option) without connecting.
+  mqtt_source(source_options options, core::sample_sink& sink, core::stats& stats);
+  ~mqtt_source() override;
+  mqtt_source(const mqtt_source&) = delete;
+  mqtt_source& operator=(const mqtt_source&) = delete;
+
+  std::string_view name() const noexcept override { return "mqtt"; }
+
+  /// Starts connecting in the background and returns; an unreachable broker is retried with
+  /// back-off and logged, it is not an error. Call once.
+  void start() override;
+
+  /// Disconnects (keeping the persistent session and its subscriptions), waits until the callback
+  /// thread has left push(): after it returns, the sink is never called again. Idempotent.
+  void stop() override;
+
+  /// True while connected to the broker with every subscription acknowledged (receiving).
+  bool connected() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vitals::adapters::mqtt

@@ -1,0 +1,106 @@
+#pragma once
+// Shared pieces of the end-to-end tests: a real mosquitto, vitalsd as a process, and read-only
+// queries on the SQLite file it writes.
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <vitals/test/mosquitto_broker.hpp>
+#include <vitals/test/process.hpp>
+#include <vitals/test/temp_dir.hpp>
+
+namespace vitals::it {
+
+/// Runs one SQL query returning a single integer, on a read-only connection of its own.
+inline std::int64_t query_int(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* conn = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(conn);
+    return -1;  // not created yet
+  }
+  sqlite3_busy_timeout(conn, 2000);
+  sqlite3_stmt* stmt = nullptr;
+  std::int64_t result = -1;
+  if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    result = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(conn);
+  return result;
+}
+
+/// Runs a query and returns every row's first column as text.
+inline std::vector<std::string> query_strings(const std::filesystem::path& db,
+                                              const std::string& sql) {
+  std::vector<std::string> rows;
+  sqlite3* conn = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(conn);
+    return rows;
+  }
+  sqlite3_busy_timeout(conn, 2000);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt, 0);
+      rows.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+    }
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(conn);
+  return rows;
+}
+
+/// A broker, a temp dir and a config for vitalsd pointing at both.
+struct daemon_env {
+  test::temp_dir dir{"vitals-it"};
+  test::mosquitto_broker broker;
+  std::filesystem::path config = dir.path() / "vitalsd.toml";
+  std::filesystem::path db = dir.path() / "vitalsd.db";
+  int runs = 0;
+
+  /// Writes the config; `extra` is appended verbatim (TOML).
+  explicit daemon_env(const std::string& extra = "") {
+    std::ofstream out(config);
+    out << "[mqtt]\nbroker = \"" << broker.uri() << "\"\nclient_id = \"vitalsd-it\"\n"
+        << "[store]\npath = \"" << db.string() << "\"\nbatch_interval_ms = 50\n"
+        << "[log]\nlevel = \"info\"\n"
+        << extra;
+  }
+
+  /// Starts vitalsd and waits until it has subscribed (so that nothing published is missed).
+  std::unique_ptr<test::child_process> start_daemon() {
+    auto log = dir.path() / ("vitalsd-" + std::to_string(++runs) + ".log");
+    auto p = std::make_unique<test::child_process>(
+        std::vector<std::string>{VITALSD_PATH, "--config", config.string()}, log);
+    const bool up = test::eventually(
+        [&] { return p->log_text().find("subscribed") != std::string::npos || !p->running(); },
+        std::chrono::seconds(20));
+    if (!up || !p->running()) {
+      throw std::runtime_error("vitalsd did not subscribe; its log:\n" + p->log_text());
+    }
+    return p;
+  }
+
+  std::int64_t count(const std::string& sql) const { return query_int(db, sql); }
+};
+
+/// Sends SIGTERM and returns the exit code (nullopt when it did not exit in time).
+inline std::optional<int> terminate(test::child_process& p,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  p.send_signal(SIGTERM);
+  return p.wait_for(timeout);
+}
+
+}  // namespace vitals::it
