@@ -63,7 +63,7 @@ cleanup() {
   if [ -f "$demo/vitalsd.db" ]; then
     echo "== alerts in $demo/vitalsd.db"
     sqlite3 -header -column "$demo/vitalsd.db" \
-      "SELECT id, patient, rule, priority, state, raised_at, value FROM alert_view ORDER BY id;" || true
+      "SELECT id, patient, rule, priority, state, raised, cleared, value FROM alert_view ORDER BY id;" || true
     echo
     echo "Query it yourself:  sqlite3 $demo/vitalsd.db 'SELECT * FROM alert_view;'"
   fi
