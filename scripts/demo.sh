@@ -80,9 +80,13 @@ echo "== vitalsd (database: demo/vitalsd.db)"
 daemon_pid=$!
 sleep 1
 
-echo "== vitals-sim: $patients patients at ${speed}x (p001 desaturates at simulated minute 2, p002 goes hypoglycaemic from minute 15)"
-echo "   Ctrl-C stops everything."
+echo "== vitals-sim: $patients patients, 6 simulated hours at ${speed}x, ending at the present"
+echo "   p001 desaturates at simulated minute 2; p002's glucose falls from minute 10 (below 70 at"
+echo "   minute 15-20, below 54 soon after). Ctrl-C stops everything."
 "$bin/simulators/vitals-sim" --broker "tcp://127.0.0.1:$port" --patients "$patients" --speed "$speed" \
-  --start now &
+  --duration 6h &
 sim_pid=$!
 wait "$sim_pid" || true
+sim_pid=""
+echo "== simulation finished; vitalsd keeps running. Ctrl-C to stop."
+wait "$daemon_pid" || true

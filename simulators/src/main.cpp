@@ -1,1 +1,307 @@
-int main() { return 0; }  // placeholder
+// vitals-sim: simulated patients publishing pulse-oximeter and CGM readings over MQTT.
+// Thin: parses the command line, wires generator -> run loop -> sink, handles signals.
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <vitals/simulators/generator.hpp>
+#include <vitals/simulators/options.hpp>
+#include <vitals/simulators/publisher.hpp>
+#include <vitals/simulators/runner.hpp>
+
+#ifndef VITALS_VERSION
+#define VITALS_VERSION "unknown"
+#endif
+
+namespace sim = vitals::simulators;
+using std::chrono::milliseconds;
+
+namespace {
+
+/// Minutes ("2", "0.5") or "off"; the CLI11 check for --desat-at and --hypo-at.
+std::optional<std::optional<std::chrono::seconds>> parse_event_time(const std::string& text) {
+  if (text == "off") return std::optional<std::chrono::seconds>{};
+  char* end = nullptr;
+  const double minutes = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(minutes >= 0.0) || minutes > 1e6) return std::nullopt;
+  return std::optional<std::chrono::seconds>(std::chrono::round<std::chrono::seconds>(
+      std::chrono::duration<double, std::ratio<60>>(minutes)));
+}
+
+/// Blocks SIGINT/SIGTERM in every thread (call before any thread starts) and turns them into a
+/// stop request from one dedicated thread; a second signal exits at once.
+class signal_thread {
+ public:
+  explicit signal_thread(sim::stop_signal& stop) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    // A shell without job control starts background commands with SIGINT ignored, and an
+    // ignored signal never reaches sigwait: take both back.
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this, &stop] {
+      int signals = 0;
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0) continue;
+        if (done_.load()) return;
+        if (++signals == 1) {
+          spdlog::info("{} received: stopping (waiting for outstanding deliveries)",
+                       sig == SIGINT ? "SIGINT" : "SIGTERM");
+          stop.request_stop();
+        } else {
+          spdlog::warn("second signal: exiting without waiting");
+          std::_Exit(130);
+        }
+      }
+    });
+  }
+  ~signal_thread() {
+    done_.store(true);
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+  signal_thread(const signal_thread&) = delete;
+  signal_thread& operator=(const signal_thread&) = delete;
+
+ private:
+  sigset_t set_{};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+/// Warns when a fast run will send timestamps that vitalsd rejects (> 24 h ahead of its clock).
+void warn_future(vitals::core::timestamp now, vitals::core::timestamp start, double speed,
+                 std::optional<milliseconds> duration) {
+  using hours_d = std::chrono::duration<double, std::ratio<3600>>;
+  const auto limit = now + std::chrono::hours(24);
+  if (start > limit) {
+    spdlog::warn("--start is more than 24 h ahead: vitalsd rejects these timestamps");
+    return;
+  }
+  if (speed <= 1.0) return;
+  if (duration && start + *duration <= limit) return;
+  if (!std::isfinite(speed)) {
+    spdlog::warn(
+        "--speed max {}: simulated time can run more than 24 h ahead of the clock, "
+        "and vitalsd rejects such timestamps; give --duration or a --start in the past",
+        duration ? "with this --start and --duration" : "without --duration");
+    return;
+  }
+  const double lead_h = hours_d(start - now).count();
+  const double wall_h = (24.0 - lead_h) / (speed - 1.0);
+  spdlog::warn(
+      "simulated time runs {}x faster than the clock: after about {:.1f} h of wall "
+      "time its timestamps lie more than 24 h ahead and vitalsd rejects them",
+      speed, wall_h);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "vitals-sim: simulated patients for vitalsd. Each patient pNNN has a pulse oximeter\n"
+      "pNNN-ox (HR + SpO2 once per simulated second) and a CGM pNNN-cgm (glucose every 5\n"
+      "simulated minutes), published as compact JSON to <prefix>/<patient>/<device>. The demo\n"
+      "scenario desaturates p001 and makes p002 hypoglycaemic; --labels writes the ground truth.\n"
+      "Same seed and --start => the same messages, byte for byte.",
+      "vitals-sim"};
+  app.get_formatter()->column_width(34);
+
+  std::string broker = "tcp://localhost:1883";
+  std::string client_id = "vitals-sim-" + std::to_string(::getpid());
+  int qos = 1;
+  int max_inflight = 1000;
+  std::string topic_prefix = "vitals";
+  int patients = 3;
+  std::uint64_t seed = 1;
+  std::string speed_text = "1";
+  std::string duration_text;
+  std::string start_text;
+  std::string scenario_name = "demo";
+  bool no_events = false;
+  std::string desat_text = "2";
+  std::string hypo_text = "10";
+  std::string unit_text = "mg/dL";
+  std::uint64_t duplicate_every = 0;
+  std::string labels_path;
+  bool dry_run = false;
+  std::string log_level = "info";
+  double progress_every = 10.0;
+
+  app.set_version_flag("--version", std::string("vitals-sim ") + VITALS_VERSION);
+  app.add_option("--broker", broker, "MQTT server URI")->capture_default_str();
+  app.add_option("--client-id", client_id, "MQTT client id (default: vitals-sim-<pid>)");
+  app.add_option("--qos", qos, "QoS of every publish")
+      ->check(CLI::IsMember({0, 1, 2}))
+      ->capture_default_str();
+  app.add_option("--max-inflight", max_inflight,
+                 "unacknowledged publishes at most; the simulator waits when the window is full")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  app.add_option("--topic-prefix", topic_prefix, "topics are <prefix>/<patient>/<device>")
+      ->capture_default_str();
+  app.add_option("--patients", patients, "number of patients, p001..pNNN")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--seed", seed, "random seed; same seed (and --start) => same messages")
+      ->capture_default_str();
+  app.add_option("--speed", speed_text,
+                 "simulated seconds per wall second: 1 = real time, 20 = twenty times faster, "
+                 "max = as fast as the broker acknowledges")
+      ->check([](const std::string& s) {
+        return sim::parse_speed(s) ? std::string() : "must be a positive number or 'max'";
+      })
+      ->capture_default_str();
+  app.add_option("--duration", duration_text,
+                 "simulated time to cover, e.g. 30s, 10m, 2h, 1d, 1h30m (default: until "
+                 "SIGINT/SIGTERM)")
+      ->check([](const std::string& s) {
+        return sim::parse_duration(s) ? std::string() : "must be a duration like 30s, 10m, 2h";
+      });
+  app.add_option("--start", start_text,
+                 "simulated time zero: now, epoch milliseconds or RFC 3339 (default: now when "
+                 "--speed is 1 or there is no --duration, else now minus --duration, so that a "
+                 "fast run ends at about the present)")
+      ->check([](const std::string& s) {
+        return sim::parse_start(s, vitals::core::now_ms())
+                   ? std::string()
+                   : "must be now, epoch milliseconds or RFC 3339";
+      });
+  app.add_option("--scenario", scenario_name, "scripted events: demo or none")
+      ->check(CLI::IsMember(sim::scenario_names()))
+      ->capture_default_str();
+  app.add_flag("--no-events", no_events, "no scripted events (same as --scenario none)");
+  app.add_option("--desat-at", desat_text,
+                 "demo: simulated minute at which p001's desaturation starts, or off")
+      ->check([](const std::string& s) {
+        return parse_event_time(s) ? std::string() : "must be minutes (>= 0) or 'off'";
+      })
+      ->capture_default_str();
+  app.add_option("--hypo-at", hypo_text,
+                 "demo: simulated minute at which p002's glucose starts to fall (< 70 mg/dL "
+                 "about 6-9 min later), or off")
+      ->check([](const std::string& s) {
+        return parse_event_time(s) ? std::string() : "must be minutes (>= 0) or 'off'";
+      })
+      ->capture_default_str();
+  app.add_option(
+         "--glucose-unit", unit_text,
+         "CGM payload unit: mg/dL (integer) or mmol/L ({\"value\":6.2,\"unit\":\"mmol/L\"})")
+      ->check(CLI::IsMember({"mg/dL", "mmol/L"}))
+      ->capture_default_str();
+  app.add_option("--duplicate-every", duplicate_every,
+                 "send every Nth oximeter message twice (same payload); 0 = off")
+      ->capture_default_str();
+  app.add_option("--labels", labels_path,
+                 "write ground truth, one JSON line per injected event, to this file");
+  app.add_flag("--dry-run", dry_run,
+               "print \"topic payload\" lines to stdout instead of publishing (logs go to stderr)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.add_option("--progress-every", progress_every, "seconds of wall time between progress lines")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("vitals-sim");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  const auto now = vitals::core::now_ms();
+  const double speed = *sim::parse_speed(speed_text);
+  const std::optional<milliseconds> duration =
+      duration_text.empty() ? std::nullopt : sim::parse_duration(duration_text);
+  const auto start = start_text.empty() ? sim::default_start(now, speed, duration)
+                                        : *sim::parse_start(start_text, now);
+
+  sim::generator_options gen;
+  gen.seed = seed;
+  gen.patients = patients;
+  gen.start = start;
+  gen.duration = duration;
+  gen.topic_prefix = topic_prefix;
+  gen.unit = unit_text == "mmol/L" ? sim::glucose_unit::mmol_l : sim::glucose_unit::mg_dl;
+  gen.duplicate_every = duplicate_every;
+  const sim::demo_timing timing{*parse_event_time(desat_text), *parse_event_time(hypo_text)};
+
+  std::unique_ptr<sim::message_generator> generator;
+  try {
+    gen.events = sim::make_scenario(no_events ? "none" : scenario_name, patients, timing);
+    generator = std::make_unique<sim::message_generator>(std::move(gen));
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  }
+
+  std::ofstream labels;
+  if (!labels_path.empty()) {
+    labels.open(labels_path, std::ios::out | std::ios::trunc);
+    if (!labels) {
+      spdlog::error("cannot write labels to {}", labels_path);
+      return 2;
+    }
+  }
+
+  spdlog::info(
+      "vitals-sim {}: {} patients, seed {}, speed {}, simulated start {}, duration {}, "
+      "scenario {}",
+      VITALS_VERSION, patients, seed, speed_text, sim::format_rfc3339(start),
+      duration ? sim::format_duration(*duration) : std::string("until stopped"),
+      generator->options().events.name);
+  for (const auto& e : generator->options().events.events) {
+    spdlog::info("scheduled: {} {} at simulated +{} (back to baseline at +{})", e.patient,
+                 sim::to_string(e.kind), sim::format_duration(e.onset),
+                 sim::format_duration(e.end()));
+  }
+  warn_future(now, start, speed, duration);
+
+  // Before Paho starts its threads, so that they inherit the blocked signal mask.
+  sim::stop_signal stop;
+  signal_thread signals(stop);
+
+  std::unique_ptr<sim::message_sink> sink;
+  if (dry_run) {
+    std::ios::sync_with_stdio(false);
+    sink = std::make_unique<sim::stream_sink>(std::cout);
+  } else {
+    try {
+      sink = std::make_unique<sim::mqtt_publisher>(
+          sim::mqtt_settings{broker, client_id, qos, max_inflight, std::chrono::seconds(10)});
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+  }
+
+  sim::run_options run_opts;
+  run_opts.speed = speed;
+  run_opts.progress_every =
+      std::chrono::round<milliseconds>(std::chrono::duration<double>(progress_every));
+  try {
+    const auto result =
+        sim::run(*generator, *sink, labels_path.empty() ? nullptr : &labels, run_opts, stop);
+    if (result.undelivered > 0) return 1;
+  } catch (const std::exception&) {
+    return 1;  // already logged by run()
+  }
+  return 0;
+}
