@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev
   libbenchmark-dev
   mosquitto mosquitto-clients
+  libmosquitto-dev        # bench/ingest_bench: bare subscriber and flood publisher
 )
 
 missing=()
