@@ -1,1 +1,512 @@
-// placeholder: to be written
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <vitals/adapters/sqlite/sqlite_store.hpp>
+
+namespace {
+
+using namespace std::chrono_literals;
+using vitals::adapters::sqlite::sqlite_store;
+using vitals::adapters::sqlite::store_options;
+namespace core = vitals::core;
+
+/// A fresh directory under $TMPDIR, removed with everything in it.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "vitals-sqlite-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string file(const char* name) const { return (path / name).string(); }
+};
+
+/// A second, independent connection, as a human with the sqlite3 CLI would have.
+struct reader {
+  sqlite3* db = nullptr;
+  explicit reader(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("reader: cannot open " + path);
+    }
+    sqlite3_busy_timeout(db, 5000);
+  }
+  ~reader() { sqlite3_close(db); }
+  reader(const reader&) = delete;
+  reader& operator=(const reader&) = delete;
+
+  std::int64_t integer(const std::string& sql) const {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("reader: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
+    }
+    std::int64_t v = -1;
+    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+  }
+  std::string text(const std::string& sql) const {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("reader: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
+    }
+    std::string v = "<no row>";
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      const auto* t = sqlite3_column_text(s, 0);
+      v = t != nullptr ? reinterpret_cast<const char*>(t) : "<null>";
+    }
+    sqlite3_finalize(s);
+    return v;
+  }
+  void exec(const std::string& sql) const {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err != nullptr ? err : "?";
+      sqlite3_free(err);
+      throw std::runtime_error("reader: " + msg + " in " + sql);
+    }
+  }
+  std::int64_t count(const char* table) const {
+    return integer(std::string("SELECT count(*) FROM ") + table);
+  }
+};
+
+/// Polls until `pred` holds or 10 s have passed; returns the last result (no timing asserted).
+bool eventually(const std::function<bool()>& pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+core::timestamp at_ms(std::int64_t ms) {
+  return core::timestamp(std::chrono::milliseconds(ms));
+}
+
+constexpr std::int64_t t0 = 1700000000123;  // 2023-11-14T22:13:20.123Z
+
+core::sample make_sample(std::int64_t i, const char* device = "dev-1",
+                         const char* patient = "pat-1",
+                         core::vital_kind kind = core::vital_kind::heart_rate) {
+  core::sample s;
+  s.patient = core::short_id::truncate(patient);
+  s.device = core::short_id::truncate(device);
+  s.kind = kind;
+  s.value = 60.0 + static_cast<double>(i % 40);
+  s.device_time = at_ms(t0 + i * 1000);
+  s.receive_time = at_ms(t0 + i * 1000 + 50);
+  s.sequence = static_cast<std::uint64_t>(i);
+  s.has_sequence = true;
+  return s;
+}
+
+std::vector<core::sample> make_samples(std::int64_t first, std::int64_t n) {
+  std::vector<core::sample> v;
+  for (std::int64_t i = first; i < first + n; ++i) v.push_back(make_sample(i));
+  return v;
+}
+
+core::alert_event make_event(core::alert_transition t, double value, std::int64_t time) {
+  core::alert_event e;
+  e.patient = core::short_id::truncate("pat-1");
+  e.device = core::short_id::truncate("dev-1");
+  e.rule = "spo2_low";
+  e.kind = core::vital_kind::spo2;
+  e.level = core::priority::high;
+  e.source = core::alert_source::physiological;
+  e.transition = t;
+  e.value = value;
+  e.threshold = 90.0;
+  e.condition_start = at_ms(time - 15000);
+  e.time = at_ms(time);
+  e.message = "SpO2 below 90% for 15 s";
+  return e;
+}
+
+store_options options_for(const temp_dir& dir) {
+  store_options o;
+  o.path = dir.file("vitals.db");
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite store: samples are stored and readable through sample_view", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  {
+    sqlite_store store(o, st);
+    store.start();
+    auto samples = make_samples(0, 3);
+    samples[1].kind = core::vital_kind::spo2;
+    samples[1].value = 97.0;
+    samples[2].has_sequence = false;
+    samples[2].quality = core::quality_artifact;
+    store.append(samples);
+    store.flush();
+    CHECK(st.samples_stored == 3);
+    CHECK(st.store_commits == 1);
+    CHECK(st.store_errors == 0);
+  }
+  reader r(o.path);
+  CHECK(r.count("samples") == 3);
+  CHECK(r.count("patients") == 1);
+  CHECK(r.count("devices") == 1);
+  CHECK(r.integer("SELECT seq FROM samples WHERE device_ts = " + std::to_string(t0)) == 0);
+  CHECK(r.text("SELECT quote(seq) FROM samples WHERE device_ts = " + std::to_string(t0 + 2000)) ==
+        "NULL");
+  CHECK(r.integer("SELECT last_seen FROM devices") == t0 + 2050);
+  CHECK(r.integer("SELECT first_seen FROM devices") == t0 + 50);
+  CHECK(r.text("SELECT time FROM sample_view ORDER BY time LIMIT 1") == "2023-11-14T22:13:20.123Z");
+  CHECK(r.text("SELECT patient || '/' || device || '/' || vital || '/' || unit || '/' || value "
+               "FROM sample_view WHERE vital = 'spo2'") == "pat-1/dev-1/spo2/%/97.0");
+  CHECK(r.integer("SELECT quality FROM sample_view WHERE time LIKE '%:22.123Z'") ==
+        core::quality_artifact);
+}
+
+TEST_CASE("sqlite store: a redelivered sample is stored once, also across restarts", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  const auto s = make_sample(7);
+  {
+    sqlite_store store(o, st);
+    store.start();
+    store.append(std::span(&s, 1));
+    store.append(std::span(&s, 1));
+    store.flush();
+  }
+  {
+    sqlite_store store(o, st);
+    store.start();
+    store.append(std::span(&s, 1));
+    store.stop();
+  }
+  reader r(o.path);
+  CHECK(r.count("samples") == 1);
+  CHECK(r.count("devices") == 1);
+  CHECK(r.count("patients") == 1);
+  CHECK(st.samples_stored == 3);  // attempted rows, duplicates included
+  CHECK(st.store_errors == 0);
+}
+
+TEST_CASE("sqlite store: a batch is committed when batch_rows rows are waiting", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.batch_rows = 100;
+  o.batch_interval = 1h;  // only the row count can trigger a commit
+  sqlite_store store(o, st);
+  store.start();
+  reader r(o.path);
+  for (int i = 0; i < 25; ++i) {
+    const auto chunk = make_samples(i * 10, 10);
+    store.append(chunk);
+  }
+  REQUIRE(eventually([&] { return r.count("samples") == 200; }));
+  CHECK(st.store_commits == 2);
+  CHECK(st.samples_stored == 200);
+  CHECK(store.queued_rows() == 50);
+  store.flush();
+  CHECK(r.count("samples") == 250);
+  CHECK(st.store_commits == 3);
+}
+
+TEST_CASE("sqlite store: a batch is committed batch_interval after its first row", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.batch_rows = 1000000;  // only the interval can trigger a commit
+  o.batch_interval = 50ms;
+  sqlite_store store(o, st);
+  store.start();
+  reader r(o.path);
+  const auto samples = make_samples(0, 10);
+  store.append(samples);
+  REQUIRE(eventually([&] { return r.count("samples") == 10; }));
+  CHECK(st.store_commits == 1);
+  CHECK(st.samples_stored == 10);
+}
+
+TEST_CASE("sqlite store: flush commits everything queued before it", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.batch_interval = 1h;
+  sqlite_store store(o, st);
+  store.start();
+  reader r(o.path);
+  const auto samples = make_samples(0, 42);
+  store.append(samples);
+  store.flush();
+  CHECK(r.count("samples") == 42);
+  CHECK(st.samples_stored == 42);
+  store.flush();  // nothing queued: returns at once
+  CHECK(st.store_commits == 1);
+}
+
+TEST_CASE("sqlite store: flush and stop work without start", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  sqlite_store store(o, st);
+  const auto samples = make_samples(0, 5);
+  store.append(samples);
+  store.flush();
+  reader r(o.path);
+  CHECK(r.count("samples") == 5);
+  store.append(make_samples(5, 5));
+  store.stop();
+  CHECK(r.count("samples") == 10);
+  store.stop();  // idempotent
+}
+
+TEST_CASE("sqlite store: stop commits everything queued", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.batch_interval = 1h;
+  {
+    sqlite_store store(o, st);
+    store.start();
+    for (int i = 0; i < 50; ++i) store.append(make_samples(i * 1000, 1000));
+    store.stop();
+    CHECK(store.queued_rows() == 0);
+  }
+  reader r(o.path);
+  CHECK(r.count("samples") == 50000);
+  CHECK(st.samples_stored == 50000);
+  CHECK(st.store_errors == 0);
+  CHECK(st.store_commits >= 50);
+}
+
+TEST_CASE("sqlite store: raised then cleared alert is resolved with two audit events", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  {
+    sqlite_store store(o, st);
+    store.start();
+    const auto s = make_sample(0);
+    store.append(std::span(&s, 1));
+    store.append(make_event(core::alert_transition::raised, 85.0, t0 + 20000));
+    store.append(make_event(core::alert_transition::cleared, 95.0, t0 + 60000));
+    // A clear with no active alert is not an error and records nothing.
+    auto stray = make_event(core::alert_transition::cleared, 95.0, t0 + 70000);
+    stray.rule = "hr_high";
+    store.append(stray);
+    store.flush();
+    CHECK(st.store_errors == 0);
+  }
+  reader r(o.path);
+  REQUIRE(r.count("alerts") == 1);
+  CHECK(r.text("SELECT state FROM alerts") == "resolved");
+  CHECK(r.text("SELECT priority || '/' || source || '/' || rule FROM alerts") ==
+        "high/physiological/spo2_low");
+  CHECK(r.integer("SELECT raised_at FROM alerts") == t0 + 20000);
+  CHECK(r.integer("SELECT cleared_at FROM alerts") == t0 + 60000);
+  CHECK(r.integer("SELECT condition_start FROM alerts") == t0 + 5000);
+  CHECK(r.integer("SELECT worst_value FROM alerts") == 85);
+  CHECK(r.integer("SELECT last_value FROM alerts") == 95);
+  REQUIRE(r.count("alert_events") == 2);
+  CHECK(r.text("SELECT group_concat(transition, ',') FROM (SELECT transition FROM alert_events "
+               "ORDER BY id)") == "raised,cleared");
+  CHECK(r.integer("SELECT count(DISTINCT alert_id) FROM alert_events") == 1);
+  CHECK(r.text("SELECT actor FROM alert_events LIMIT 1") == "detector");
+  CHECK(r.text("SELECT patient || '|' || state || '|' || raised || '|' || cleared FROM "
+               "alert_view") == "pat-1|resolved|2023-11-14T22:13:40.123Z|2023-11-14T22:14:20.123Z");
+}
+
+TEST_CASE("sqlite store: a second raise of an active alert adds an event, not an alert",
+          "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  {
+    sqlite_store store(o, st);
+    store.append(make_event(core::alert_transition::raised, 85.0, t0));
+  }
+  {
+    // After a restart the detector raises again: still one active alert for (patient, rule).
+    sqlite_store store(o, st);
+    store.append(make_event(core::alert_transition::raised, 82.0, t0 + 30000));
+  }
+  reader r(o.path);
+  CHECK(r.count("alerts") == 1);
+  CHECK(r.count("alert_events") == 2);
+  CHECK(r.text("SELECT state FROM alerts") == "active");
+  CHECK(r.integer("SELECT worst_value FROM alerts") == 82);
+}
+
+TEST_CASE("sqlite store: schema migrations", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+
+  SECTION("a new database has the current version; reopening changes nothing") {
+    { sqlite_store store(o, st); }
+    CHECK(sqlite_store::schema_version(o.path) == sqlite_store::current_schema_version);
+    {
+      reader r(o.path);
+      CHECK(r.integer("SELECT count(*) FROM sqlite_schema") > 0);
+    }
+    const auto objects = reader(o.path).count("sqlite_schema");
+    {
+      sqlite_store store(o, st);
+      const auto s = make_sample(1);
+      store.append(std::span(&s, 1));
+    }
+    { sqlite_store store(o, st); }
+    reader r(o.path);
+    CHECK(r.count("sqlite_schema") == objects);
+    CHECK(r.count("samples") == 1);
+    CHECK(r.integer("PRAGMA user_version") == sqlite_store::current_schema_version);
+    CHECK(r.text("PRAGMA journal_mode") == "wal");
+  }
+
+  SECTION("a database newer than the code is rejected, naming both versions") {
+    { sqlite_store store(o, st); }
+    reader(o.path).exec("PRAGMA user_version = 99");
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_WITH(
+        sqlite_store(o, st),
+        Contains("99") && Contains(o.path) &&
+            Contains("(" + std::to_string(sqlite_store::current_schema_version) + ")"));
+    CHECK(sqlite_store::schema_version(o.path) == 99);
+  }
+}
+
+TEST_CASE("sqlite store: database files are readable by the owner only", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  struct stat info {};
+
+  SECTION("a new file is created 0600, and so is its WAL") {
+    sqlite_store store(o, st);
+    store.start();
+    const auto s = make_sample(1);
+    store.append(std::span(&s, 1));
+    store.flush();
+    REQUIRE(::stat(o.path.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0600);
+    REQUIRE(::stat((o.path + "-wal").c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0600);
+  }
+
+  SECTION("an existing file with a looser mode is tightened") {
+    { sqlite_store store(o, st); }
+    REQUIRE(::chmod(o.path.c_str(), 0644) == 0);
+    { sqlite_store store(o, st); }
+    REQUIRE(::stat(o.path.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0600);
+  }
+}
+
+TEST_CASE("sqlite store: bad paths and options are rejected with the culprit named", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  using Catch::Matchers::Contains;
+
+  store_options o;
+  o.path = dir.file("no/such/dir/vitals.db");
+  CHECK_THROWS_AS(sqlite_store(o, st), std::runtime_error);
+  CHECK_THROWS_WITH(sqlite_store(o, st), Contains(o.path));
+  CHECK_FALSE(std::filesystem::exists(dir.path / "no"));
+
+  o = options_for(dir);
+  o.synchronous = "sometimes";
+  CHECK_THROWS_WITH(sqlite_store(o, st), Contains("sometimes"));
+}
+
+TEST_CASE("sqlite store: back-pressure bounds the queue and loses nothing", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.max_queued_rows = 10;
+  o.batch_rows = 4;
+  o.batch_interval = 1ms;
+  sqlite_store store(o, st);
+  store.start();
+  std::size_t most_queued = 0;
+  constexpr std::int64_t total = 3000;
+  for (std::int64_t i = 0; i < total; i += 3) {
+    store.append(make_samples(i, 3));
+    most_queued = std::max(most_queued, store.queued_rows());
+  }
+  CHECK(most_queued <= o.max_queued_rows);
+  store.flush();
+  reader r(o.path);
+  CHECK(r.count("samples") == total);
+  CHECK(st.samples_stored == static_cast<std::uint64_t>(total));
+}
+
+TEST_CASE("sqlite store: a failed commit is counted and retried without losing the batch",
+          "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.busy_timeout = 20ms;
+  o.batch_interval = 1ms;
+  sqlite_store store(o, st);
+  store.start();
+  reader blocker(o.path);
+  blocker.exec("BEGIN IMMEDIATE");  // holds the write lock: the store's commits get SQLITE_BUSY
+  const auto samples = make_samples(0, 20);
+  store.append(samples);
+  REQUIRE(eventually([&] { return st.store_errors >= 2; }));
+  CHECK(st.store_commits == 0);
+  blocker.exec("ROLLBACK");
+  store.flush();
+  CHECK(blocker.count("samples") == 20);
+  CHECK(st.store_commits == 1);
+  CHECK(st.samples_stored == 20);
+}
+
+TEST_CASE("sqlite store: synchronous=full is accepted", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.synchronous = "full";
+  sqlite_store store(o, st);
+  store.start();
+  store.append(make_samples(0, 3));
+  store.flush();
+  CHECK(reader(o.path).count("samples") == 3);
+}
+
+TEST_CASE("sqlite store: an alert event is committed without waiting for the interval",
+          "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.batch_interval = 1h;
+  sqlite_store store(o, st);
+  store.start();
+  reader r(o.path);
+  const auto s = make_sample(0);
+  store.append(std::span(&s, 1));
+  store.append(make_event(core::alert_transition::raised, 85.0, t0 + 20000));
+  REQUIRE(eventually([&] { return r.count("alert_events") == 1; }));
+  CHECK(r.count("alerts") == 1);
+  CHECK(r.count("samples") == 1);  // samples queued before the alert are committed with it
+  CHECK(st.store_commits == 1);
+}

@@ -1,1 +1,851 @@
-// placeholder: to be written
+#include <vitals/adapters/sqlite/sqlite_store.hpp>
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+namespace vitals::adapters::sqlite {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// ISO-8601 UTC with milliseconds from an epoch-ms column, exact (integer arithmetic, no float
+// rounding of the fraction). NULL in gives NULL out.
+#define VITALS_ISO_MS(col)             \
+  "strftime('%Y-%m-%dT%H:%M:%S', " col \
+  " / 1000, 'unixepoch') || "          \
+  "printf('.%03dZ', " col " % 1000)"
+
+/// One schema step; steps are applied in order, each in its own transaction.
+struct migration {
+  int version;
+  const char* sql;
+};
+
+constexpr migration migrations[] = {
+    {1,
+     // Integer ids everywhere (text keys only in patients/devices); samples clustered on their
+     // natural key so a redelivered sample is stored once and no secondary index slows inserts.
+     "CREATE TABLE patients ("
+     "  id INTEGER PRIMARY KEY,"
+     "  key TEXT NOT NULL UNIQUE,"
+     "  first_seen INTEGER NOT NULL);"
+     "CREATE TABLE devices ("
+     "  id INTEGER PRIMARY KEY,"
+     "  key TEXT NOT NULL UNIQUE,"
+     "  patient_id INTEGER NOT NULL REFERENCES patients(id),"
+     "  first_seen INTEGER NOT NULL,"
+     "  last_seen INTEGER NOT NULL);"
+     "CREATE TABLE samples ("
+     "  device_id INTEGER NOT NULL REFERENCES devices(id),"
+     "  kind INTEGER NOT NULL,"  // 0 hr, 1 spo2, 2 glucose (core::vital_kind)
+     "  device_ts INTEGER NOT NULL,"
+     "  value REAL NOT NULL,"
+     "  receive_ts INTEGER NOT NULL,"
+     "  seq INTEGER,"
+     "  quality INTEGER NOT NULL DEFAULT 0,"
+     "  patient_id INTEGER NOT NULL REFERENCES patients(id),"
+     "  PRIMARY KEY (device_id, kind, device_ts)) WITHOUT ROWID;"
+     "CREATE TABLE alerts ("
+     "  id INTEGER PRIMARY KEY,"
+     "  patient_id INTEGER NOT NULL REFERENCES patients(id),"
+     "  device_id INTEGER REFERENCES devices(id),"
+     "  rule TEXT NOT NULL,"
+     "  kind INTEGER NOT NULL,"
+     "  priority TEXT NOT NULL CHECK (priority IN ('low', 'medium', 'high')),"
+     "  source TEXT NOT NULL CHECK (source IN ('physiological', 'technical')),"
+     "  state TEXT NOT NULL CHECK (state IN ('active', 'resolved')),"
+     "  raised_at INTEGER NOT NULL,"
+     "  cleared_at INTEGER,"
+     "  condition_start INTEGER NOT NULL,"
+     "  value REAL NOT NULL,"
+     "  threshold REAL NOT NULL,"
+     "  worst_value REAL NOT NULL,"
+     "  last_value REAL NOT NULL,"
+     "  message TEXT NOT NULL);"
+     // The dedup key: at most one active alert per (patient, rule).
+     "CREATE UNIQUE INDEX alerts_active_key ON alerts(patient_id, rule) WHERE state = 'active';"
+     "CREATE TABLE alert_events ("
+     "  id INTEGER PRIMARY KEY,"
+     "  alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+     "  transition TEXT NOT NULL CHECK (transition IN ('raised', 'cleared')),"
+     "  at INTEGER NOT NULL,"
+     "  value REAL NOT NULL,"
+     "  actor TEXT NOT NULL,"
+     "  reason TEXT NOT NULL);"
+     "CREATE INDEX alert_events_alert ON alert_events(alert_id);"
+     "CREATE VIEW sample_view AS SELECT"
+     "  p.key AS patient, d.key AS device,"
+     "  CASE s.kind WHEN 0 THEN 'hr' WHEN 1 THEN 'spo2' WHEN 2 THEN 'glucose' END AS vital,"
+     "  " VITALS_ISO_MS(
+         "s.device_ts") " AS time,"
+                        "  s.value AS value,"
+                        "  CASE s.kind WHEN 0 THEN '/min' WHEN 1 THEN '%' WHEN 2 THEN 'mg/dL' END "
+                        "AS unit,"
+                        "  s.quality AS quality"
+                        "  FROM samples s JOIN devices d ON d.id = s.device_id JOIN patients p ON "
+                        "p.id = s.patient_id;"
+                        "CREATE VIEW alert_view AS SELECT"
+                        "  a.id AS id, p.key AS patient, a.rule AS rule, a.priority AS priority, "
+                        "a.state AS state,"
+                        "  " VITALS_ISO_MS(
+                            "a.raised_at") " AS raised,"
+                                           "  " VITALS_ISO_MS(
+                                               "a.cleared_at") " AS cleared,"
+                                                               "  a.value AS value, a.threshold AS "
+                                                               "threshold, a.message AS message"
+                                                               "  FROM alerts a JOIN patients p ON "
+                                                               "p.id = a.patient_id;"},
+};
+
+#undef VITALS_ISO_MS
+
+static_assert(std::size(migrations) == sqlite_store::current_schema_version,
+              "one migration step per schema version");
+
+/// The actor recorded in alert_events for transitions made by the detectors.
+constexpr const char* detector_actor = "detector";
+
+/// Backoff between retries of a failed transaction.
+constexpr std::chrono::milliseconds retry_min{100};
+constexpr std::chrono::milliseconds retry_max{5000};
+/// Attempts per batch once shutdown has begun: stop() must return even if the disk is gone.
+constexpr int stop_attempts = 3;
+
+std::int64_t ms(core::timestamp t) noexcept {
+  return t.time_since_epoch().count();
+}
+
+struct db_closer {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+using db_ptr = std::unique_ptr<sqlite3, db_closer>;
+
+struct stmt_finalizer {
+  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
+
+/// Thrown inside a transaction; caught by the writer, which rolls back and retries.
+struct sqlite_error : std::runtime_error {
+  sqlite_error(const std::string& what, int code) : std::runtime_error(what), code(code) {}
+  int code;
+};
+
+void exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw sqlite_error(msg, rc);
+  }
+}
+
+stmt_ptr prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  if (rc != SQLITE_OK) throw sqlite_error(sqlite3_errmsg(db), rc);
+  return stmt_ptr(s);
+}
+
+std::int64_t query_int(sqlite3* db, const char* sql) {
+  auto s = prepare(db, sql);
+  const int rc = sqlite3_step(s.get());
+  if (rc != SQLITE_ROW) throw sqlite_error(sqlite3_errmsg(db), rc);
+  return sqlite3_column_int64(s.get(), 0);
+}
+
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+/// Resets a statement when leaving scope, so an exception never leaves it mid-step.
+struct reset_guard {
+  sqlite3_stmt* s;
+  ~reset_guard() {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+  }
+};
+
+/// Steps a statement that returns no rows; throws on error.
+void step_done(sqlite3* db, sqlite3_stmt* s) {
+  const int rc = sqlite3_step(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) throw sqlite_error(sqlite3_errmsg(db), rc);
+}
+
+/// Creates the file owner-only before SQLite sees it (SQLite would use 0644 minus umask, and
+/// gives -wal/-shm the main file's mode), and tightens files left looser by someone else.
+void secure_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw std::runtime_error("cannot open SQLite database '" + path + "': " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+    if (::fchmod(fd, 0600) == 0) {
+      spdlog::warn("sqlite store: {} was accessible to group/others (mode {:o}); set to 600", path,
+                   st.st_mode & 0777);
+    } else {
+      spdlog::warn(
+          "sqlite store: {} is accessible to group/others (mode {:o}) and chmod failed: {}", path,
+          st.st_mode & 0777, std::strerror(errno));
+    }
+  }
+  ::close(fd);
+}
+
+/// Leftover -wal/-shm files from an earlier run keep their old mode: tighten them too.
+void secure_sidecar(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  if (::chmod(path.c_str(), 0600) == 0) {
+    spdlog::warn("sqlite store: {} was accessible to group/others (mode {:o}); set to 600", path,
+                 st.st_mode & 0777);
+  }
+}
+
+bool is_file_path(const std::string& path) {
+  return !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0;
+}
+
+}  // namespace
+
+/// Queue entry: a chunk of samples (from `offset` on) or one alert event, in arrival order.
+struct work_item {
+  std::vector<core::sample> samples;
+  std::size_t offset = 0;
+  std::optional<core::alert_event> event;
+  steady::time_point enqueued;
+
+  std::size_t rows() const noexcept { return event ? 1 : samples.size() - offset; }
+};
+
+struct sqlite_store::impl {
+  impl(store_options o, core::stats& s) : options(std::move(o)), st(s) {}
+
+  store_options options;
+  core::stats& st;
+  db_ptr db;
+
+  // Shared between the pipeline thread and the writer, guarded by mutex.
+  mutable std::mutex mutex;
+  std::condition_variable work_cv;   // writer waits for rows, deadlines, flush and stop
+  std::condition_variable space_cv;  // append() waits for the writer to take rows
+  std::condition_variable done_cv;   // flush() waits for commits
+  std::deque<work_item> queue;
+  std::size_t queued_rows = 0;
+  std::uint64_t enqueued_seq = 0;   // rows ever queued
+  std::uint64_t taken_seq = 0;      // rows taken by the writer
+  std::uint64_t committed_seq = 0;  // rows committed (or given up on, logged)
+  std::uint64_t flush_target = 0;   // commit at once until taken_seq reaches this
+  bool running = false;             // writer thread alive
+  bool stopping = false;
+  bool closed = false;
+
+  std::thread writer;
+
+  // Writer-only state (or the stopping thread once the writer has been joined).
+  stmt_ptr find_patient, insert_patient, find_device, insert_device, move_device, touch_device;
+  stmt_ptr insert_sample, find_active_alert, insert_alert, reraise_alert, resolve_alert,
+      insert_event;
+  struct device_entry {
+    std::int64_t id;
+    std::int64_t patient_id;
+  };
+  std::unordered_map<core::short_id, std::int64_t> patients;
+  std::unordered_map<core::short_id, device_entry> devices;
+  std::unordered_map<std::int64_t, std::int64_t> touched;  // device id -> newest receive time
+
+  void open();
+  void migrate();
+  void prepare_statements();
+
+  std::size_t take_locked(std::vector<work_item>& batch);
+  void writer_loop();
+  void drain_inline();
+  void commit_with_retry(std::vector<work_item>& batch, std::uint64_t upto, bool bounded);
+  void write_batch(const std::vector<work_item>& batch, std::uint64_t& samples_written);
+  std::int64_t patient_id(const core::short_id& key, std::int64_t now);
+  std::int64_t device_id(const core::short_id& key, std::int64_t patient, std::int64_t now);
+  bool write_sample(const core::sample& s);
+  void write_event(const core::alert_event& e);
+  void enqueue(work_item item);
+};
+
+void sqlite_store::impl::open() {
+  const bool on_disk = is_file_path(options.path);
+  if (on_disk) {
+    secure_file(options.path);
+    secure_sidecar(options.path + "-wal");
+    secure_sidecar(options.path + "-shm");
+  }
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(options.path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  db.reset(raw);
+  if (rc != SQLITE_OK) {
+    const std::string msg = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    throw std::runtime_error("cannot open SQLite database '" + options.path + "': " + msg);
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  try {
+    sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
+    {
+      // journal_mode answers with the mode in force; anything but wal (e.g. a read-only
+      // directory) would silently lose the crash-safety and concurrency we rely on.
+      auto s = prepare(db.get(), "PRAGMA journal_mode=WAL");
+      const int step = sqlite3_step(s.get());
+      if (step != SQLITE_ROW) throw sqlite_error(sqlite3_errmsg(db.get()), step);
+      const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+      if (on_disk && (mode == nullptr || std::string_view(mode) != "wal")) {
+        throw sqlite_error(std::string("journal_mode is ") + (mode ? mode : "?") + ", not wal",
+                           SQLITE_ERROR);
+      }
+    }
+    exec(db.get(),
+         options.synchronous == "full" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec(db.get(), "PRAGMA foreign_keys=ON");
+    migrate();
+    prepare_statements();
+  } catch (const sqlite_error& e) {
+    throw std::runtime_error("SQLite database '" + options.path + "': " + e.what());
+  }
+}
+
+void sqlite_store::impl::migrate() {
+  const auto version = query_int(db.get(), "PRAGMA user_version");
+  if (version > current_schema_version) {
+    throw std::runtime_error("SQLite database '" + options.path + "' has schema version " +
+                             std::to_string(version) + ", newer than this vitalsd supports (" +
+                             std::to_string(current_schema_version) + ")");
+  }
+  for (const auto& m : migrations) {
+    if (m.version <= version) continue;
+    // IMMEDIATE: two daemons starting on one file must not both apply the step.
+    exec(db.get(), "BEGIN IMMEDIATE");
+    try {
+      if (query_int(db.get(), "PRAGMA user_version") >= m.version) {
+        exec(db.get(), "COMMIT");
+        continue;
+      }
+      exec(db.get(), m.sql);
+      const std::string set = "PRAGMA user_version=" + std::to_string(m.version);
+      exec(db.get(), set.c_str());
+      exec(db.get(), "COMMIT");
+    } catch (...) {
+      sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    spdlog::info("sqlite store: {} migrated to schema version {}", options.path, m.version);
+  }
+}
+
+void sqlite_store::impl::prepare_statements() {
+  sqlite3* d = db.get();
+  find_patient = prepare(d, "SELECT id FROM patients WHERE key = ?1");
+  insert_patient = prepare(d, "INSERT INTO patients(key, first_seen) VALUES (?1, ?2)");
+  find_device = prepare(d, "SELECT id, patient_id FROM devices WHERE key = ?1");
+  insert_device = prepare(d,
+                          "INSERT INTO devices(key, patient_id, first_seen, last_seen) "
+                          "VALUES (?1, ?2, ?3, ?3)");
+  move_device = prepare(d, "UPDATE devices SET patient_id = ?2 WHERE id = ?1");
+  touch_device = prepare(d, "UPDATE devices SET last_seen = max(last_seen, ?2) WHERE id = ?1");
+  // ON CONFLICT on the key only: a redelivery is skipped, while a NOT NULL violation (a NaN
+  // binds as NULL) still fails loudly, which INSERT OR IGNORE would also swallow.
+  insert_sample = prepare(d,
+                          "INSERT INTO samples(device_id, kind, device_ts, value, receive_ts, seq, "
+                          "quality, patient_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                          "ON CONFLICT(device_id, kind, device_ts) DO NOTHING");
+  find_active_alert = prepare(d,
+                              "SELECT id, worst_value, threshold FROM alerts "
+                              "WHERE patient_id = ?1 AND rule = ?2 AND state = 'active'");
+  insert_alert = prepare(d,
+                         "INSERT INTO alerts(patient_id, device_id, rule, kind, priority, source, "
+                         "state, raised_at, condition_start, value, threshold, worst_value, "
+                         "last_value, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, "
+                         "?9, ?10, ?9, ?9, ?11)");
+  reraise_alert = prepare(d, "UPDATE alerts SET worst_value = ?2, last_value = ?3 WHERE id = ?1");
+  resolve_alert = prepare(d,
+                          "UPDATE alerts SET state = 'resolved', cleared_at = ?2, last_value = ?3 "
+                          "WHERE id = ?1");
+  insert_event = prepare(d,
+                         "INSERT INTO alert_events(alert_id, transition, at, value, actor, reason) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+}
+
+std::int64_t sqlite_store::impl::patient_id(const core::short_id& key, std::int64_t now) {
+  if (auto it = patients.find(key); it != patients.end()) return it->second;
+  sqlite3* d = db.get();
+  std::int64_t id = 0;
+  {
+    reset_guard g{find_patient.get()};
+    bind_text(find_patient.get(), 1, key.view());
+    const int rc = sqlite3_step(find_patient.get());
+    if (rc == SQLITE_ROW) {
+      id = sqlite3_column_int64(find_patient.get(), 0);
+    } else if (rc != SQLITE_DONE) {
+      throw sqlite_error(sqlite3_errmsg(d), rc);
+    }
+  }
+  if (id == 0) {
+    reset_guard g{insert_patient.get()};
+    bind_text(insert_patient.get(), 1, key.view());
+    sqlite3_bind_int64(insert_patient.get(), 2, now);
+    step_done(d, insert_patient.get());
+    id = sqlite3_last_insert_rowid(d);
+  }
+  patients.emplace(key, id);
+  return id;
+}
+
+std::int64_t sqlite_store::impl::device_id(const core::short_id& key, std::int64_t patient,
+                                           std::int64_t now) {
+  sqlite3* d = db.get();
+  auto it = devices.find(key);
+  if (it == devices.end()) {
+    device_entry e{0, patient};
+    {
+      reset_guard g{find_device.get()};
+      bind_text(find_device.get(), 1, key.view());
+      const int rc = sqlite3_step(find_device.get());
+      if (rc == SQLITE_ROW) {
+        e = {sqlite3_column_int64(find_device.get(), 0),
+             sqlite3_column_int64(find_device.get(), 1)};
+      } else if (rc != SQLITE_DONE) {
+        throw sqlite_error(sqlite3_errmsg(d), rc);
+      }
+    }
+    if (e.id == 0) {
+      reset_guard g{insert_device.get()};
+      bind_text(insert_device.get(), 1, key.view());
+      sqlite3_bind_int64(insert_device.get(), 2, patient);
+      sqlite3_bind_int64(insert_device.get(), 3, now);
+      step_done(d, insert_device.get());
+      e.id = sqlite3_last_insert_rowid(d);
+    }
+    it = devices.emplace(key, e).first;
+  }
+  if (it->second.patient_id != patient) {
+    // A device handed to another patient: samples keep their own patient_id, the device row
+    // follows the newest owner.
+    reset_guard g{move_device.get()};
+    sqlite3_bind_int64(move_device.get(), 1, it->second.id);
+    sqlite3_bind_int64(move_device.get(), 2, patient);
+    step_done(d, move_device.get());
+    it->second.patient_id = patient;
+    spdlog::info("sqlite store: a device was reassigned to another patient");
+    spdlog::debug("sqlite store: device {} now belongs to patient id {}", key.view(), patient);
+  }
+  return it->second.id;
+}
+
+bool sqlite_store::impl::write_sample(const core::sample& s) {
+  const auto now = ms(s.receive_time);
+  const auto pid = patient_id(s.patient, now);
+  const auto did = device_id(s.device, pid, now);
+  sqlite3_stmt* q = insert_sample.get();
+  reset_guard g{q};
+  sqlite3_bind_int64(q, 1, did);
+  sqlite3_bind_int(q, 2, static_cast<int>(s.kind));
+  sqlite3_bind_int64(q, 3, ms(s.device_time));
+  sqlite3_bind_double(q, 4, s.value);
+  sqlite3_bind_int64(q, 5, now);
+  if (s.has_sequence) {
+    // Sequence numbers above 2^63 wrap to negative; devices count far lower.
+    sqlite3_bind_int64(q, 6, static_cast<std::int64_t>(s.sequence));
+  }
+  sqlite3_bind_int(q, 7, s.quality);
+  sqlite3_bind_int64(q, 8, pid);
+  const int rc = sqlite3_step(q);
+  if (rc == SQLITE_DONE) {
+    auto& newest = touched[did];
+    newest = std::max(newest, now);
+    return true;
+  }
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    // This row can never be stored (e.g. a NaN value): skip it rather than fail the batch
+    // forever; counted and logged without the value.
+    st.store_errors.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("sqlite store: a {} sample was rejected by the database: {}",
+                 core::to_string(s.kind), sqlite3_errmsg(db.get()));
+    return false;
+  }
+  throw sqlite_error(sqlite3_errmsg(db.get()), rc);
+}
+
+void sqlite_store::impl::write_event(const core::alert_event& e) {
+  sqlite3* d = db.get();
+  const auto at = ms(e.time);
+  const auto pid = patient_id(e.patient, at);
+  std::optional<std::int64_t> did;
+  if (!e.device.empty()) did = device_id(e.device, pid, at);
+
+  std::int64_t alert_id = 0;
+  double worst = 0.0;
+  double threshold = 0.0;
+  {
+    reset_guard g{find_active_alert.get()};
+    sqlite3_bind_int64(find_active_alert.get(), 1, pid);
+    bind_text(find_active_alert.get(), 2, e.rule);
+    const int rc = sqlite3_step(find_active_alert.get());
+    if (rc == SQLITE_ROW) {
+      alert_id = sqlite3_column_int64(find_active_alert.get(), 0);
+      worst = sqlite3_column_double(find_active_alert.get(), 1);
+      threshold = sqlite3_column_double(find_active_alert.get(), 2);
+    } else if (rc != SQLITE_DONE) {
+      throw sqlite_error(sqlite3_errmsg(d), rc);
+    }
+  }
+
+  if (e.transition == core::alert_transition::raised) {
+    if (alert_id == 0) {
+      sqlite3_stmt* q = insert_alert.get();
+      reset_guard g{q};
+      sqlite3_bind_int64(q, 1, pid);
+      if (did) sqlite3_bind_int64(q, 2, *did);
+      bind_text(q, 3, e.rule);
+      sqlite3_bind_int(q, 4, static_cast<int>(e.kind));
+      bind_text(q, 5, core::to_string(e.level));
+      bind_text(q, 6, core::to_string(e.source));
+      sqlite3_bind_int64(q, 7, at);
+      sqlite3_bind_int64(q, 8, ms(e.condition_start));
+      sqlite3_bind_double(q, 9, e.value);
+      sqlite3_bind_double(q, 10, e.threshold);
+      bind_text(q, 11, e.message);
+      step_done(d, q);
+      alert_id = sqlite3_last_insert_rowid(d);
+    } else {
+      // Same dedup key still active (e.g. raised again after a restart lost the detector's
+      // state): one alert, one more audit event. "Worse" is further from the threshold on the
+      // side the alert was raised.
+      const bool below = worst < threshold;
+      worst = below ? std::min(worst, e.value) : std::max(worst, e.value);
+      reset_guard g{reraise_alert.get()};
+      sqlite3_bind_int64(reraise_alert.get(), 1, alert_id);
+      sqlite3_bind_double(reraise_alert.get(), 2, worst);
+      sqlite3_bind_double(reraise_alert.get(), 3, e.value);
+      step_done(d, reraise_alert.get());
+      spdlog::debug("sqlite store: rule {} raised again while active for patient {}", e.rule,
+                    e.patient.view());
+    }
+  } else {
+    if (alert_id == 0) {
+      spdlog::debug("sqlite store: rule {} cleared for patient {} with no active alert", e.rule,
+                    e.patient.view());
+      return;
+    }
+    reset_guard g{resolve_alert.get()};
+    sqlite3_bind_int64(resolve_alert.get(), 1, alert_id);
+    sqlite3_bind_int64(resolve_alert.get(), 2, at);
+    sqlite3_bind_double(resolve_alert.get(), 3, e.value);
+    step_done(d, resolve_alert.get());
+  }
+
+  sqlite3_stmt* q = insert_event.get();
+  reset_guard g{q};
+  sqlite3_bind_int64(q, 1, alert_id);
+  bind_text(q, 2, core::to_string(e.transition));
+  sqlite3_bind_int64(q, 3, at);
+  sqlite3_bind_double(q, 4, e.value);
+  bind_text(q, 5, detector_actor);
+  bind_text(q, 6, e.message);
+  step_done(d, q);
+}
+
+void sqlite_store::impl::write_batch(const std::vector<work_item>& batch,
+                                     std::uint64_t& samples_written) {
+  sqlite3* d = db.get();
+  samples_written = 0;
+  touched.clear();
+  exec(d, "BEGIN IMMEDIATE");
+  try {
+    for (const auto& item : batch) {
+      if (item.event) {
+        write_event(*item.event);
+        continue;
+      }
+      for (std::size_t i = item.offset; i < item.samples.size(); ++i) {
+        if (write_sample(item.samples[i])) ++samples_written;
+      }
+    }
+    // last_seen once per device per batch, not once per row.
+    for (const auto& [id, newest] : touched) {
+      reset_guard g{touch_device.get()};
+      sqlite3_bind_int64(touch_device.get(), 1, id);
+      sqlite3_bind_int64(touch_device.get(), 2, newest);
+      step_done(d, touch_device.get());
+    }
+    exec(d, "COMMIT");
+  } catch (...) {
+    // Some errors (SQLITE_FULL, IOERR) already rolled back; ROLLBACK without a transaction
+    // would only add a second error.
+    if (sqlite3_get_autocommit(d) == 0) sqlite3_exec(d, "ROLLBACK", nullptr, nullptr, nullptr);
+    // Ids inserted by the rolled-back transaction no longer exist.
+    patients.clear();
+    devices.clear();
+    throw;
+  }
+}
+
+std::size_t sqlite_store::impl::take_locked(std::vector<work_item>& batch) {
+  std::size_t rows = 0;
+  while (!queue.empty() && rows < options.batch_rows) {
+    auto& front = queue.front();
+    const std::size_t room = options.batch_rows - rows;
+    if (front.rows() <= room) {
+      rows += front.rows();
+      batch.push_back(std::move(front));
+      queue.pop_front();
+    } else {
+      // Split a large chunk so that one transaction stays near batch_rows.
+      work_item part;
+      const auto first = front.samples.begin() + static_cast<std::ptrdiff_t>(front.offset);
+      part.samples.assign(first, first + static_cast<std::ptrdiff_t>(room));
+      part.enqueued = front.enqueued;
+      front.offset += room;
+      rows += room;
+      batch.push_back(std::move(part));
+    }
+  }
+  queued_rows -= rows;
+  taken_seq += rows;
+  return rows;
+}
+
+void sqlite_store::impl::commit_with_retry(std::vector<work_item>& batch, std::uint64_t upto,
+                                           bool bounded) {
+  auto backoff = retry_min;
+  for (int attempt = 1;; ++attempt) {
+    std::uint64_t written = 0;
+    try {
+      write_batch(batch, written);
+      st.samples_stored.fetch_add(written, std::memory_order_relaxed);
+      st.store_commits.fetch_add(1, std::memory_order_relaxed);
+      if (attempt > 1) spdlog::info("sqlite store: commit succeeded after {} attempts", attempt);
+      break;
+    } catch (const std::exception& e) {
+      st.store_errors.fetch_add(1, std::memory_order_relaxed);
+      std::size_t rows = 0;
+      for (const auto& item : batch) rows += item.rows();
+      spdlog::warn("sqlite store: commit of {} rows failed (attempt {}): {}", rows, attempt,
+                   e.what());
+      std::unique_lock lock(mutex);
+      if ((bounded || stopping) && attempt >= stop_attempts) {
+        spdlog::error("sqlite store: giving up after {} attempts; {} rows were NOT stored", attempt,
+                      rows);
+        break;
+      }
+      // Sleep unless shutdown begins; then retry at once, a bounded number of times.
+      work_cv.wait_for(lock, backoff, [&] { return stopping; });
+      backoff = std::min(backoff * 2, retry_max);
+    }
+  }
+  {
+    std::lock_guard lock(mutex);
+    committed_seq = upto;
+  }
+  done_cv.notify_all();
+}
+
+void sqlite_store::impl::writer_loop() {
+  std::vector<work_item> batch;
+  for (;;) {
+    std::uint64_t upto = 0;
+    {
+      std::unique_lock lock(mutex);
+      work_cv.wait(lock, [&] { return queued_rows > 0 || stopping; });
+      if (queued_rows == 0) {
+        // Decided under the same lock that enqueue() checks, so no append can slip in between.
+        running = false;
+        break;
+      }
+      const auto deadline = queue.front().enqueued + options.batch_interval;
+      work_cv.wait_until(lock, deadline, [&] {
+        return queued_rows >= options.batch_rows || stopping || flush_target > taken_seq;
+      });
+      take_locked(batch);
+      upto = taken_seq;
+    }
+    space_cv.notify_all();
+    commit_with_retry(batch, upto, false);
+    batch.clear();
+  }
+  space_cv.notify_all();
+  done_cv.notify_all();
+}
+
+void sqlite_store::impl::drain_inline() {
+  std::vector<work_item> batch;
+  for (;;) {
+    std::uint64_t upto = 0;
+    {
+      std::lock_guard lock(mutex);
+      if (queued_rows == 0) return;
+      take_locked(batch);
+      upto = taken_seq;
+    }
+    space_cv.notify_all();
+    commit_with_retry(batch, upto, true);
+    batch.clear();
+  }
+}
+
+void sqlite_store::impl::enqueue(work_item item) {
+  const std::size_t n = item.rows();
+  std::unique_lock lock(mutex);
+  // Back-pressure: wait for the writer, never drop. Without a writer nobody could make room.
+  space_cv.wait(lock, [&] {
+    return !running || queued_rows == 0 || queued_rows + n <= options.max_queued_rows;
+  });
+  if (closed || (stopping && !running)) {
+    lock.unlock();
+    st.store_errors.fetch_add(n, std::memory_order_relaxed);
+    spdlog::error("sqlite store: {} rows appended after stop() were NOT stored", n);
+    return;
+  }
+  const bool was_empty = queued_rows == 0;
+  // An alert must be durable before anyone is notified about it (outbox): commit it, and the
+  // samples before it, at once instead of waiting for the batch interval. Alerts are rare.
+  const bool urgent = item.event.has_value();
+  item.enqueued = steady::now();
+  queue.push_back(std::move(item));
+  queued_rows += n;
+  enqueued_seq += n;
+  if (urgent) flush_target = std::max(flush_target, enqueued_seq);
+  const bool wake = was_empty || urgent || queued_rows >= options.batch_rows;
+  lock.unlock();
+  if (wake) work_cv.notify_one();
+}
+
+sqlite_store::sqlite_store(store_options options, core::stats& st)
+    : impl_(std::make_unique<impl>(std::move(options), st)) {
+  const auto& o = impl_->options;
+  if (o.synchronous != "normal" && o.synchronous != "full") {
+    throw std::invalid_argument("store.synchronous: '" + o.synchronous +
+                                "' is not one of normal, full");
+  }
+  if (o.batch_rows == 0) throw std::invalid_argument("store.batch_rows must be at least 1");
+  if (o.max_queued_rows == 0) {
+    throw std::invalid_argument("store.max_queued_rows must be at least 1");
+  }
+  impl_->open();
+}
+
+sqlite_store::~sqlite_store() {
+  stop();
+}
+
+void sqlite_store::start() {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->closed || impl_->stopping)
+    throw std::logic_error("sqlite store: start() after stop()");
+  if (impl_->running) return;
+  impl_->running = true;
+  impl_->writer = std::thread([this] { impl_->writer_loop(); });
+}
+
+void sqlite_store::stop() noexcept {
+  auto& m = *impl_;
+  {
+    std::lock_guard lock(m.mutex);
+    if (m.stopping) return;
+    m.stopping = true;
+  }
+  m.work_cv.notify_all();
+  if (m.writer.joinable()) {
+    m.writer.join();
+  } else {
+    m.drain_inline();
+  }
+  // Statements before the connection: close_v2 would otherwise keep it as a zombie.
+  for (auto* s : {&m.find_patient, &m.insert_patient, &m.find_device, &m.insert_device,
+                  &m.move_device, &m.touch_device, &m.insert_sample, &m.find_active_alert,
+                  &m.insert_alert, &m.reraise_alert, &m.resolve_alert, &m.insert_event}) {
+    s->reset();
+  }
+  if (m.db) {
+    const int rc = sqlite3_close(m.db.release());
+    if (rc != SQLITE_OK) spdlog::warn("sqlite store: close failed: {}", sqlite3_errstr(rc));
+  }
+  {
+    std::lock_guard lock(m.mutex);
+    m.closed = true;
+    m.committed_seq = m.enqueued_seq;  // nobody may wait for a closed store
+  }
+  m.space_cv.notify_all();
+  m.done_cv.notify_all();
+  spdlog::debug("sqlite store: {} closed", m.options.path);
+}
+
+void sqlite_store::append(std::span<const core::sample> samples) {
+  if (samples.empty()) return;
+  work_item item;
+  item.samples.assign(samples.begin(), samples.end());  // copied outside the lock
+  impl_->enqueue(std::move(item));
+}
+
+void sqlite_store::append(const core::alert_event& event) {
+  work_item item;
+  item.event = event;
+  impl_->enqueue(std::move(item));
+}
+
+void sqlite_store::flush() {
+  auto& m = *impl_;
+  std::unique_lock lock(m.mutex);
+  const auto target = m.enqueued_seq;
+  if (m.committed_seq >= target) return;
+  if (!m.running) {
+    // No writer (not started yet): commit on this thread.
+    lock.unlock();
+    m.drain_inline();
+    return;
+  }
+  m.flush_target = std::max(m.flush_target, target);
+  m.work_cv.notify_one();
+  m.done_cv.wait(lock, [&] { return m.committed_seq >= target || !m.running; });
+}
+
+std::size_t sqlite_store::queued_rows() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->queued_rows;
+}
+
+int sqlite_store::schema_version(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  db_ptr db(raw);
+  if (rc != SQLITE_OK) {
+    throw std::runtime_error("cannot open SQLite database '" + path +
+                             "': " + (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  try {
+    return static_cast<int>(query_int(db.get(), "PRAGMA user_version"));
+  } catch (const sqlite_error& e) {
+    throw std::runtime_error("SQLite database '" + path + "': " + e.what());
+  }
+}
+
+}  // namespace vitals::adapters::sqlite

@@ -1,0 +1,71 @@
+#pragma once
+/// SQLite persistence for samples and alert events: one writer thread, batched WAL transactions.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <vitals/core/alert.hpp>
+#include <vitals/core/sample.hpp>
+#include <vitals/core/stats.hpp>
+#include <vitals/core/store.hpp>
+
+namespace vitals::adapters::sqlite {
+
+/// Settings of the SQLite store (config section [store]).
+struct store_options {
+  std::string path = "vitalsd.db";                ///< database file; created 0600 when missing
+  std::size_t batch_rows = 1000;                  ///< commit when this many rows are waiting
+  std::chrono::milliseconds batch_interval{200};  ///< or this long after the oldest waiting row
+  std::string synchronous = "normal";             ///< "normal" or "full" (PRAGMA synchronous)
+  std::size_t max_queued_rows = 100000;           ///< append() blocks beyond this: back-pressure
+  std::chrono::milliseconds busy_timeout{5000};   ///< how long to wait for another writer's lock
+};
+
+/// core::store on a SQLite file. append() and flush() come from the pipeline thread and only
+/// queue work; one writer thread owns the connection and commits in batches.
+class sqlite_store final : public core::store {
+ public:
+  /// Schema version (PRAGMA user_version) this code creates and understands.
+  static constexpr int current_schema_version = 1;
+
+  /// Opens or creates the database, applies migrations; throws std::runtime_error naming the
+  /// path on failure and std::invalid_argument for bad options.
+  sqlite_store(store_options options, core::stats& st);
+
+  /// Stops (commits what is queued) and closes.
+  ~sqlite_store() override;
+
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  /// Starts the writer thread. Throws std::logic_error after stop().
+  void start();
+
+  /// Commits everything queued, joins the writer and closes the database. Idempotent.
+  void stop() noexcept;
+
+  /// Queues samples (one lock per call); blocks while more than max_queued_rows are waiting.
+  void append(std::span<const core::sample> samples) override;
+
+  /// Queues an alert event, ordered after the samples queued before it.
+  void append(const core::alert_event& event) override;
+
+  /// Blocks until everything queued before the call is committed (or given up after errors
+  /// during shutdown, which is logged).
+  void flush() override;
+
+  /// Rows (samples plus alert events) queued and not yet taken by the writer.
+  std::size_t queued_rows() const;
+
+  /// Reads PRAGMA user_version of a database file without modifying it; throws on failure.
+  static int schema_version(const std::string& path);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vitals::adapters::sqlite
