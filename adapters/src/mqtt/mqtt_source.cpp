@@ -133,10 +133,18 @@ struct mqtt_source::impl {
   }
 
   void start() {
-    std::lock_guard lock(state_mutex);
-    if (started) throw std::logic_error("mqtt_source::start() called twice");
-    started = true;
-    accepting = true;
+    // state_mutex is never held while calling into Paho: Paho holds its own mutex while it runs
+    // our callbacks, which take state_mutex (lock-order inversion found by ThreadSanitizer).
+    {
+      std::lock_guard lock(state_mutex);
+      if (started) throw std::logic_error("mqtt_source::start() called twice");
+      if (stopped) throw std::logic_error("mqtt_source::start() called after stop()");
+      started = true;
+    }
+    {
+      std::lock_guard lock(callback_mutex);
+      accepting = true;
+    }
     client->set_connected_handler([this](const std::string&) { on_connected(); });
     client->set_connection_lost_handler([this](const std::string& cause) { on_lost(cause); });
     client->set_message_callback([this](::mqtt::const_message_ptr m) { on_message(m); });
