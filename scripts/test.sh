@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds (dev preset) and runs every test with ctest.
-# Usage: scripts/test.sh [extra ctest arguments, e.g. -L core or -R spine]
+# Installs what is missing, then builds and runs every test three times: the dev build, under
+# AddressSanitizer + UndefinedBehaviorSanitizer (asan preset) and under ThreadSanitizer (tsan).
+# Usage: scripts/test.sh [--quick] [extra ctest arguments, e.g. -L core or -R spine]
+#   --quick   dev build only (the sanitizer builds take a few minutes each on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+presets=(dev asan tsan)
+if [ "${1:-}" = "--quick" ]; then presets=(dev); shift; fi
 
 bash scripts/setup.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 
-echo "== configure (dev preset)"
-cmake --preset dev >/dev/null
-echo "== build ($jobs jobs)"
-cmake --build --preset dev -j "$jobs"
-echo "== test"
-ctest --preset dev -j "$jobs" "$@"
+for preset in "${presets[@]}"; do
+  start=$(date +%s)
+  echo "== [$preset] configure"
+  cmake --preset "$preset" >/dev/null
+  echo "== [$preset] build ($jobs jobs)"
+  cmake --build --preset "$preset" -j "$jobs"
+  echo "== [$preset] test"
+  ctest --preset "$preset" -j "$jobs" "$@"
+  echo "== [$preset] done in $(( $(date +%s) - start )) s"
+done
