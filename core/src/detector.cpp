@@ -103,10 +103,10 @@ void threshold_detector::observe(const sample& s, std::vector<alert_event>& out)
       e.time = s.device_time;
       const auto held = std::chrono::duration_cast<seconds>(s.device_time - st.since).count();
       if (t == alert_transition::raised) {
-        e.message = fmt::format("{} {} {} {} {} for {} s", to_string(rule.kind),
+        e.message = fmt::format("{} {} {} {}", to_string(rule.kind),
                                 rule.dir == direction::below ? "below" : "above", rule.limit,
-                                canonical_unit(rule.kind),
-                                rule.min_duration.count() == 0 ? "(immediate)" : "held", held);
+                                canonical_unit(rule.kind));
+        if (rule.min_duration.count() != 0) e.message += fmt::format(" for {} s", held);
       } else {
         e.message = fmt::format("{} back {} {} {} after {} s (worst {})", to_string(rule.kind),
                                 rule.dir == direction::below ? "above" : "below",
