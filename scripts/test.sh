@@ -18,7 +18,7 @@ for preset in "${presets[@]}"; do
   cmake --preset "$preset" >/dev/null
   echo "== [$preset] build ($jobs jobs)"
   cmake --build --preset "$preset" -j "$jobs"
-  echo "== [$preset] test"
+  echo "== [$preset] built in $(( $(date +%s) - start )) s; test"
+  # ctest's own summary stays the last line of the run.
   ctest --preset "$preset" -j "$jobs" "$@"
-  echo "== [$preset] done in $(( $(date +%s) - start )) s"
 done
