@@ -11,14 +11,17 @@
 namespace vitals::core {
 
 /// A consumer that found nothing to do sleeps here; producers call notify() after publishing.
-/// The consumer must re-check its queues between prepare() and wait_for() (no lost wake-ups:
-/// both sides order "publish / announce sleep" before "check" with a full fence).
+/// The consumer must re-check its queues between prepare() and wait_for(). No wake-up is lost:
+/// both sides use a read-modify-write on `sleeping_`, and read-modify-writes of one atomic are
+/// totally ordered. If the consumer's exchange comes first, the producer reads 1 and wakes it; if
+/// the producer's comes first, the consumer's exchange synchronises with it and its re-check sees
+/// what the producer published. (Plain loads with fences would do too, but ThreadSanitizer does
+/// not model fences.)
 class wakeup {
  public:
   /// Producer side: wake the consumer if it sleeps (or is about to).
   void notify() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleeping_.load(std::memory_order_relaxed)) {
+    if (sleeping_.fetch_add(0, std::memory_order_seq_cst) != 0) {
       {
         std::lock_guard lock(mutex_);
         ++epoch_;
@@ -29,8 +32,7 @@ class wakeup {
 
   /// Consumer side, step 1: announce the intent to sleep; returns a ticket for wait_for().
   std::uint64_t prepare() noexcept {
-    sleeping_.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    sleeping_.exchange(1, std::memory_order_seq_cst);
     std::lock_guard lock(mutex_);
     return epoch_;
   }
@@ -39,14 +41,14 @@ class wakeup {
   void wait_for(std::uint64_t ticket, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, timeout, [&] { return epoch_ != ticket; });
-    sleeping_.store(false, std::memory_order_relaxed);
+    sleeping_.store(0, std::memory_order_relaxed);
   }
 
   /// Consumer side: found work after prepare(); no sleep.
-  void cancel() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
+  void cancel() noexcept { sleeping_.store(0, std::memory_order_relaxed); }
 
  private:
-  std::atomic<bool> sleeping_{false};
+  std::atomic<unsigned> sleeping_{0};
   std::mutex mutex_;
   std::condition_variable cv_;
   std::uint64_t epoch_ = 0;
