@@ -45,12 +45,6 @@
 #ifndef VITALSD_PATH
 #error "VITALSD_PATH must be defined by the build"
 #endif
-#ifndef VITALS_MOSQUITTO_PATH
-#error "VITALS_MOSQUITTO_PATH must be defined by the build"
-#endif
-#ifndef VITALS_MOSQUITTO_CONF_TEMPLATE
-#error "VITALS_MOSQUITTO_CONF_TEMPLATE must be defined by the build"
-#endif
 
 namespace {
 
@@ -206,27 +200,6 @@ double thread_cpu_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-/// The mosquitto that this process started (vitals::test::mosquitto_broker does not expose it):
-/// our child whose comm is "mosquitto".
-pid_t find_broker_pid() {
-  const pid_t self = ::getpid();
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto open = text.find('('), close = text.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) continue;
-    if (text.substr(open + 1, close - open - 1) != "mosquitto") continue;
-    std::istringstream rest(text.substr(close + 2));
-    std::string state;
-    long ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == self) return static_cast<pid_t>(std::stol(name));
-  }
-  return -1;
-}
-
 /// CPU seconds per thread of a process, in thread-id order (creation order).
 std::vector<std::pair<pid_t, double>> threads_cpu_s(pid_t pid) {
   std::vector<std::pair<pid_t, double>> out;
@@ -256,62 +229,6 @@ cpu_snapshot snapshot(pid_t broker, pid_t daemon) {
   }
   return s;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Broker: the test helper (the shipped config as it is), or, with --broker-set, the shipped
-// config plus extra lines, started here the same way the helper does it.
-
-class bench_broker {
- public:
-  explicit bench_broker(const std::vector<std::string>& extra) {
-    if (extra.empty()) {
-      helper_ = std::make_unique<vitals::test::mosquitto_broker>();
-      port_ = helper_->port();
-      pid_ = find_broker_pid();
-      return;
-    }
-    port_ = vitals::test::free_loopback_port();
-    std::ifstream in(VITALS_MOSQUITTO_CONF_TEMPLATE);
-    std::string conf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto replace = [&](std::string_view from, const std::string& to) {
-      for (auto pos = conf.find(from); pos != std::string::npos; pos = conf.find(from, pos))
-        conf.replace(pos, from.size(), to);
-    };
-    replace("@PORT@", std::to_string(port_));
-    replace("@DIR@", dir_.path().string());
-    conf += "\n# added by ingest_bench --broker-set\n";
-    for (const auto& line : extra) conf += line + "\n";
-    const auto conf_path = dir_.path() / "mosquitto.conf";
-    std::ofstream(conf_path) << conf;
-    process_ = std::make_unique<vitals::test::child_process>(
-        std::vector<std::string>{VITALS_MOSQUITTO_PATH, "-c", conf_path.string()},
-        dir_.path() / "mosquitto.log");
-    if (!vitals::test::eventually(
-            [&] { return vitals::test::port_accepts(port_) || !process_->running(); }) ||
-        !process_->running())
-      throw std::runtime_error("mosquitto did not start; its log:\n" + process_->log_text());
-    pid_ = process_->pid();
-  }
-  ~bench_broker() {
-    if (process_) {
-      process_->send_signal(SIGTERM);
-      process_->wait_for(5s);
-    }
-  }
-  bench_broker(const bench_broker&) = delete;
-  bench_broker& operator=(const bench_broker&) = delete;
-
-  std::uint16_t port() const { return port_; }
-  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
-  pid_t pid() const { return pid_; }
-
- private:
-  std::unique_ptr<vitals::test::mosquitto_broker> helper_;
-  vitals::test::temp_dir dir_{"vitals-bench-broker"};
-  std::unique_ptr<vitals::test::child_process> process_;
-  std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Workload: pre-generated topics and payloads, one list per publisher client.
@@ -625,7 +542,7 @@ class sample_counter {
 
 class vitalsd_subscriber final : public subscriber {
  public:
-  vitalsd_subscriber(const bench_broker& broker, int qos, int poll_ms)
+  vitalsd_subscriber(const vitals::test::mosquitto_broker& broker, int qos, int poll_ms)
       : poll_(poll_ms), db_(dir_.path() / "vitalsd.db") {
     const auto config = dir_.path() / "vitalsd.toml";
     // Defaults everywhere (persistent session, batch_rows 1000, batch_interval_ms 200,
@@ -700,7 +617,7 @@ struct measurement {
 
 measurement measure(const options& o, const std::vector<std::vector<message>>& work, int qos,
                     const std::string& which) {
-  bench_broker broker(o.broker_set);
+  vitals::test::mosquitto_broker broker(0, std::chrono::seconds(10), o.broker_set);
   const pid_t broker_pid = broker.pid();
   std::unique_ptr<subscriber> sub;
   if (which == "libmosquitto") sub = std::make_unique<mosquitto_subscriber>(broker.port(), qos);

@@ -65,7 +65,8 @@ bool port_accepts(std::uint16_t port) {
   return ok;
 }
 
-mosquitto_broker::mosquitto_broker(std::uint16_t port, std::chrono::milliseconds timeout)
+mosquitto_broker::mosquitto_broker(std::uint16_t port, std::chrono::milliseconds timeout,
+                                   const std::vector<std::string>& extra_config)
     : port_(port == 0 ? free_loopback_port() : port), dir_("vitals-mosquitto") {
   std::ifstream in(VITALS_MOSQUITTO_CONF_TEMPLATE);
   if (!in)
@@ -75,6 +76,10 @@ mosquitto_broker::mosquitto_broker(std::uint16_t port, std::chrono::milliseconds
   text << in.rdbuf();
   auto conf = replace_all(text.str(), "@PORT@", std::to_string(port_));
   conf = replace_all(conf, "@DIR@", dir_.path().string());
+  if (!extra_config.empty()) {
+    conf += "\n# added by the caller\n";
+    for (const auto& line : extra_config) conf += line + "\n";
+  }
   const auto conf_path = dir_.path() / "mosquitto.conf";
   std::ofstream(conf_path) << conf;
 
@@ -96,6 +101,10 @@ mosquitto_broker::~mosquitto_broker() {
   } catch (...) {
     // A destructor must not throw; child_process kills what is left.
   }
+}
+
+pid_t mosquitto_broker::pid() const noexcept {
+  return process_ ? process_->pid() : -1;
 }
 
 std::string mosquitto_broker::uri() const {

@@ -2,13 +2,16 @@
 /// A private mosquitto on a loopback port, configured from the shipped template, plus small
 /// synchronous MQTT helpers for tests.
 
+#include <sys/types.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <vitals/test/process.hpp>
 #include <vitals/test/temp_dir.hpp>
@@ -27,14 +30,19 @@ class mosquitto_broker {
  public:
   /// Starts the broker on `port` (0: a free one) and waits until it accepts connections;
   /// throws std::runtime_error with the broker's log when it does not within `timeout`.
+  /// `extra_config` lines are appended to the shipped config (benchmarks try broker settings).
   explicit mosquitto_broker(std::uint16_t port = 0,
-                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                            const std::vector<std::string>& extra_config = {});
   ~mosquitto_broker();
   mosquitto_broker(const mosquitto_broker&) = delete;
   mosquitto_broker& operator=(const mosquitto_broker&) = delete;
 
   /// The listening port.
   std::uint16_t port() const noexcept { return port_; }
+
+  /// The broker's process id, or -1 once stopped.
+  pid_t pid() const noexcept;
 
   /// "tcp://127.0.0.1:PORT".
   std::string uri() const;
