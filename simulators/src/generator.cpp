@@ -5,28 +5,11 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <vitals/simulators/options.hpp>
+
 namespace vitals::simulators {
 
 using std::chrono::milliseconds;
-
-// ---- devices ----
-
-pulse_oximeter::pulse_oximeter(std::string device, std::uint64_t seed)
-    : device_(std::move(device)), rng_(derive_seed(seed, device_)) {}
-
-oximeter_reading pulse_oximeter::measure(const vitals_state& truth) noexcept {
-  const double hr = truth.hr + std::clamp(rng_.normal(0.0, 1.0), -2.5, 2.5);
-  const double spo2 = truth.spo2 + std::clamp(rng_.normal(0.0, 0.3), -0.7, 0.7);
-  return {static_cast<int>(std::lround(hr)), static_cast<int>(std::min(std::lround(spo2), 100L))};
-}
-
-cgm_sensor::cgm_sensor(std::string device, std::uint64_t seed)
-    : device_(std::move(device)), rng_(derive_seed(seed, device_)) {}
-
-double cgm_sensor::measure(const vitals_state& truth) noexcept {
-  const double g = truth.glucose + std::clamp(rng_.normal(0.0, 1.5), -4.0, 4.0);
-  return std::clamp(g, 40.0, 400.0);
-}
 
 // ---- payloads ----
 
@@ -40,7 +23,7 @@ void append_int(std::string& out, std::int64_t v) {
 
 void append_head(std::string& out, const std::string& device, core::timestamp ts,
                  std::uint64_t seq) {
-  // Device ids are generated ("p001-ox"), so they need no JSON escaping.
+  // Device ids are generated ("p001-ox") or checked TOML strings without quotes or backslashes.
   out += R"({"device":")";
   out += device;
   out += R"(","ts":)";
@@ -54,7 +37,19 @@ std::int64_t mmol_tenths(double mgdl) {
   return std::llround(mgdl / core::glucose_mgdl_per_mmol * 10.0);
 }
 
+void append_tenths(std::string& out, std::int64_t tenths) {
+  append_int(out, tenths / 10);
+  out += '.';
+  append_int(out, tenths % 10);
+}
+
 }  // namespace
+
+double sent_glucose(double mgdl, glucose_unit unit) noexcept {
+  return unit == glucose_unit::mg_dl
+             ? static_cast<double>(std::llround(mgdl))
+             : static_cast<double>(mmol_tenths(mgdl)) / 10.0 * core::glucose_mgdl_per_mmol;
+}
 
 std::string oximeter_payload(const std::string& device, core::timestamp ts, std::uint64_t seq,
                              oximeter_reading r) {
@@ -78,107 +73,415 @@ std::string cgm_payload(const std::string& device, core::timestamp ts, std::uint
     out += R"(,"glucose":)";
     append_int(out, std::llround(glucose_mgdl));
   } else {
-    const std::int64_t tenths = mmol_tenths(glucose_mgdl);
     out += R"(,"glucose":{"value":)";
-    append_int(out, tenths / 10);
-    out += '.';
-    append_int(out, tenths % 10);
+    append_tenths(out, mmol_tenths(glucose_mgdl));
     out += R"(,"unit":"mmol/L"})";
   }
   out += '}';
   return out;
 }
 
-// ---- generator ----
+std::string omh_payload(const std::string& patient, const std::string& device, core::timestamp ts,
+                        std::uint64_t seq, core::vital_kind vital, double value,
+                        glucose_unit unit) {
+  const std::string when = format_rfc3339(ts);
+  std::string out;
+  out.reserve(360);
+  out += R"({"header":{"id":")";
+  out += device;
+  out += '-';
+  append_int(out, static_cast<std::int64_t>(seq));
+  out += '-';
+  out += core::to_string(vital);
+  out += R"(","creation_date_time":")";
+  out += when;
+  out += R"(","schema_id":{"namespace":"omh","name":")";
+  switch (vital) {
+    case core::vital_kind::heart_rate:
+      out += R"(heart-rate","version":"2.0"})";
+      break;
+    case core::vital_kind::spo2:
+      out += R"(oxygen-saturation","version":"2.0"})";
+      break;
+    case core::vital_kind::glucose:
+      out += R"(blood-glucose","version":"4.0"})";
+      break;
+  }
+  out += R"(,"user_id":")";
+  out += patient;
+  out += R"(","acquisition_provenance":{"source_name":")";
+  out += device;
+  out += R"("}},"body":{)";
+  switch (vital) {
+    case core::vital_kind::heart_rate:
+      out += R"("heart_rate":{"value":)";
+      append_int(out, std::llround(value));
+      out += R"(,"unit":"beats/min"})";
+      break;
+    case core::vital_kind::spo2:
+      out += R"("oxygen_saturation":{"value":)";
+      append_int(out, std::llround(value));
+      out += R"(,"unit":"%"},"measurement_method":"pulse oximetry")";
+      break;
+    case core::vital_kind::glucose:
+      out += R"("blood_glucose":{"value":)";
+      if (unit == glucose_unit::mg_dl) {
+        append_int(out, std::llround(value));
+        out += R"(,"unit":"mg/dL"})";
+      } else {
+        append_tenths(out, mmol_tenths(value));
+        out += R"(,"unit":"mmol/L"})";
+      }
+      out += R"(,"specimen_source":"interstitial fluid","temporal_relationship_to_meal":"unknown")";
+      break;
+  }
+  out += R"(,"effective_time_frame":{"date_time":")";
+  out += when;
+  out += R"("}}})";
+  return out;
+}
+
+// ---- per-device delivery faults ----
+
+struct message_generator::device_state {
+  std::string id;
+  std::string topic;
+  device_slot slot = device_slot::oximeter;
+  std::uint64_t seq = 0;
+  std::vector<fault> faults;       // absolute windows: at/duration as offsets, sorted by start
+  std::deque<message> held;        // backfill: delivered when the holding fault is over
+  std::optional<message> swapped;  // out_of_order: waits for the next reading
+};
+
+struct message_generator::patient_slot {
+  patient_spec spec;
+  cardio_model cardio;
+  oximeter_device oximeter;
+  std::optional<t1d_patient> glucose;
+  std::optional<cgm_device> cgm;
+  device_state ox;
+  device_state cg;
+  milliseconds cgm_phase{};
+  std::size_t next_fault_label = 0;
+  std::vector<fault> all_faults;  // every fault of the patient, for labels, sorted by start
+};
+
+namespace {
+
+bool active(const fault& f, milliseconds t) noexcept {
+  return t >= f.at && t < f.at + f.duration;
+}
+
+bool concerns(const fault& f, device_slot slot) noexcept {
+  return f.device == device_slot::all || f.device == slot;
+}
+
+std::vector<cardio_event> cardio_events(const patient_spec& p, core::timestamp start) {
+  std::vector<cardio_event> out;
+  for (const auto& e : p.cardio_events) out.push_back({e.kind, start + e.at, e.duration, e.level});
+  return out;
+}
+
+std::vector<glucose_event> glucose_events(const patient_spec& p, core::timestamp start) {
+  std::vector<glucose_event> out;
+  for (const auto& e : p.glucose_events) out.push_back({e.kind, start + e.at, e.magnitude});
+  return out;
+}
+
+std::vector<oximeter_artifact> oximeter_artifacts(const patient_spec& p, core::timestamp start) {
+  std::vector<oximeter_artifact> out;
+  for (const auto& a : p.oximeter_artifacts) out.push_back({a.kind, start + a.at, a.duration});
+  return out;
+}
+
+}  // namespace
 
 message_generator::message_generator(generator_options options) : options_(std::move(options)) {
-  if (options_.patients < 1) throw std::invalid_argument("patients must be at least 1");
-  for (const auto& e : options_.events.events) {
-    bool known = false;
-    for (int i = 1; i <= options_.patients && !known; ++i) known = patient_id(i) == e.patient;
-    if (!known) {
-      throw std::invalid_argument("scenario '" + options_.events.name + "' names patient '" +
-                                  e.patient + "', who is not simulated");
+  const scenario& plan = options_.plan;
+  if (plan.patients.empty()) throw std::invalid_argument("the scenario has no patients");
+  patients_.reserve(plan.patients.size());
+  const auto start = plan.start;
+  for (const auto& spec : plan.patients) {
+    const std::string ox_id = spec.id + "-ox";
+    const std::string cgm_id = spec.id + "-cgm";
+    auto slot = std::unique_ptr<patient_slot>(new patient_slot{
+        spec,
+        cardio_model(spec.id, spec.profile, plan.seed, start, plan.utc_offset,
+                     cardio_events(spec, start)),
+        oximeter_device(ox_id, spec.id, plan.seed, oximeter_artifacts(spec, start)),
+        std::nullopt,
+        std::nullopt,
+        {},
+        {},
+        {},
+        0,
+        {}});
+    if (has_cgm(spec.profile)) {
+      slot->glucose.emplace(spec.id, spec.glucose_params, plan.seed, start, plan.utc_offset,
+                            glucose_events(spec, start));
+      slot->cgm.emplace(cgm_id, spec.id, plan.seed);
+      for (const auto& a : spec.cgm_artifacts) {
+        if (a.kind == cgm_artifact_kind::compression_low) {
+          slot->cgm->add_compression_low(start + a.at, a.duration, a.depth);
+        } else {
+          slot->cgm->add_warmup(start + a.at, a.duration);
+        }
+      }
+      // Real sensors are not in step: each CGM reads at its own second within five minutes.
+      random phase(derive_seed(plan.seed, cgm_id + "/phase"));
+      slot->cgm_phase = std::chrono::seconds(static_cast<int>(phase.uniform(0.0, 300.0)));
     }
-  }
-  patients_.reserve(static_cast<std::size_t>(options_.patients));
-  for (int i = 1; i <= options_.patients; ++i) {
-    std::string id = patient_id(i);
-    std::vector<scripted_event> events;
-    for (const auto& e : options_.events.events) {
-      if (e.patient == id) events.push_back(e);
+    const std::string base = options_.topic_prefix + "/" + spec.id + "/";
+    slot->ox.id = ox_id;
+    slot->ox.topic = base + ox_id;
+    slot->ox.slot = device_slot::oximeter;
+    slot->cg.id = cgm_id;
+    slot->cg.topic = base + cgm_id;
+    slot->cg.slot = device_slot::cgm;
+    slot->all_faults = spec.faults;
+    std::stable_sort(slot->all_faults.begin(), slot->all_faults.end(),
+                     [](const fault& a, const fault& b) { return a.at < b.at; });
+    for (const auto& f : slot->all_faults) {
+      if (concerns(f, device_slot::oximeter)) slot->ox.faults.push_back(f);
+      if (concerns(f, device_slot::cgm) && slot->cgm) slot->cg.faults.push_back(f);
     }
-    std::string ox = id + "-ox";
-    std::string cgm = id + "-cgm";
-    std::string topic = options_.topic_prefix + "/" + id + "/";
-    patients_.push_back(
-        patient_slot{std::make_unique<baseline_patient>(id, options_.seed, std::move(events)),
-                     pulse_oximeter(ox, options_.seed), cgm_sensor(cgm, options_.seed), topic + ox,
-                     topic + cgm});
+    patients_.push_back(std::move(slot));
   }
 }
 
 message_generator::~message_generator() = default;
 
-bool message_generator::next_tick(std::vector<message>& out, std::vector<label>& labels) {
-  if (options_.duration && elapsed_ >= *options_.duration) return false;
-  const core::timestamp ts = options_.start + elapsed_;
-  const bool cgm_due = elapsed_ % milliseconds(cgm_period) == milliseconds(0);
+run_record message_generator::record() const {
+  run_record r;
+  r.scenario = options_.plan.name;
+  r.seed = options_.plan.seed;
+  r.start = options_.plan.start;
+  if (options_.plan.duration) r.end = options_.plan.start + *options_.plan.duration;
+  for (const auto& p : patients_) r.patients.push_back(p->spec.id);
+  return r;
+}
 
-  for (auto& p : patients_) {
-    const vitals_state truth = p.model->advance(elapsed_);
-    const auto& patient = p.model->patient();
+void message_generator::release(device_state& d, std::vector<message>& out) {
+  while (!d.held.empty()) {
+    out.push_back(std::move(d.held.front()));
+    d.held.pop_front();
+  }
+}
 
-    const auto& events = p.model->events();
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      const auto onset = milliseconds(events[i].onset);
-      if (onset <= elapsed_ && elapsed_ < onset + milliseconds(oximeter_period)) {
-        if (const auto base = p.model->event_baseline(i)) {
-          labels.push_back(make_label(events[i], options_.start, *base));
+void message_generator::emit(patient_slot& p, device_state& d, message m,
+                             std::vector<message>& out) {
+  (void)p;
+  const milliseconds t = m.elapsed;
+  bool drop = false, hold = false, reorder = false, twice = false;
+  for (const auto& f : d.faults) {
+    if (f.at > t) break;
+    if (!active(f, t)) continue;
+    switch (f.kind) {
+      case fault_kind::dropout:
+        drop = true;
+        break;
+      case fault_kind::gateway_disconnect:
+        (f.backfill ? hold : drop) = true;
+        break;
+      case fault_kind::late:
+        hold = true;
+        break;
+      case fault_kind::out_of_order:
+        reorder = true;
+        break;
+      case fault_kind::duplicate:
+        twice = true;
+        break;
+      case fault_kind::clock_skew:
+        break;  // applied when the payload was built
+    }
+  }
+  if (drop) return;
+  if (hold) {
+    m.delayed = true;
+    d.held.push_back(std::move(m));
+    return;
+  }
+  release(d, out);
+  if (reorder) {
+    if (!d.swapped) {
+      m.delayed = true;
+      d.swapped = std::move(m);
+      return;
+    }
+    out.push_back(std::move(m));
+    out.push_back(std::move(*d.swapped));
+    d.swapped.reset();
+    return;
+  }
+  if (d.swapped) {
+    out.push_back(std::move(*d.swapped));
+    d.swapped.reset();
+  }
+  if (twice) {
+    message copy = m;
+    copy.duplicate = true;
+    out.push_back(std::move(m));
+    out.push_back(std::move(copy));
+    return;
+  }
+  out.push_back(std::move(m));
+}
+
+void message_generator::fault_labels(patient_slot& p, std::vector<label>& labels) {
+  while (p.next_fault_label < p.all_faults.size() &&
+         p.all_faults[p.next_fault_label].at <= elapsed_) {
+    const fault& f = p.all_faults[p.next_fault_label++];
+    label l;
+    l.type = label_type::artifact;
+    l.patient = p.spec.id;
+    l.kind = std::string(to_string(f.kind));
+    if (f.device == device_slot::oximeter) {
+      l.device = p.ox.id;
+    } else if (f.device == device_slot::cgm) {
+      l.device = p.cg.id;
+      l.vital = core::vital_kind::glucose;
+    }
+    l.start = options_.plan.start + f.at;
+    l.end = options_.plan.start + f.at + f.duration;
+    l.actionable = false;
+    labels.push_back(std::move(l));
+  }
+}
+
+namespace {
+
+milliseconds skew_of(const std::vector<fault>& faults, milliseconds t) {
+  milliseconds skew{0};
+  for (const auto& f : faults) {
+    if (f.at > t) break;
+    if (f.kind == fault_kind::clock_skew && active(f, t)) skew += f.offset;
+  }
+  return skew;
+}
+
+}  // namespace
+
+bool message_generator::next_tick(std::vector<message>& out, std::vector<label>& labels,
+                                  std::vector<truth_row>* truth) {
+  const scenario& plan = options_.plan;
+  if (plan.duration && elapsed_ >= *plan.duration) return false;
+  const core::timestamp now = plan.start + elapsed_;
+
+  for (auto& slot : patients_) {
+    patient_slot& p = *slot;
+    fault_labels(p, labels);
+
+    // The pulse oximeter, every second.
+    const cardio_truth body = p.cardio.advance(now);
+    const oximeter_reading r = p.oximeter.measure(now, body);
+    if (truth) {
+      truth->push_back({now, &p.spec.id, &p.ox.id, core::vital_kind::heart_rate, body.hr,
+                        static_cast<double>(r.hr)});
+      truth->push_back({now, &p.spec.id, &p.ox.id, core::vital_kind::spo2, body.spo2,
+                        static_cast<double>(r.spo2)});
+    }
+    {
+      const core::timestamp ts = now + skew_of(p.ox.faults, elapsed_);
+      const bool dup =
+          options_.duplicate_every > 0 && ++oximeter_count_ % options_.duplicate_every == 0;
+      const auto make = [&](std::optional<core::vital_kind> vital) {
+        message m;
+        m.type = device_type::oximeter;
+        m.patient = p.spec.id;
+        m.device = p.ox.id;
+        m.topic = p.ox.topic;
+        m.ts = ts;
+        m.elapsed = elapsed_;
+        m.seq = p.ox.seq;
+        m.hr = r.hr;
+        m.spo2 = r.spo2;
+        m.vital = vital;
+        if (!vital) {
+          m.payload = oximeter_payload(m.device, ts, m.seq, r);
+        } else {
+          const double v = *vital == core::vital_kind::heart_rate ? r.hr : r.spo2;
+          m.payload = omh_payload(m.patient, m.device, ts, m.seq, *vital, v, plan.unit);
+        }
+        return m;
+      };
+      ++p.ox.seq;
+      std::vector<message> made;
+      if (p.spec.output == output_format::omh) {
+        made.push_back(make(core::vital_kind::heart_rate));
+        made.push_back(make(core::vital_kind::spo2));
+      } else {
+        made.push_back(make(std::nullopt));
+      }
+      for (auto& m : made) {
+        message copy;
+        if (dup) copy = m;
+        emit(p, p.ox, std::move(m), out);
+        if (dup) {
+          copy.duplicate = true;
+          emit(p, p.ox, std::move(copy), out);
         }
       }
     }
+    p.oximeter.drain_labels(labels);
+    p.cardio.drain_labels(labels);
 
-    message ox;
-    ox.type = device_type::oximeter;
-    ox.patient = patient;
-    ox.device = p.oximeter.device();
-    ox.topic = p.oximeter_topic;
-    ox.ts = ts;
-    ox.elapsed = elapsed_;
-    ox.seq = ++p.oximeter_seq;
-    const oximeter_reading r = p.oximeter.measure(truth);
-    ox.hr = r.hr;
-    ox.spo2 = r.spo2;
-    ox.payload = oximeter_payload(ox.device, ts, ox.seq, r);
-    const bool dup =
-        options_.duplicate_every > 0 && ++oximeter_count_ % options_.duplicate_every == 0;
-    out.push_back(ox);
-    if (dup) {
-      ox.duplicate = true;
-      out.push_back(std::move(ox));
-    }
-
-    if (cgm_due) {
-      message cgm;
-      cgm.type = device_type::cgm;
-      cgm.patient = patient;
-      cgm.device = p.cgm.device();
-      cgm.topic = p.cgm_topic;
-      cgm.ts = ts;
-      cgm.elapsed = elapsed_;
-      cgm.seq = ++p.cgm_seq;
-      const double g = p.cgm.measure(truth);
-      cgm.glucose_mgdl =
-          options_.unit == glucose_unit::mg_dl
-              ? static_cast<double>(std::llround(g))
-              : static_cast<double>(mmol_tenths(g)) / 10.0 * core::glucose_mgdl_per_mmol;
-      cgm.payload = cgm_payload(cgm.device, ts, cgm.seq, g, options_.unit);
-      out.push_back(std::move(cgm));
+    // The CGM, every five minutes at its phase.
+    if (p.glucose) {
+      p.glucose->advance(now);
+      if (elapsed_ >= p.cgm_phase &&
+          (elapsed_ - p.cgm_phase) % milliseconds(cgm_period) == milliseconds(0)) {
+        const double ig = p.glucose->interstitial();
+        const auto g = p.cgm->measure(now, ig);
+        if (truth) {
+          truth->push_back({now, &p.spec.id, &p.cg.id, core::vital_kind::glucose, ig, g});
+        }
+        if (g) {
+          const core::timestamp ts = now + skew_of(p.cg.faults, elapsed_);
+          message m;
+          m.type = device_type::cgm;
+          m.patient = p.spec.id;
+          m.device = p.cg.id;
+          m.topic = p.cg.topic;
+          m.ts = ts;
+          m.elapsed = elapsed_;
+          m.seq = ++p.cg.seq;
+          m.glucose_mgdl = sent_glucose(*g, plan.unit);
+          if (p.spec.output == output_format::omh) {
+            m.vital = core::vital_kind::glucose;
+            m.payload = omh_payload(m.patient, m.device, ts, m.seq, core::vital_kind::glucose, *g,
+                                    plan.unit);
+          } else {
+            m.payload = cgm_payload(m.device, ts, m.seq, *g, plan.unit);
+          }
+          emit(p, p.cg, std::move(m), out);
+        }
+      }
+      p.glucose->drain_labels(labels);
+      p.cgm->drain_labels(labels);
     }
   }
   elapsed_ += milliseconds(oximeter_period);
   return true;
+}
+
+void message_generator::finish(std::vector<message>& out, std::vector<label>& labels) {
+  for (auto& slot : patients_) {
+    patient_slot& p = *slot;
+    for (auto* d : {&p.ox, &p.cg}) {
+      release(*d, out);
+      if (d->swapped) {
+        out.push_back(std::move(*d->swapped));
+        d->swapped.reset();
+      }
+    }
+    p.cardio.flush_labels(labels);
+    p.oximeter.flush_labels(labels);
+    if (p.glucose) {
+      p.glucose->flush_labels(labels);
+      p.cgm->flush_labels(labels);
+    }
+  }
 }
 
 }  // namespace vitals::simulators

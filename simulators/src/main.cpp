@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,13 +33,28 @@ using std::chrono::milliseconds;
 namespace {
 
 /// Minutes ("2", "0.5") or "off"; the CLI11 check for --desat-at and --hypo-at.
-std::optional<std::optional<std::chrono::seconds>> parse_event_time(const std::string& text) {
-  if (text == "off") return std::optional<std::chrono::seconds>{};
+std::optional<std::optional<milliseconds>> parse_event_time(const std::string& text) {
+  if (text == "off") return std::optional<milliseconds>{};
   char* end = nullptr;
   const double minutes = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !(minutes >= 0.0) || minutes > 1e6) return std::nullopt;
-  return std::optional<std::chrono::seconds>(std::chrono::round<std::chrono::seconds>(
-      std::chrono::duration<double, std::ratio<60>>(minutes)));
+  return std::optional<milliseconds>(
+      std::chrono::round<milliseconds>(std::chrono::duration<double, std::ratio<60>>(minutes)));
+}
+
+/// "healthy,t1d" -> the profiles in that order; nullopt when a name is unknown or none given.
+std::optional<std::vector<sim::profile_kind>> parse_profiles(const std::string& text) {
+  std::vector<sim::profile_kind> out;
+  std::size_t from = 0;
+  while (from <= text.size()) {
+    const auto comma = std::min(text.find(',', from), text.size());
+    const auto p = sim::parse_profile(std::string_view(text).substr(from, comma - from));
+    if (!p) return std::nullopt;
+    out.push_back(*p);
+    from = comma + 1;
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
 }
 
 /// Blocks SIGINT/SIGTERM in every thread (call before any thread starts) and turns them into a
@@ -115,10 +131,12 @@ void warn_future(vitals::core::timestamp now, vitals::core::timestamp start, dou
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "vitals-sim: simulated patients for vitalsd. Each patient pNNN has a pulse oximeter\n"
-      "pNNN-ox (HR + SpO2 once per simulated second) and a CGM pNNN-cgm (glucose every 5\n"
-      "simulated minutes), published as compact JSON to <prefix>/<patient>/<device>. The demo\n"
-      "scenario desaturates p001 and makes p002 hypoglycaemic; --labels writes the ground truth.\n"
+      "vitals-sim: simulated patients for vitalsd. Each patient pNNN wears a pulse oximeter\n"
+      "pNNN-ox (HR + SpO2 once per simulated second); type 1 diabetics also a CGM pNNN-cgm\n"
+      "(glucose every 5 simulated minutes from a UVA/Padova glucose-insulin model). Readings go\n"
+      "to <prefix>/<patient>/<device> as compact JSON or Open mHealth data points. A scenario\n"
+      "(built-in demo, or a TOML file: see simulators/scenarios/) schedules events, artifacts and\n"
+      "delivery faults; --labels writes the ground truth vitals-eval scores against.\n"
       "Same seed and --start => the same messages, byte for byte.",
       "vitals-sim"};
   app.get_formatter()->column_width(34);
@@ -134,12 +152,16 @@ int main(int argc, char** argv) {
   std::string duration_text;
   std::string start_text;
   std::string scenario_name = "demo";
+  std::string profiles_text = "healthy,t1d";
   bool no_events = false;
   std::string desat_text = "2";
   std::string hypo_text = "10";
-  std::string unit_text = "mg/dL";
+  std::string unit_text;
+  std::string format_text;
   std::uint64_t duplicate_every = 0;
+  int batch_seconds = 0;
   std::string labels_path;
+  std::string truth_path;
   bool dry_run = false;
   std::string log_level = "info";
   double progress_every = 10.0;
@@ -156,36 +178,47 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--topic-prefix", topic_prefix, "topics are <prefix>/<patient>/<device>")
       ->capture_default_str();
-  app.add_option("--patients", patients, "number of patients, p001..pNNN")
+  app.add_option("--scenario", scenario_name,
+                 "demo (p001 desaturates, p002 gets an insulin overdose), none (no events), or a "
+                 "TOML scenario file (e.g. simulators/scenarios/ward-day.toml)")
+      ->capture_default_str();
+  app.add_option("--patients", patients,
+                 "demo/none: number of patients, p001..pNNN (a scenario file says its own)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  app.add_option("--seed", seed, "random seed; same seed (and --start) => same messages")
+  app.add_option("--profiles", profiles_text,
+                 "demo/none: profiles assigned in turn, from healthy, copd, t1d, cardiac")
+      ->check([](const std::string& s) {
+        return parse_profiles(s) ? std::string()
+                                 : "must be a comma-separated list of healthy, copd, t1d, cardiac";
+      })
       ->capture_default_str();
+  auto* seed_opt =
+      app.add_option("--seed", seed,
+                     "random seed; same seed (and --start) => same messages (default: the "
+                     "scenario file's seed, else 1)");
   app.add_option("--speed", speed_text,
-                 "simulated seconds per wall second: 1 = real time, 20 = twenty times faster, "
+                 "simulated seconds per wall second: 1 = real time, 60 = an hour a minute, "
                  "max = as fast as the broker acknowledges")
       ->check([](const std::string& s) {
         return sim::parse_speed(s) ? std::string() : "must be a positive number or 'max'";
       })
       ->capture_default_str();
   app.add_option("--duration", duration_text,
-                 "simulated time to cover, e.g. 30s, 10m, 2h, 1d, 1h30m (default: until "
-                 "SIGINT/SIGTERM)")
+                 "simulated time to cover, e.g. 30s, 10m, 2h, 1d, 1h30m (default: the scenario "
+                 "file's, else until SIGINT/SIGTERM)")
       ->check([](const std::string& s) {
         return sim::parse_duration(s) ? std::string() : "must be a duration like 30s, 10m, 2h";
       });
   app.add_option("--start", start_text,
-                 "simulated time zero: now, epoch milliseconds or RFC 3339 (default: now when "
-                 "--speed is 1 or there is no --duration, else now minus --duration, so that a "
-                 "fast run ends at about the present)")
+                 "simulated time zero: now, epoch milliseconds or RFC 3339 (default: the "
+                 "scenario file's; else now when --speed is 1 or there is no --duration, else "
+                 "now minus --duration, so that a fast run ends at about the present)")
       ->check([](const std::string& s) {
         return sim::parse_start(s, vitals::core::now_ms())
                    ? std::string()
                    : "must be now, epoch milliseconds or RFC 3339";
       });
-  app.add_option("--scenario", scenario_name, "scripted events: demo or none")
-      ->check(CLI::IsMember(sim::scenario_names()))
-      ->capture_default_str();
   app.add_flag("--no-events", no_events, "no scripted events (same as --scenario none)");
   app.add_option("--desat-at", desat_text,
                  "demo: simulated minute at which p001's desaturation starts, or off")
@@ -194,22 +227,34 @@ int main(int argc, char** argv) {
       })
       ->capture_default_str();
   app.add_option("--hypo-at", hypo_text,
-                 "demo: simulated minute at which p002's glucose starts to fall (< 70 mg/dL "
-                 "about 6-9 min later), or off")
+                 "demo: simulated minute of p002's insulin overdose (glucose below 70 mg/dL "
+                 "about 40-80 min later), or off")
       ->check([](const std::string& s) {
         return parse_event_time(s) ? std::string() : "must be minutes (>= 0) or 'off'";
       })
       ->capture_default_str();
-  app.add_option(
-         "--glucose-unit", unit_text,
-         "CGM payload unit: mg/dL (integer) or mmol/L ({\"value\":6.2,\"unit\":\"mmol/L\"})")
-      ->check(CLI::IsMember({"mg/dL", "mmol/L"}))
-      ->capture_default_str();
+  app.add_option("--format", format_text,
+                 "payload format of every patient: compact (the daemon's JSON) or omh (Open "
+                 "mHealth data points); default: compact, or what the scenario file says")
+      ->check(CLI::IsMember({"compact", "omh"}));
+  app.add_option("--glucose-unit", unit_text,
+                 "CGM payload unit: mg/dL (integer) or mmol/L (one decimal); default mg/dL or the "
+                 "scenario file's")
+      ->check(CLI::IsMember({"mg/dL", "mmol/L"}));
   app.add_option("--duplicate-every", duplicate_every,
                  "send every Nth oximeter message twice (same payload); 0 = off")
       ->capture_default_str();
+  app.add_option("--batch", batch_seconds,
+                 "send each device's readings of this many simulated seconds as one JSON array "
+                 "message, as phone apps and gateways upload; 0 = one message per reading")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
   app.add_option("--labels", labels_path,
-                 "write ground truth, one JSON line per injected event, to this file");
+                 "write the ground truth (JSON lines: the run, every event, artifact and fault) "
+                 "to this file, for vitals-eval");
+  app.add_option("--truth", truth_path,
+                 "write every reading's true value next to what the device measured (CSV) to "
+                 "this file");
   app.add_flag("--dry-run", dry_run,
                "print \"topic payload\" lines to stdout instead of publishing (logs go to stderr)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
@@ -230,27 +275,41 @@ int main(int argc, char** argv) {
   const double speed = *sim::parse_speed(speed_text);
   const std::optional<milliseconds> duration =
       duration_text.empty() ? std::nullopt : sim::parse_duration(duration_text);
-  const auto start = start_text.empty() ? sim::default_start(now, speed, duration)
-                                        : *sim::parse_start(start_text, now);
 
-  sim::generator_options gen;
-  gen.seed = seed;
-  gen.patients = patients;
-  gen.start = start;
-  gen.duration = duration;
-  gen.topic_prefix = topic_prefix;
-  gen.unit = unit_text == "mmol/L" ? sim::glucose_unit::mmol_l : sim::glucose_unit::mg_dl;
-  gen.duplicate_every = duplicate_every;
+  sim::run_overrides run;
+  run.now = now;
+  run.speed = speed;
+  if (*seed_opt) run.seed = seed;
+  run.duration = duration;
+  if (!start_text.empty()) run.start = sim::parse_start(start_text, now);
+  if (!format_text.empty()) {
+    run.output = format_text == "omh" ? sim::output_format::omh : sim::output_format::compact;
+  }
+  if (!unit_text.empty()) {
+    run.unit = unit_text == "mmol/L" ? sim::glucose_unit::mmol_l : sim::glucose_unit::mg_dl;
+  }
   const sim::demo_timing timing{*parse_event_time(desat_text), *parse_event_time(hypo_text)};
+  const auto mix = *parse_profiles(profiles_text);
 
   std::unique_ptr<sim::message_generator> generator;
   try {
-    gen.events = sim::make_scenario(no_events ? "none" : scenario_name, patients, timing);
+    sim::generator_options gen;
+    if (no_events || scenario_name == "none") {
+      gen.plan = sim::plain_scenario(patients, mix, run);
+    } else if (scenario_name == "demo") {
+      gen.plan = sim::demo_scenario(patients, mix, run, timing);
+    } else {
+      gen.plan = sim::load_scenario(scenario_name, run);
+    }
+    gen.topic_prefix = topic_prefix;
+    gen.duplicate_every = duplicate_every;
     generator = std::make_unique<sim::message_generator>(std::move(gen));
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 2;
   }
+  const auto& plan = generator->options().plan;
+  const auto start = plan.start;
 
   std::ofstream labels;
   if (!labels_path.empty()) {
@@ -260,19 +319,35 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-
-  spdlog::info(
-      "vitals-sim {}: {} patients, seed {}, speed {}, simulated start {}, duration {}, "
-      "scenario {}",
-      VITALS_VERSION, patients, seed, speed_text, sim::format_rfc3339(start),
-      duration ? sim::format_duration(*duration) : std::string("until stopped"),
-      generator->options().events.name);
-  for (const auto& e : generator->options().events.events) {
-    spdlog::info("scheduled: {} {} at simulated +{} (back to baseline at +{})", e.patient,
-                 sim::to_string(e.kind), sim::format_duration(e.onset),
-                 sim::format_duration(e.end()));
+  std::ofstream truth;
+  if (!truth_path.empty()) {
+    truth.open(truth_path, std::ios::out | std::ios::trunc);
+    if (!truth) {
+      spdlog::error("cannot write true values to {}", truth_path);
+      return 2;
+    }
   }
-  warn_future(now, start, speed, duration);
+
+  {
+    std::map<std::string_view, int> profiles;
+    std::size_t events = 0, artifacts = 0;
+    for (const auto& p : plan.patients) {
+      ++profiles[sim::to_string(p.profile)];
+      events += p.cardio_events.size() + p.glucose_events.size();
+      artifacts += p.oximeter_artifacts.size() + p.cgm_artifacts.size() + p.faults.size();
+    }
+    std::string mix_text;
+    for (const auto& [name, n] : profiles) {
+      mix_text += fmt::format("{}{} {}", mix_text.empty() ? "" : ", ", n, name);
+    }
+    spdlog::info(
+        "vitals-sim {}: scenario {}, {} patients ({}), {} scripted events, {} artifacts and "
+        "faults, seed {}, speed {}, simulated start {}, duration {}",
+        VITALS_VERSION, plan.name, plan.patients.size(), mix_text, events, artifacts, plan.seed,
+        speed_text, sim::format_rfc3339(start),
+        plan.duration ? sim::format_duration(*plan.duration) : std::string("until stopped"));
+  }
+  warn_future(now, start, speed, plan.duration);
 
   // Before Paho starts its threads, so that they inherit the blocked signal mask.
   sim::stop_signal stop;
@@ -294,11 +369,12 @@ int main(int argc, char** argv) {
 
   sim::run_options run_opts;
   run_opts.speed = speed;
+  run_opts.batch = std::chrono::seconds(batch_seconds);
   run_opts.progress_every =
       std::chrono::round<milliseconds>(std::chrono::duration<double>(progress_every));
   try {
-    const auto result =
-        sim::run(*generator, *sink, labels_path.empty() ? nullptr : &labels, run_opts, stop);
+    const auto result = sim::run(*generator, *sink, labels_path.empty() ? nullptr : &labels,
+                                 run_opts, stop, truth_path.empty() ? nullptr : &truth);
     if (result.undelivered > 0) return 1;
   } catch (const std::exception&) {
     return 1;  // already logged by run()

@@ -2,8 +2,11 @@
 
 #include <cmath>
 #include <exception>
+#include <map>
+#include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <vitals/simulators/options.hpp>
@@ -44,15 +47,31 @@ double seconds_between(steady::time_point a, steady::time_point b) {
 
 }  // namespace
 
+namespace {
+
+void write_truth(std::ostream& out, const std::vector<truth_row>& rows) {
+  std::string line;
+  for (const auto& r : rows) {
+    line.clear();
+    fmt::format_to(std::back_inserter(line), "{},{},{},{},{:.2f},", r.ts.time_since_epoch().count(),
+                   *r.patient, *r.device, core::to_string(r.vital), r.true_value);
+    if (r.reading) fmt::format_to(std::back_inserter(line), "{:.2f}", *r.reading);
+    line += '\n';
+    out << line;
+  }
+}
+
+}  // namespace
+
 run_result run(message_generator& generator, message_sink& sink, std::ostream* labels,
-               const run_options& options, stop_signal& stop) {
+               const run_options& options, stop_signal& stop, std::ostream* truth) {
   run_result result;
   const bool paced = std::isfinite(options.speed);
   const auto wall_start = steady::now();
   auto next_report = wall_start + options.progress_every;
   auto last_report = wall_start;
   std::uint64_t last_published = 0;
-  const core::timestamp sim_start = generator.options().start;
+  const core::timestamp sim_start = generator.options().plan.start;
 
   const auto report = [&](const char* what, steady::time_point now) {
     const double window = seconds_between(last_report, now);
@@ -70,31 +89,73 @@ run_result run(message_generator& generator, message_sink& sink, std::ostream* l
 
   std::vector<message> batch;
   std::vector<label> new_labels;
+  std::vector<truth_row> truth_rows;
   std::exception_ptr failure;
+  const auto write_labels = [&] {
+    for (const auto& l : new_labels) {
+      if (l.type == label_type::event || l.type == label_type::cause) {
+        spdlog::debug("label: {} {} {} from {}", to_string(l.type), l.patient, l.kind,
+                      format_rfc3339(l.start));
+      }
+      if (labels) *labels << to_json(l) << '\n';
+      ++result.labels;
+    }
+    if (labels && !new_labels.empty()) labels->flush();
+  };
+  // --batch: each device's messages are collected (in order) and sent as one JSON array per
+  // window of simulated time.
+  const bool batching = options.batch > milliseconds(0);
+  std::vector<message> pending;             // first message of each topic in the window, in order
+  std::map<std::string, std::size_t> slot;  // topic -> index in pending
+  const auto send_one = [&](const message& m) {
+    sink.send(m);
+    ++result.published;
+    if (m.duplicate) ++result.duplicates;
+  };
+  const auto send_all = [&](std::vector<message>& msgs, bool flush) {
+    if (!batching) {
+      for (const auto& m : msgs) send_one(m);
+      return;
+    }
+    for (auto& m : msgs) {
+      const auto [it, fresh] = slot.try_emplace(m.topic, pending.size());
+      if (fresh) {
+        m.payload.insert(0, 1, '[');
+        pending.push_back(std::move(m));
+      } else {
+        auto& p = pending[it->second];
+        p.payload += ',';
+        p.payload += m.payload;
+        p.duplicate = p.duplicate || m.duplicate;
+      }
+    }
+    if (!flush) return;
+    for (auto& p : pending) {
+      p.payload += ']';
+      send_one(p);
+    }
+    pending.clear();
+    slot.clear();
+  };
+  if (labels) *labels << to_json(generator.record()) << '\n' << std::flush;
+  if (truth) *truth << "time_ms,patient,device,vital,true,reading\n";
   try {
     while (!stop.stop_requested()) {
       batch.clear();
       new_labels.clear();
+      truth_rows.clear();
       const milliseconds tick = generator.elapsed();
-      if (!generator.next_tick(batch, new_labels)) break;
+      if (!generator.next_tick(batch, new_labels, truth ? &truth_rows : nullptr)) break;
       if (paced) {
         const auto due =
             wall_start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(
                              std::chrono::duration<double>(tick).count() / options.speed));
         if (due > steady::now() && stop.wait_until(due)) break;
       }
-      for (const auto& l : new_labels) {
-        spdlog::info("event: {} {} starts at simulated {} ({})", l.patient, to_string(l.kind),
-                     format_duration(tick), format_rfc3339(l.start));
-        if (labels) *labels << to_json(l) << '\n' << std::flush;
-        ++result.labels;
-      }
-      for (const auto& m : batch) {
-        sink.send(m);
-        ++result.published;
-        if (m.duplicate) ++result.duplicates;
-      }
+      write_labels();
+      if (truth) write_truth(*truth, truth_rows);
       result.simulated = tick + message_generator::oximeter_period;
+      send_all(batch, batching && result.simulated % options.batch == milliseconds(0));
       const auto now = steady::now();
       if (now >= next_report) {
         report("progress", now);
@@ -105,6 +166,22 @@ run_result run(message_generator& generator, message_sink& sink, std::ostream* l
     failure = std::current_exception();
   }
   result.stopped = stop.stop_requested();
+  if (!failure) {
+    // Readings held back by a fault go out now; labels still open are closed at the end.
+    batch.clear();
+    new_labels.clear();
+    generator.finish(batch, new_labels);
+    write_labels();
+    try {
+      send_all(batch, true);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  if (labels) {
+    *labels << run_end_json(sim_start + result.simulated) << '\n' << std::flush;
+  }
+  if (truth) truth->flush();
   if (failure) {
     try {
       std::rethrow_exception(failure);

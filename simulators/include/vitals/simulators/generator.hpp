@@ -1,77 +1,84 @@
 #pragma once
-/// The message generator: patients, their devices and the event schedule, turned into the exact
-/// MQTT messages (topic + compact JSON) of each simulated second. No broker involved, so tests and
-/// --dry-run see the same bytes a publisher sends.
+/// The message generator: a scenario's patients, their devices, artifacts and delivery faults,
+/// turned into the exact MQTT messages (topic + payload) of each simulated second. No broker
+/// involved, so tests and --dry-run see the same bytes a publisher sends.
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <vitals/core/sample.hpp>
-#include <vitals/simulators/devices.hpp>
-#include <vitals/simulators/patient_model.hpp>
+#include <vitals/simulators/cardio_model.hpp>
+#include <vitals/simulators/glucose_model.hpp>
+#include <vitals/simulators/ground_truth.hpp>
 #include <vitals/simulators/scenario.hpp>
 
 namespace vitals::simulators {
-
-/// Unit of the CGM payload.
-enum class glucose_unit {
-  mg_dl,   ///< "glucose":112 (integer mg/dL)
-  mmol_l,  ///< "glucose":{"value":6.2,"unit":"mmol/L"} (one decimal)
-};
 
 /// Which device a message comes from.
 enum class device_type { oximeter, cgm };
 
 /// Everything that determines the generated stream; same options => same bytes.
 struct generator_options {
-  std::uint64_t seed = 1;                               ///< drives every random draw
-  int patients = 3;                                     ///< p001 .. pNNN
-  core::timestamp start{};                              ///< ts of simulated time zero
-  std::optional<std::chrono::milliseconds> duration{};  ///< nullopt: endless
-  std::string topic_prefix = "vitals";                  ///< topic = prefix/patient/device
-  glucose_unit unit = glucose_unit::mg_dl;
-  std::uint64_t duplicate_every = 0;  ///< re-send every Nth oximeter message; 0 = never
-  scenario events;                    ///< scripted events (make_scenario())
+  scenario plan;                        ///< patients, events, seed, start, duration
+  std::string topic_prefix = "vitals";  ///< topic = prefix/patient/device
+  std::uint64_t duplicate_every = 0;    ///< re-send every Nth oximeter message; 0 = never
 };
 
 /// One generated message, with the values it carries for tests and logs.
 struct message {
   std::string topic;
-  std::string payload;  ///< compact JSON
+  std::string payload;  ///< compact JSON or an Open mHealth data point
   std::string patient;
   std::string device;
   device_type type = device_type::oximeter;
+  core::timestamp ts{};                   ///< device time as sent (clock skew included)
+  std::chrono::milliseconds elapsed{};    ///< simulated time of the reading since the start
+  std::uint64_t seq = 0;                  ///< per device, from 1; a duplicate repeats it
+  int hr = 0;                             ///< oximeter: as sent (0 = probe off)
+  int spo2 = 0;                           ///< oximeter: as sent (0 = probe off)
+  double glucose_mgdl = 0.0;              ///< cgm: the sent value in mg/dL
+  std::optional<core::vital_kind> vital;  ///< omh: the one vital this data point carries
+  bool duplicate = false;                 ///< a deliberate second copy
+  bool delayed = false;                   ///< delivered after later readings (late, reordered)
+};
+
+/// The true value behind one device reading (--truth): sensor error against physiology.
+struct truth_row {
   core::timestamp ts{};
-  std::chrono::milliseconds elapsed{};  ///< simulated time since the start
-  std::uint64_t seq = 0;                ///< per device, from 1; a duplicate repeats it
-  int hr = 0;                           ///< oximeter: as sent
-  int spo2 = 0;                         ///< oximeter: as sent
-  double glucose_mgdl = 0.0;            ///< cgm: the sent value in mg/dL
-  bool duplicate = false;               ///< a deliberate second copy (--duplicate-every)
+  const std::string* patient = nullptr;
+  const std::string* device = nullptr;
+  core::vital_kind vital = core::vital_kind::heart_rate;
+  double true_value = 0.0;
+  std::optional<double> reading;  ///< what the device measured; nullopt: nothing (warm-up)
 };
 
 /// Produces the message stream one simulated second at a time.
 class message_generator {
  public:
-  /// Oximeters report every second, CGMs every five minutes (from simulated time zero).
+  /// Oximeters report every second.
   static constexpr std::chrono::seconds oximeter_period{1};
-  /// Interval between CGM readings.
+  /// CGMs report every five minutes (each at its own phase within the five minutes).
   static constexpr std::chrono::seconds cgm_period{300};
 
-  /// Throws std::invalid_argument when patients < 1 or an event names an unknown patient.
+  /// Throws std::invalid_argument when the scenario has no patients.
   explicit message_generator(generator_options options);
   ~message_generator();
   message_generator(const message_generator&) = delete;
   message_generator& operator=(const message_generator&) = delete;
 
-  /// Appends the messages of the next simulated second to `out` (patients in order, each
-  /// oximeter then CGM, a duplicate right after its original) and the labels of events starting
-  /// in it to `labels`. Returns false, appending nothing, once the duration is used up.
-  bool next_tick(std::vector<message>& out, std::vector<label>& labels);
+  /// Appends the messages delivered in the next simulated second to `out` (patients in order;
+  /// per patient oximeter then CGM) and the labels completed in it to `labels`; true values to
+  /// `truth` when not null. Returns false, appending nothing, once the duration is used up.
+  bool next_tick(std::vector<message>& out, std::vector<label>& labels,
+                 std::vector<truth_row>* truth = nullptr);
+
+  /// Ends the run: readings still held back by a fault are delivered, open labels closed.
+  void finish(std::vector<message>& out, std::vector<label>& labels);
 
   /// Simulated time of the next tick.
   std::chrono::milliseconds elapsed() const noexcept { return elapsed_; }
@@ -79,22 +86,19 @@ class message_generator {
   /// The options it was built with.
   const generator_options& options() const noexcept { return options_; }
 
-  /// The model of 0-based patient `index` (tests look at its traits).
-  const patient_model& model(std::size_t index) const { return *patients_.at(index).model; }
+  /// The run record of the labels file.
+  run_record record() const;
 
  private:
-  struct patient_slot {
-    std::unique_ptr<patient_model> model;
-    pulse_oximeter oximeter;
-    cgm_sensor cgm;
-    std::string oximeter_topic;
-    std::string cgm_topic;
-    std::uint64_t oximeter_seq = 0;
-    std::uint64_t cgm_seq = 0;
-  };
+  struct device_state;
+  struct patient_slot;
+
+  void emit(patient_slot& p, device_state& d, message m, std::vector<message>& out);
+  void release(device_state& d, std::vector<message>& out);
+  void fault_labels(patient_slot& p, std::vector<label>& labels);
 
   generator_options options_;
-  std::vector<patient_slot> patients_;
+  std::vector<std::unique_ptr<patient_slot>> patients_;
   std::chrono::milliseconds elapsed_{0};
   std::uint64_t oximeter_count_ = 0;
 };
@@ -106,5 +110,13 @@ std::string oximeter_payload(const std::string& device, core::timestamp ts, std:
 /// The compact JSON of a CGM reading; mg/dL as an integer, mmol/L as {"value":x.y,"unit":..}.
 std::string cgm_payload(const std::string& device, core::timestamp ts, std::uint64_t seq,
                         double glucose_mgdl, glucose_unit unit);
+
+/// An Open mHealth data point (heart-rate 2.0, oxygen-saturation 2.0 or blood-glucose 4.0) of
+/// one reading; `value` in the vital's canonical unit (glucose converted to `unit`).
+std::string omh_payload(const std::string& patient, const std::string& device, core::timestamp ts,
+                        std::uint64_t seq, core::vital_kind vital, double value, glucose_unit unit);
+
+/// The value a CGM payload carries, back in mg/dL (rounded as the payload rounds it).
+double sent_glucose(double mgdl, glucose_unit unit) noexcept;
 
 }  // namespace vitals::simulators

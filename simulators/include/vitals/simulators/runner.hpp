@@ -66,6 +66,9 @@ struct run_options {
   double speed = 1.0;  ///< simulated seconds per wall second; speed_max = no pacing
   std::chrono::milliseconds progress_every{10000};  ///< wall time between info lines
   std::chrono::milliseconds drain_timeout{10000};   ///< how long finish() may wait
+  /// 0: one message per reading; else each device's readings of this much simulated time go
+  /// out as one JSON array (as phone apps and gateways upload). A whole number of seconds.
+  std::chrono::milliseconds batch{0};
 };
 
 /// What a run did.
@@ -81,9 +84,10 @@ struct run_result {
 };
 
 /// Runs `generator` into `sink` until its duration is used up or `stop` is requested, writing
-/// labels (one JSON line each, flushed) to `labels` when it is not null. Sink errors propagate
-/// after the sink was given the chance to finish.
+/// labels (the run record, one JSON line per label, flushed, then a run_end line) to `labels`
+/// and true values (CSV: time_ms,patient,device,vital,true,reading) to `truth` when not null. Sink
+/// errors propagate after the sink was given the chance to finish.
 run_result run(message_generator& generator, message_sink& sink, std::ostream* labels,
-               const run_options& options, stop_signal& stop);
+               const run_options& options, stop_signal& stop, std::ostream* truth = nullptr);
 
 }  // namespace vitals::simulators

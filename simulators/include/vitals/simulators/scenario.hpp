@@ -1,102 +1,177 @@
 #pragma once
-/// The event schedule: scripted physiological events (desaturation, hypoglycaemia), the named
-/// scenarios that place them on patients, and the ground-truth labels written for each.
+/// Scenarios: who is simulated (profiles, output formats) and what happens to them (scripted
+/// physiological events, device artifacts, delivery faults), from the built-in demo or a TOML
+/// scenario file (simulators/scenarios/*.toml; format in simulators/README.md).
 
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <vitals/core/sample.hpp>
+#include <vitals/simulators/cardio_model.hpp>
+#include <vitals/simulators/glucose_model.hpp>
+#include <vitals/simulators/profile.hpp>
 
 namespace vitals::simulators {
 
-/// What kind of event is injected.
-enum class event_kind { desaturation, hypoglycaemia };
+/// The payload format a patient's devices publish.
+enum class output_format {
+  compact,  ///< the daemon's compact JSON, one message per device reading
+  omh,      ///< Open mHealth data points, one message per vital per reading
+};
 
-/// Name used in labels and logs ("desaturation", "hypoglycaemia").
-constexpr std::string_view to_string(event_kind k) noexcept {
-  return k == event_kind::desaturation ? "desaturation" : "hypoglycaemia";
+/// "compact", "omh".
+constexpr std::string_view to_string(output_format f) noexcept {
+  return f == output_format::omh ? "omh" : "compact";
 }
 
-/// One injected event: a piecewise-linear excursion of one vital from the patient's baseline (as
-/// it was at onset) down to `nadir`, held, then back. Times are simulated time since the start.
-struct scripted_event {
-  std::string patient;  ///< e.g. "p001"
-  event_kind kind = event_kind::desaturation;
-  std::chrono::seconds onset{0};     ///< when the fall starts
-  std::chrono::seconds fall{0};      ///< baseline -> nadir, linear
-  std::chrono::seconds hold{0};      ///< at the nadir
-  std::chrono::seconds recovery{0};  ///< nadir -> baseline, linear
-  double nadir = 0.0;                ///< value at full depth, canonical unit of vital()
-  double hr_rise = 0.0;              ///< bpm added to heart rate at full depth
-  double threshold = 0.0;            ///< clinical limit whose crossing the label reports
-  std::string severity;              ///< label severity (see README: "moderate", "level2")
-  bool actionable = true;            ///< whether a clinician should be told
-
-  /// When the excursion is over and the vital is back at its baseline.
-  std::chrono::seconds end() const noexcept { return onset + fall + hold + recovery; }
-
-  /// The vital the event moves (SpO2 or glucose).
-  core::vital_kind vital() const noexcept {
-    return kind == event_kind::desaturation ? core::vital_kind::spo2 : core::vital_kind::glucose;
-  }
+/// Unit of the CGM payload.
+enum class glucose_unit {
+  mg_dl,   ///< "glucose":112 (integer mg/dL)
+  mmol_l,  ///< "glucose":{"value":6.2,"unit":"mmol/L"} (one decimal)
 };
 
-/// How far the event has gone at `elapsed`: 0 = at baseline (before or after), 1 = at the nadir.
-double event_depth(const scripted_event& e, std::chrono::milliseconds elapsed) noexcept;
+/// Which of a patient's devices something concerns.
+enum class device_slot {
+  all,       ///< every device of the patient (the gateway or phone they hang off)
+  oximeter,  ///< "<patient>-ox"
+  cgm,       ///< "<patient>-cgm"
+};
 
-/// The value of the event's vital at `elapsed` without noise, given the baseline at onset.
-double event_value(const scripted_event& e, double baseline,
-                   std::chrono::milliseconds elapsed) noexcept;
+/// Delivery faults, applied between a device and the broker.
+enum class fault_kind {
+  dropout,             ///< readings in the window are lost
+  gateway_disconnect,  ///< every device silent; readings delivered late on reconnect (backfill)
+  late,                ///< readings held back and delivered (backfilled) when the window ends
+  out_of_order,        ///< consecutive readings delivered in swapped pairs
+  duplicate,           ///< every reading delivered twice
+  clock_skew,          ///< the device's timestamps are off by `offset`
+};
 
-/// A named list of events.
+/// "dropout", "gateway_disconnect", "late", "out_of_order", "duplicate", "clock_skew".
+std::string_view to_string(fault_kind k) noexcept;
+
+/// Parses to_string(fault_kind); nullopt for anything else.
+std::optional<fault_kind> parse_fault(std::string_view text) noexcept;
+
+/// One delivery fault. Times are offsets from simulated time zero.
+struct fault {
+  fault_kind kind = fault_kind::dropout;
+  device_slot device = device_slot::all;
+  std::chrono::milliseconds at{};
+  std::chrono::milliseconds duration{};
+  std::chrono::milliseconds offset{};  ///< clock_skew: added to the device's timestamps
+  bool backfill = true;                ///< gateway_disconnect: deliver held readings afterwards
+};
+
+/// CGM artifacts (the CGM device applies them).
+enum class cgm_artifact_kind { compression_low, sensor_warmup };
+
+/// "compression_low", "sensor_warmup".
+constexpr std::string_view to_string(cgm_artifact_kind k) noexcept {
+  return k == cgm_artifact_kind::compression_low ? "compression_low" : "sensor_warmup";
+}
+
+/// One CGM artifact; offsets from simulated time zero.
+struct cgm_artifact {
+  cgm_artifact_kind kind = cgm_artifact_kind::compression_low;
+  std::chrono::milliseconds at{};
+  std::chrono::milliseconds duration{};
+  double depth = 0.0;  ///< compression_low: mg/dL the reading sags by
+};
+
+/// A scripted cardio event with its time as an offset (resolved against the start later).
+struct cardio_script {
+  cardio_event_kind kind{};
+  std::chrono::milliseconds at{};
+  std::chrono::milliseconds duration{};
+  double level = 0.0;
+};
+
+/// A scripted glucose cause with its time as an offset.
+struct glucose_script {
+  glucose_event_kind kind{};
+  std::chrono::milliseconds at{};
+  double magnitude = 0.0;
+};
+
+/// An oximeter artifact with its time as an offset.
+struct oximeter_script {
+  oximeter_artifact_kind kind{};
+  std::chrono::milliseconds at{};
+  std::chrono::milliseconds duration{};
+};
+
+/// Everything about one simulated patient.
+struct patient_spec {
+  std::string id;  ///< "p001"
+  profile_kind profile = profile_kind::healthy;
+  output_format output = output_format::compact;
+  std::size_t glucose_params = 0;  ///< which virtual adult (t1d only), modulo 10
+  std::vector<cardio_script> cardio_events;
+  std::vector<glucose_script> glucose_events;
+  std::vector<oximeter_script> oximeter_artifacts;
+  std::vector<cgm_artifact> cgm_artifacts;
+  std::vector<fault> faults;
+};
+
+/// A whole scenario, with the run's seed, start and duration resolved.
 struct scenario {
-  std::string name;                    ///< "demo" or "none"
-  std::vector<scripted_event> events;  ///< any order; each names its patient
+  std::string name = "none";
+  std::uint64_t seed = 1;
+  core::timestamp start{};
+  std::optional<std::chrono::milliseconds> duration;  ///< nullopt: until stopped
+  std::chrono::minutes utc_offset{0};                 ///< local time = UTC + this (meals, sleep)
+  glucose_unit unit = glucose_unit::mg_dl;
+  std::vector<patient_spec> patients;
 };
 
-/// Where the demo scenario places its events; nullopt leaves an event out.
-struct demo_timing {
-  std::optional<std::chrono::seconds> desat_at = std::chrono::minutes(2);  ///< p001 onset
-  std::optional<std::chrono::seconds> hypo_at = std::chrono::minutes(10);  ///< p002 onset
+/// What the command line says about the run; given values win over the scenario file's.
+struct run_overrides {
+  std::optional<std::uint64_t> seed;                  ///< --seed
+  std::optional<std::chrono::milliseconds> duration;  ///< --duration
+  std::optional<core::timestamp> start;               ///< --start
+  std::optional<output_format> output;                ///< --format (every patient)
+  std::optional<glucose_unit> unit;                   ///< --glucose-unit
+  core::timestamp now{};                              ///< the wall clock
+  double speed = 1.0;                                 ///< --speed (picks the default start)
 };
 
-/// The demo: p001 desaturates (SpO2 to ~84.5 over 20 s, held 90 s, back over 30 s, HR +10),
-/// p002 turns hypoglycaemic (glucose to ~48 over 12 min, held 28 min, back over 20 min).
-/// Events of patients beyond `patients` are left out.
-scenario demo_scenario(int patients, const demo_timing& timing = {});
-
-/// The scenario named `name` ("demo", "none"); throws std::invalid_argument naming it otherwise.
-scenario make_scenario(std::string_view name, int patients, const demo_timing& timing = {});
-
-/// The names make_scenario() knows.
-std::vector<std::string> scenario_names();
-
-/// Ground truth of one injected event, one JSON line in the --labels file.
-struct label {
-  std::string patient;
-  event_kind kind = event_kind::desaturation;
-  core::timestamp start{};  ///< onset of the excursion
-  core::timestamp end{};    ///< back at baseline
-  std::string severity;
-  bool actionable = true;
-  double baseline = 0.0;   ///< value of the vital at onset, canonical unit
-  double nadir = 0.0;      ///< deepest value, canonical unit
-  double threshold = 0.0;  ///< the clinical limit below_from/below_until refer to
-  std::optional<core::timestamp> below_from;   ///< first time the rounded value is < threshold
-  std::optional<core::timestamp> below_until;  ///< last time it is (noise-free trajectory)
-};
-
-/// The label of `e` for a run that started at `run_start`, the vital being `baseline` at onset.
-label make_label(const scripted_event& e, core::timestamp run_start, double baseline);
-
-/// One compact JSON object (no newline): {"patient","kind","start","end","severity",
-/// "actionable","vital","unit","baseline","nadir","threshold","below_from","below_until"}.
-std::string to_json(const label& l);
+/// How long random schedules reach when the run has no duration.
+inline constexpr std::chrono::hours open_ended_horizon{24 * 30};
 
 /// Patient id of the 1-based `index`: 1 -> "p001", 1234 -> "p1234".
 std::string patient_id(int index);
+
+/// Where the demo places its events; nullopt leaves an event out.
+struct demo_timing {
+  std::optional<std::chrono::milliseconds> desat_at = std::chrono::minutes(2);  ///< p001
+  std::optional<std::chrono::milliseconds> hypo_at = std::chrono::minutes(10);  ///< p002
+};
+
+/// `patients` patients with profiles cycling through `mix` (healthy, t1d when empty) and no
+/// events, named "none".
+scenario plain_scenario(int patients, const std::vector<profile_kind>& mix,
+                        const run_overrides& run);
+
+/// The demo: plain_scenario() plus a desaturation of p001 (SpO2 to 85 for 90 s) and, when p002
+/// is type 1 diabetic, an insulin overdose that brings a level-2 hypoglycaemia within about an
+/// hour.
+scenario demo_scenario(int patients, const std::vector<profile_kind>& mix, const run_overrides& run,
+                       const demo_timing& timing = {});
+
+/// Reads a TOML scenario file. Every mistake is reported at once in one std::invalid_argument,
+/// one line each as FILE:LINE:COL: key 'name': problem. Random schedules (`rates`) are drawn from
+/// the seed over the run's duration, so the same seed gives the same schedule.
+scenario load_scenario(const std::filesystem::path& file, const run_overrides& run);
+
+/// The same from a string (`origin` names it in messages); for tests.
+scenario parse_scenario(std::string_view text, const std::string& origin, const run_overrides& run);
+
+/// Every kind name a scenario's `events` and `rates` accept, for messages and --help.
+std::vector<std::string> scenario_kinds();
 
 }  // namespace vitals::simulators

@@ -1,5 +1,6 @@
 #pragma once
-/// Decoder of the compact JSON reading format (reference/formats.md, format 1) into core::samples.
+/// Decoder of the compact JSON reading format and of Open mHealth data points
+/// (reference/formats.md, formats 1 and 2) into core::samples.
 
 #include <chrono>
 #include <cstddef>
@@ -42,6 +43,10 @@ struct decode_status {
 
 /// Decodes one reading, or a JSON array of readings, per call. It reuses one simdjson parser
 /// and one padded buffer, so keep one instance per source thread: it is not thread-safe.
+///
+/// Format per reading: an object with both a "header" object and a "body" object is an Open
+/// mHealth data point (heart-rate, oxygen-saturation, blood-glucose; one sample, no sequence);
+/// anything else is a compact reading. Both formats may be mixed in one array.
 ///
 /// Rejection granularity: a payload that is too large or not well-formed JSON is one rejection
 /// (invalid_json, too_large) and yields nothing, even if part of it decoded; a reading whose

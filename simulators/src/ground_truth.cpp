@@ -1,0 +1,163 @@
+// Ground-truth labels as JSON lines: written by vitals-sim --labels, read back by vitals-eval.
+
+#include <vitals/simulators/ground_truth.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace vitals::simulators {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::int64_t epoch_ms(core::timestamp t) noexcept {
+  return t.time_since_epoch().count();
+}
+
+[[noreturn]] void bad_key(std::string_view key, std::string_view what) {
+  throw std::invalid_argument("key '" + std::string(key) + "': " + std::string(what));
+}
+
+const json* find(const json& j, std::string_view key) {
+  const auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+std::string required_string(const json& j, std::string_view key) {
+  const json* v = find(j, key);
+  if (v == nullptr) bad_key(key, "missing");
+  if (!v->is_string()) bad_key(key, "expected a string");
+  auto s = v->get<std::string>();
+  if (s.empty()) bad_key(key, "must not be empty");
+  return s;
+}
+
+std::string optional_string(const json& j, std::string_view key) {
+  const json* v = find(j, key);
+  if (v == nullptr || v->is_null()) return {};
+  if (!v->is_string()) bad_key(key, "expected a string");
+  return v->get<std::string>();
+}
+
+core::timestamp to_timestamp(const json& v, std::string_view key) {
+  if (!v.is_number_integer()) bad_key(key, "expected integer epoch milliseconds");
+  if (v.is_number_unsigned() &&
+      v.get<std::uint64_t>() >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    bad_key(key, "out of range");
+  }
+  return core::timestamp{std::chrono::milliseconds(v.get<std::int64_t>())};
+}
+
+core::timestamp required_time(const json& j, std::string_view key) {
+  const json* v = find(j, key);
+  if (v == nullptr) bad_key(key, "missing");
+  return to_timestamp(*v, key);
+}
+
+std::optional<core::timestamp> optional_time(const json& j, std::string_view key) {
+  const json* v = find(j, key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  return to_timestamp(*v, key);
+}
+
+std::optional<double> optional_number(const json& j, std::string_view key) {
+  const json* v = find(j, key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_number()) bad_key(key, "expected a number or null");
+  return v->get<double>();
+}
+
+json parse_object(std::string_view line) {
+  json j;
+  try {
+    j = json::parse(line);
+  } catch (const json::parse_error& e) {
+    throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) throw std::invalid_argument("not a JSON object");
+  return j;
+}
+
+}  // namespace
+
+std::optional<label_type> parse_label_type(std::string_view text) noexcept {
+  for (const auto t : {label_type::event, label_type::artifact, label_type::cause}) {
+    if (text == to_string(t)) return t;
+  }
+  return std::nullopt;
+}
+
+std::string to_json(const label& l) {
+  nlohmann::ordered_json j;
+  j["type"] = std::string(to_string(l.type));
+  j["patient"] = l.patient;
+  j["kind"] = l.kind;
+  j["vital"] = l.vital ? nlohmann::ordered_json(std::string(core::to_string(*l.vital))) : nullptr;
+  if (!l.device.empty()) j["device"] = l.device;
+  j["start"] = epoch_ms(l.start);
+  j["end"] = epoch_ms(l.end);
+  j["severity"] = l.severity;
+  j["actionable"] = l.actionable;
+  j["threshold"] = l.threshold ? nlohmann::ordered_json(*l.threshold) : nullptr;
+  j["crossed"] = l.crossed ? nlohmann::ordered_json(epoch_ms(*l.crossed)) : nullptr;
+  j["extreme"] = l.extreme ? nlohmann::ordered_json(*l.extreme) : nullptr;
+  if (!l.cause.empty()) j["cause"] = l.cause;
+  return j.dump();
+}
+
+label label_from_json(std::string_view line) {
+  const json j = parse_object(line);
+  label l;
+  const auto type_text = required_string(j, "type");
+  const auto type = parse_label_type(type_text);
+  if (!type) bad_key("type", "'" + type_text + "' is not one of event, artifact, cause");
+  l.type = *type;
+  l.patient = required_string(j, "patient");
+  l.kind = required_string(j, "kind");
+  if (const json* v = find(j, "vital"); v != nullptr && !v->is_null()) {
+    if (!v->is_string()) bad_key("vital", "expected \"hr\", \"spo2\", \"glucose\" or null");
+    const auto vital = core::parse_vital_kind(v->get<std::string>());
+    if (!vital) bad_key("vital", "'" + v->get<std::string>() + "' is not hr, spo2 or glucose");
+    l.vital = vital;
+  }
+  l.device = optional_string(j, "device");
+  l.start = required_time(j, "start");
+  l.end = required_time(j, "end");
+  if (l.end < l.start) bad_key("end", "before start");
+  l.severity = optional_string(j, "severity");
+  if (const json* v = find(j, "actionable"); v != nullptr && !v->is_null()) {
+    if (!v->is_boolean()) bad_key("actionable", "expected true or false");
+    l.actionable = v->get<bool>();
+  }
+  l.threshold = optional_number(j, "threshold");
+  l.crossed = optional_time(j, "crossed");
+  l.extreme = optional_number(j, "extreme");
+  l.cause = optional_string(j, "cause");
+  return l;
+}
+
+std::string to_json(const run_record& r) {
+  nlohmann::ordered_json j;
+  j["type"] = "run";
+  j["scenario"] = r.scenario;
+  j["seed"] = r.seed;
+  j["patients"] = r.patients;
+  j["start"] = epoch_ms(r.start);
+  j["end"] = r.end ? nlohmann::ordered_json(epoch_ms(*r.end)) : nullptr;
+  return j.dump();
+}
+
+std::string run_end_json(core::timestamp end) {
+  nlohmann::ordered_json j;
+  j["type"] = "run_end";
+  j["end"] = epoch_ms(end);
+  return j.dump();
+}
+
+}  // namespace vitals::simulators
