@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds, starts a private mosquitto on a free loopback port,
-# vitalsd on embedded defaults (pointed at that broker) and vitals-sim at 20x speed with a
-# scripted desaturation and hypoglycaemia. Alerts appear in this terminal within a minute and in
+# vitalsd on embedded defaults (pointed at that broker) and vitals-sim at 60x speed with a
+# scripted desaturation and an insulin overdose. Alerts appear in this terminal (the
+# desaturation's within seconds, the hypoglycaemia's after about two minutes) and in
 # demo/vitalsd.db. Ctrl-C stops all three cleanly.
 # Usage: scripts/demo.sh [--speed X] [--patients N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-speed=20
+speed=60
 patients=3
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -20,9 +21,9 @@ while [ $# -gt 0 ]; do
 done
 
 bash scripts/setup.sh
-echo "== build (release preset: vitalsd, vitals-sim)"
+echo "== build (release preset: vitalsd, vitals-sim, vitals-eval)"
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc 2>/dev/null || echo 2)" --target vitalsd vitals-sim
+cmake --build --preset release -j "$(nproc 2>/dev/null || echo 2)" --target vitalsd vitals-sim vitals-eval
 bin=$root/build/release
 
 demo=$root/demo
@@ -90,8 +91,8 @@ daemon_pid=$!
 sleep 1
 
 echo "== vitals-sim: $patients patients, 6 simulated hours at ${speed}x, ending at the present"
-echo "   p001 desaturates at simulated minute 2; p002's glucose falls from minute 10 (below 70 at"
-echo "   minute 15-20, below 54 soon after). Ctrl-C stops everything."
+echo "   p001 desaturates at simulated minute 2; p002 (type 1 diabetic) takes an insulin overdose at"
+echo "   minute 10 and is hypoglycaemic about two simulated hours later. Ctrl-C stops everything."
 setsid "$bin/simulators/vitals-sim" --broker "tcp://127.0.0.1:$port" --patients "$patients" --speed "$speed" \
   --duration 6h &
 sim_pid=$!

@@ -61,7 +61,10 @@ core::timestamp time_of(const json& j, std::string_view key) {
           static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     bad_key(key, "out of range");
   }
-  return core::timestamp{milliseconds(it->get<std::int64_t>())};
+  const auto ms = it->get<std::int64_t>();
+  // 1970 .. 2200: anything else is a broken file, and would overflow the arithmetic.
+  if (ms < 0 || ms > 7258118400000) bad_key(key, "out of range (years 1970-2200)");
+  return core::timestamp{milliseconds(ms)};
 }
 
 std::optional<core::timestamp> optional_time_of(const json& j, std::string_view key) {
@@ -222,7 +225,7 @@ label_set read_labels(std::istream& in, const std::string& name) {
         auto l = label_from_json(line);
         if (std::find(set.run.patients.begin(), set.run.patients.end(), l.patient) ==
             set.run.patients.end()) {
-          bad_key("patient", "'" + l.patient + "' is not in the run record");
+          bad_key("patient", "not in the run record");
         }
         set.labels.push_back(std::move(l));
       }

@@ -148,9 +148,9 @@ struct message_generator::device_state {
   std::string topic;
   device_slot slot = device_slot::oximeter;
   std::uint64_t seq = 0;
-  std::vector<fault> faults;       // absolute windows: at/duration as offsets, sorted by start
-  std::deque<message> held;        // backfill: delivered when the holding fault is over
-  std::optional<message> swapped;  // out_of_order: waits for the next reading
+  std::vector<fault> faults;     // absolute windows: at/duration as offsets, sorted by start
+  std::deque<message> held;      // backfill: delivered when the holding fault is over
+  std::vector<message> swapped;  // out_of_order: one reading waiting for the next
 };
 
 struct message_generator::patient_slot {
@@ -268,11 +268,14 @@ void message_generator::release(device_state& d, std::vector<message>& out) {
   }
 }
 
-void message_generator::emit(patient_slot& p, device_state& d, message m,
+void message_generator::emit(device_state& d, std::vector<message> reading, bool twice,
                              std::vector<message>& out) {
-  (void)p;
-  const milliseconds t = m.elapsed;
-  bool drop = false, hold = false, reorder = false, twice = false;
+  // Precedence when faults overlap: dropout > held back (late, gateway) > reordered; duplicates
+  // apply to whatever is delivered. A reading is all the messages of one device measurement
+  // (two Open mHealth data points for an oximeter), so it moves as a whole.
+  if (reading.empty()) return;
+  const milliseconds t = reading.front().elapsed;
+  bool drop = false, hold = false, reorder = false;
   for (const auto& f : d.faults) {
     if (f.at > t) break;
     if (!active(f, t)) continue;
@@ -297,35 +300,45 @@ void message_generator::emit(patient_slot& p, device_state& d, message m,
     }
   }
   if (drop) return;
+  if (twice) {
+    std::vector<message> doubled;
+    doubled.reserve(reading.size() * 2);
+    for (auto& m : reading) {
+      doubled.push_back(m);
+      m.duplicate = true;
+      doubled.push_back(std::move(m));
+    }
+    reading = std::move(doubled);
+  }
   if (hold) {
-    m.delayed = true;
-    d.held.push_back(std::move(m));
+    // A reading waiting to be swapped goes into the backlog first, keeping the order.
+    for (auto& m : d.swapped) d.held.push_back(std::move(m));
+    d.swapped.clear();
+    for (auto& m : reading) {
+      m.delayed = true;
+      d.held.push_back(std::move(m));
+    }
     return;
   }
   release(d, out);
   if (reorder) {
-    if (!d.swapped) {
-      m.delayed = true;
-      d.swapped = std::move(m);
+    if (d.swapped.empty()) {
+      for (auto& m : reading) m.delayed = true;
+      d.swapped = std::move(reading);
       return;
     }
-    out.push_back(std::move(m));
-    out.push_back(std::move(*d.swapped));
-    d.swapped.reset();
+    for (auto& m : reading) out.push_back(std::move(m));
+    for (auto& m : d.swapped) out.push_back(std::move(m));
+    d.swapped.clear();
     return;
   }
-  if (d.swapped) {
-    out.push_back(std::move(*d.swapped));
-    d.swapped.reset();
-  }
-  if (twice) {
-    message copy = m;
-    copy.duplicate = true;
+  // The window ended with one reading waiting: it goes out first, in order after all.
+  for (auto& m : d.swapped) {
+    m.delayed = false;
     out.push_back(std::move(m));
-    out.push_back(std::move(copy));
-    return;
   }
-  out.push_back(std::move(m));
+  d.swapped.clear();
+  for (auto& m : reading) out.push_back(std::move(m));
 }
 
 void message_generator::fault_labels(patient_slot& p, std::vector<label>& labels) {
@@ -383,8 +396,6 @@ bool message_generator::next_tick(std::vector<message>& out, std::vector<label>&
     }
     {
       const core::timestamp ts = now + skew_of(p.ox.faults, elapsed_);
-      const bool dup =
-          options_.duplicate_every > 0 && ++oximeter_count_ % options_.duplicate_every == 0;
       const auto make = [&](std::optional<core::vital_kind> vital) {
         message m;
         m.type = device_type::oximeter;
@@ -406,6 +417,7 @@ bool message_generator::next_tick(std::vector<message>& out, std::vector<label>&
         return m;
       };
       ++p.ox.seq;
+      const bool dup = options_.duplicate_every > 0 && p.ox.seq % options_.duplicate_every == 0;
       std::vector<message> made;
       if (p.spec.output == output_format::omh) {
         made.push_back(make(core::vital_kind::heart_rate));
@@ -413,15 +425,7 @@ bool message_generator::next_tick(std::vector<message>& out, std::vector<label>&
       } else {
         made.push_back(make(std::nullopt));
       }
-      for (auto& m : made) {
-        message copy;
-        if (dup) copy = m;
-        emit(p, p.ox, std::move(m), out);
-        if (dup) {
-          copy.duplicate = true;
-          emit(p, p.ox, std::move(copy), out);
-        }
-      }
+      emit(p.ox, std::move(made), dup, out);
     }
     p.oximeter.drain_labels(labels);
     p.cardio.drain_labels(labels);
@@ -454,7 +458,9 @@ bool message_generator::next_tick(std::vector<message>& out, std::vector<label>&
           } else {
             m.payload = cgm_payload(m.device, ts, m.seq, *g, plan.unit);
           }
-          emit(p, p.cg, std::move(m), out);
+          std::vector<message> one;
+          one.push_back(std::move(m));
+          emit(p.cg, std::move(one), false, out);
         }
       }
       p.glucose->drain_labels(labels);
@@ -470,10 +476,8 @@ void message_generator::finish(std::vector<message>& out, std::vector<label>& la
     patient_slot& p = *slot;
     for (auto* d : {&p.ox, &p.cg}) {
       release(*d, out);
-      if (d->swapped) {
-        out.push_back(std::move(*d->swapped));
-        d->swapped.reset();
-      }
+      for (auto& m : d->swapped) out.push_back(std::move(m));
+      d->swapped.clear();
     }
     p.cardio.flush_labels(labels);
     p.oximeter.flush_labels(labels);

@@ -51,7 +51,10 @@ core::timestamp to_timestamp(const json& v, std::string_view key) {
           static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     bad_key(key, "out of range");
   }
-  return core::timestamp{std::chrono::milliseconds(v.get<std::int64_t>())};
+  const auto ms = v.get<std::int64_t>();
+  // 1970 .. 2200: anything else is a broken file, and would overflow the arithmetic.
+  if (ms < 0 || ms > 7258118400000) bad_key(key, "out of range (years 1970-2200)");
+  return core::timestamp{std::chrono::milliseconds(ms)};
 }
 
 core::timestamp required_time(const json& j, std::string_view key) {

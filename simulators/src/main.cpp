@@ -182,17 +182,20 @@ int main(int argc, char** argv) {
                  "demo (p001 desaturates, p002 gets an insulin overdose), none (no events), or a "
                  "TOML scenario file (e.g. simulators/scenarios/ward-day.toml)")
       ->capture_default_str();
-  app.add_option("--patients", patients,
-                 "demo/none: number of patients, p001..pNNN (a scenario file says its own)")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  app.add_option("--profiles", profiles_text,
-                 "demo/none: profiles assigned in turn, from healthy, copd, t1d, cardiac")
-      ->check([](const std::string& s) {
-        return parse_profiles(s) ? std::string()
-                                 : "must be a comma-separated list of healthy, copd, t1d, cardiac";
-      })
-      ->capture_default_str();
+  auto* patients_opt =
+      app.add_option("--patients", patients,
+                     "demo/none: number of patients, p001..pNNN (a scenario file says its own)")
+          ->check(CLI::Range(1, 100000))
+          ->capture_default_str();
+  auto* profiles_opt =
+      app.add_option("--profiles", profiles_text,
+                     "demo/none: profiles assigned in turn, from healthy, copd, t1d, cardiac")
+          ->check([](const std::string& s) {
+            return parse_profiles(s)
+                       ? std::string()
+                       : "must be a comma-separated list of healthy, copd, t1d, cardiac";
+          })
+          ->capture_default_str();
   auto* seed_opt =
       app.add_option("--seed", seed,
                      "random seed; same seed (and --start) => same messages (default: the "
@@ -228,7 +231,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--hypo-at", hypo_text,
                  "demo: simulated minute of p002's insulin overdose (glucose below 70 mg/dL "
-                 "about 40-80 min later), or off")
+                 "about 2 h later, as subcutaneous insulin acts), or off")
       ->check([](const std::string& s) {
         return parse_event_time(s) ? std::string() : "must be minutes (>= 0) or 'off'";
       })
@@ -242,7 +245,7 @@ int main(int argc, char** argv) {
                  "scenario file's")
       ->check(CLI::IsMember({"mg/dL", "mmol/L"}));
   app.add_option("--duplicate-every", duplicate_every,
-                 "send every Nth oximeter message twice (same payload); 0 = off")
+                 "send every Nth reading of each oximeter twice (same payload); 0 = off")
       ->capture_default_str();
   app.add_option("--batch", batch_seconds,
                  "send each device's readings of this many simulated seconds as one JSON array "
@@ -300,6 +303,12 @@ int main(int argc, char** argv) {
       gen.plan = sim::demo_scenario(patients, mix, run, timing);
     } else {
       gen.plan = sim::load_scenario(scenario_name, run);
+      if (*patients_opt || *profiles_opt) {
+        spdlog::warn(
+            "--patients and --profiles apply to the demo and none scenarios only; {} "
+            "says who is simulated",
+            scenario_name);
+      }
     }
     gen.topic_prefix = topic_prefix;
     gen.duplicate_every = duplicate_every;

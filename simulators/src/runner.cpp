@@ -124,6 +124,14 @@ run_result run(message_generator& generator, message_sink& sink, std::ostream* l
         pending.push_back(std::move(m));
       } else {
         auto& p = pending[it->second];
+        if (p.payload.size() + m.payload.size() + 2 > options.batch_bytes) {
+          // Full: send what is there and start the topic's next array with this reading.
+          p.payload += ']';
+          send_one(p);
+          m.payload.insert(0, 1, '[');
+          p = std::move(m);
+          continue;
+        }
         p.payload += ',';
         p.payload += m.payload;
         p.duplicate = p.duplicate || m.duplicate;
@@ -145,13 +153,14 @@ run_result run(message_generator& generator, message_sink& sink, std::ostream* l
       new_labels.clear();
       truth_rows.clear();
       const milliseconds tick = generator.elapsed();
-      if (!generator.next_tick(batch, new_labels, truth ? &truth_rows : nullptr)) break;
+      // Wait before generating, so that a stop during the wait loses nothing generated.
       if (paced) {
         const auto due =
             wall_start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(
                              std::chrono::duration<double>(tick).count() / options.speed));
         if (due > steady::now() && stop.wait_until(due)) break;
       }
+      if (!generator.next_tick(batch, new_labels, truth ? &truth_rows : nullptr)) break;
       write_labels();
       if (truth) write_truth(*truth, truth_rows);
       result.simulated = tick + message_generator::oximeter_period;

@@ -180,10 +180,14 @@ std::optional<std::string> place(patient_spec& p, entry e) {
 
 // ---- random schedules: rates per patient-day ----
 
-/// Knuth's method; rates times days stay small (< 100) here.
+/// Knuth's method for small means, the normal approximation for large ones (where Knuth's
+/// limit e^-mean underflows).
 int poisson(random& rng, double mean) {
   if (mean <= 0.0) return 0;
-  const double limit = std::exp(-std::min(mean, 500.0));
+  if (mean > 200.0) {
+    return static_cast<int>(std::max(0.0, std::round(mean + std::sqrt(mean) * rng.normal())));
+  }
+  const double limit = std::exp(-mean);
   int k = 0;
   double p = rng.uniform();
   while (p > limit) {
@@ -221,11 +225,12 @@ kind_defaults defaults_for(const kind_ref& k, profile_kind profile) {
           d = {placement::any, 25, 35, 240, 480, 1, hours(24)};
           break;
         case cardio_event_kind::desaturation:
-          d = profile == profile_kind::copd ? kind_defaults{placement::any, 76, 82, 1, 3, 2}
-                                            : kind_defaults{placement::any, 80, 86, 1, 3, 2};
+          d = profile == profile_kind::copd
+                  ? kind_defaults{placement::any, 76, 82, 1, 3, 1, minutes(60)}
+                  : kind_defaults{placement::any, 80, 86, 1, 3, 1, minutes(60)};
           break;
         case cardio_event_kind::nocturnal_dip:
-          d = {placement::night, 0, 0, 0, 0, 2, minutes(20)};
+          d = {placement::night, 0, 0, 0, 0, 1, minutes(60)};
           break;
       }
       break;
@@ -309,6 +314,9 @@ std::vector<entry> draw_schedule(const std::vector<std::pair<kind_ref, double>>&
   random rng(derive_seed(s.seed, id + "/schedule"));
   const milliseconds horizon = horizon_of(s);
   const double days = std::chrono::duration<double, std::ratio<86400>>(horizon).count();
+  // Local days the run touches: from the local midnight at or before the start.
+  const milliseconds before_start = -local_time(s.start, s.utc_offset, 0, milliseconds(0));
+  const auto local_days = (before_start + horizon) / milliseconds(hours(24)) + 1;
   std::vector<entry> out;
   for (const auto& [kind, rate] : rates) {
     const kind_defaults d = defaults_for(kind, profile);
@@ -317,9 +325,16 @@ std::vector<entry> draw_schedule(const std::vector<std::pair<kind_ref, double>>&
       entry e;
       e.kind = kind;
       e.name = kind_name(kind);
+      // A time of day on one of the local days the run overlaps; drawn again (a bounded number
+      // of times) when it falls before the start or after the end, so that the realised rate is
+      // the configured one.
       const auto span = [&](double lo_h, double hi_h) {
-        const int day = static_cast<int>(rng.uniform(0.0, std::ceil(days) + 1.0));
-        return local_time(s.start, s.utc_offset, day, from_minutes(rng.uniform(lo_h, hi_h) * 60));
+        milliseconds at{-1};
+        for (int attempt = 0; attempt < 64 && (at.count() < 0 || at >= horizon); ++attempt) {
+          const int day = static_cast<int>(rng.uniform(0.0, static_cast<double>(local_days)));
+          at = local_time(s.start, s.utc_offset, day, from_minutes(rng.uniform(lo_h, hi_h) * 60));
+        }
+        return at;
       };
       switch (d.when) {
         case placement::any:
@@ -350,6 +365,7 @@ std::vector<entry> draw_schedule(const std::vector<std::pair<kind_ref, double>>&
         if (k != fault_kind::gateway_disconnect && k != fault_kind::late && has_cgm(profile)) {
           e.device = pick < 0.5 ? device_slot::oximeter : device_slot::cgm;
         }
+        if (e.device == device_slot::cgm && !has_cgm(profile)) e.device = device_slot::oximeter;
         if (k == fault_kind::clock_skew) {
           e.offset = from_minutes((sign < 0.5 ? -1.0 : 1.0) * std::round(1.0 + pick * 9.0));
         }
@@ -376,9 +392,21 @@ std::vector<entry> draw_schedule(const std::vector<std::pair<kind_ref, double>>&
 
 // ---- the TOML reader ----
 
+bool valid_patient_id(std::string_view id) {
+  if (id.empty() || id.size() > 40) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+/// Reads values out of the TOML tree and collects every problem, each with file:line:col.
 class reader {
  public:
-  reader(std::string origin) : origin_(std::move(origin)) {}
+  explicit reader(std::string origin) : origin_(std::move(origin)) {}
+
+  /// The problems found so far.
+  const std::vector<std::string>& errors() const noexcept { return errors_; }
 
   void error(const toml::source_region& where, const std::string& key, const std::string& what) {
     std::ostringstream line;
@@ -451,9 +479,8 @@ class reader {
     return d;
   }
 
-  std::vector<std::string> errors_;
-
  private:
+  std::vector<std::string> errors_;
   std::string origin_;
 };
 
@@ -493,8 +520,19 @@ void read_entry(reader& r, const toml::table& t, const std::string& path, patien
   }
   e.at = *at;
   if (const auto d = r.duration_at(t, "duration", path + ".duration", false)) e.duration = *d;
+  // What `level` means depends on the kind: bpm, %, U of insulin, g of carbohydrate, mg/dL.
+  // The bounds keep the models in their physiological domain.
+  const double level_max = e.kind.fam == family::cardio ? 250.0 : 300.0;
   for (const auto* key : {"level", "depth", "magnitude"}) {
-    if (const auto v = r.number_at(t, key, path + "." + key)) e.level = *v;
+    if (const auto v = r.number_at(t, key, path + "." + key)) {
+      if (*v < 0.0 || *v > level_max) {
+        r.error(
+            t.get(key)->source(), path + "." + key,
+            "expected 0 (the kind's default) .. " + std::to_string(static_cast<int>(level_max)));
+      } else {
+        e.level = *v;
+      }
+    }
   }
   if (const auto o = r.duration_at(t, "offset", path + ".offset", false, true)) e.offset = *o;
   if (const auto* b = t.get("backfill")) {
@@ -697,10 +735,14 @@ scenario parse_scenario(std::string_view text, const std::string& origin,
   }
   if (const auto off = r.string_at(root, "utc_offset", "utc_offset")) {
     // "+01:00", "-05:30"
-    int h = 0, m = 0;
-    char sign = 0;
-    if (std::sscanf(off->c_str(), "%c%2d:%2d", &sign, &h, &m) == 3 &&
-        (sign == '+' || sign == '-') && h <= 14 && m < 60 && off->size() == 6) {
+    const auto digit = [&](std::size_t i) {
+      return i < off->size() && (*off)[i] >= '0' && (*off)[i] <= '9' ? (*off)[i] - '0' : -1;
+    };
+    const int h = digit(1) * 10 + digit(2);
+    const int m = digit(4) * 10 + digit(5);
+    const char sign = off->empty() ? ' ' : (*off)[0];
+    if (off->size() == 6 && (sign == '+' || sign == '-') && (*off)[3] == ':' && digit(1) >= 0 &&
+        digit(2) >= 0 && digit(4) >= 0 && digit(5) >= 0 && h <= 14 && m < 60) {
       s.utc_offset = minutes((sign == '-' ? -1 : 1) * (h * 60 + m));
     } else {
       r.error(root.get("utc_offset")->source(), "utc_offset", "expected \"+HH:MM\" or \"-HH:MM\"");
@@ -729,6 +771,7 @@ scenario parse_scenario(std::string_view text, const std::string& origin,
     patient_spec spec;
     std::vector<entry> fixed;
     std::vector<std::pair<kind_ref, double>> rates;
+    std::optional<std::size_t> glucose_params;  // given in the file
     toml::source_region where;
     std::string path;
   };
@@ -758,8 +801,15 @@ scenario parse_scenario(std::string_view text, const std::string& origin,
     p.spec.profile = c.profile;
     p.spec.output = c.output;
     p.spec.id = r.string_at(t, "id", path + ".id").value_or("");
-    if (const auto g = r.number_at(t, "glucose_params", path + ".glucose_params")) {
-      p.spec.glucose_params = static_cast<std::size_t>(std::max(0.0, *g));
+    if (const auto* g = t.get("glucose_params")) {
+      const auto v = g->value_exact<std::int64_t>();
+      if (v && *v >= 0 && *v < static_cast<std::int64_t>(uva_padova_adults().size())) {
+        p.glucose_params = static_cast<std::size_t>(*v);
+      } else {
+        r.error(g->source(), path + ".glucose_params",
+                "expected an integer 0.." + std::to_string(uva_padova_adults().size() - 1) +
+                    " (one of the virtual adults)");
+      }
     }
     p.fixed = read_entries(r, t, path, p.spec);
     p.rates = read_rates(r, t, path);
@@ -795,7 +845,7 @@ scenario parse_scenario(std::string_view text, const std::string& origin,
       people.push_back(std::move(p));
     }
   });
-  if (people.empty() && r.errors_.empty()) {
+  if (people.empty() && r.errors().empty()) {
     r.error(root.source(), "patient", "no [[patient]] or [[cohort]]: nobody to simulate");
   }
   std::map<std::string, std::string> seen;
@@ -804,24 +854,38 @@ scenario parse_scenario(std::string_view text, const std::string& origin,
   for (auto& p : people) {
     ++number;
     if (p.spec.id.empty()) p.spec.id = patient_id(number);
+    if (!valid_patient_id(p.spec.id)) {
+      r.error(p.where, p.path + ".id",
+              "expected 1-40 letters, digits, '_', '-' or '.' (it becomes part of topics, device "
+              "ids and JSON)");
+    }
     if (const auto [it, fresh] = seen.emplace(p.spec.id, p.path); !fresh) {
       r.error(p.where, p.path + ".id",
               "patient '" + p.spec.id + "' already defined by " + it->second);
     }
-    if (p.spec.profile == profile_kind::t1d && p.spec.glucose_params == 0) {
-      p.spec.glucose_params = t1d_count;
+    if (p.spec.profile == profile_kind::t1d) {
+      p.spec.glucose_params = p.glucose_params.value_or(t1d_count);
     }
     if (p.spec.profile == profile_kind::t1d) ++t1d_count;
     add_all(r, p.spec, p.fixed, p.where, p.path + ".events");
-    if (!p.rates.empty()) {
+    bool rates_ok = true;
+    for (const auto& [kind, rate] : p.rates) {
+      if ((kind.fam == family::glucose || kind.fam == family::cgm) && !has_cgm(p.spec.profile)) {
+        r.error(p.where, p.path + ".rates." + kind_name(kind),
+                "needs a CGM, and profile '" + std::string(to_string(p.spec.profile)) +
+                    "' has none (only t1d patients wear one)");
+        rates_ok = false;
+      }
+    }
+    if (!p.rates.empty() && rates_ok) {
       add_all(r, p.spec, draw_schedule(p.rates, p.spec.profile, s, p.spec.id), p.where,
               p.path + ".rates");
     }
     s.patients.push_back(std::move(p.spec));
   }
-  if (!r.errors_.empty()) {
+  if (!r.errors().empty()) {
     std::string all;
-    for (const auto& e : r.errors_) all += (all.empty() ? "" : "\n") + e;
+    for (const auto& e : r.errors()) all += (all.empty() ? "" : "\n") + e;
     throw std::invalid_argument(all);
   }
   if (run.output) {

@@ -369,6 +369,38 @@ TEST_CASE("sim: delivery faults change delivery, not readings, and are labelled"
   CHECK(find_label(s, "p001", "gateway_disconnect")->device.empty());
 }
 
+TEST_CASE("sim: out_of_order swaps whole readings, also of Open mHealth oximeters", "[sim]") {
+  const std::string text = R"(
+    [[patient]]
+    output = "omh"
+    events = [
+      { kind = "out_of_order", at = "10s", duration = "6s" },
+      { kind = "duplicate", at = "12s", duration = "2s" },
+    ]
+  )";
+  const stream s = generate(from_toml(text, 4, seconds(30)));
+  std::vector<std::uint64_t> seqs;  // one entry per reading, in delivery order
+  int copies = 0;
+  for (std::size_t i = 0; i < s.messages.size(); ++i) {
+    const auto& m = s.messages[i];
+    if (m.duplicate) ++copies;
+    if (m.duplicate || m.vital != vitals::core::vital_kind::heart_rate) continue;
+    seqs.push_back(m.seq);
+    // Each reading's SpO2 data point follows its HR data point (after the HR copy, if any).
+    const auto& next = s.messages[i + (s.messages[i + 1].duplicate ? 2 : 1)];
+    CHECK(next.vital == vitals::core::vital_kind::spo2);
+    CHECK(next.seq == m.seq);
+  }
+  REQUIRE(seqs.size() == 30);
+  CHECK(seqs[10] == 12);  // readings 11..16 (seconds 10-15) arrive as 12, 11, 14, 13, 16, 15
+  CHECK(seqs[11] == 11);
+  CHECK(seqs[12] == 14);
+  CHECK(seqs[13] == 13);
+  CHECK(seqs[14] == 16);
+  CHECK(seqs[15] == 15);
+  CHECK(copies == 4);  // the two readings of the duplicate window, both data points, once more
+}
+
 TEST_CASE("sim: scenario files place events, draw rates from the seed and number patients",
           "[sim]") {
   const std::string text = R"(
@@ -447,6 +479,19 @@ rates = { motion = -1 }
   CHECK(problems("[[patient]]\nevents = [{ kind = \"motion\" }]\n").find("at': missing") !=
         std::string::npos);
   CHECK(problems("this is not toml").find("bad.toml:1:") == 0);
+  CHECK(problems("[[patient]]\nid = \"a/b\"\n").find("key 'patient[0].id': expected 1-40") !=
+        std::string::npos);
+  // A kind that needs a CGM fails for other profiles whatever the seed draws.
+  CHECK(problems("[[cohort]]\ncount = 1\nprofile = \"copd\"\nrates = { compression_low = 0.01 }\n")
+            .find("key 'cohort[0].rates.compression_low': needs a CGM") != std::string::npos);
+  CHECK(problems("utc_offset = \"+-1:00\"\n[[patient]]\n").find("key 'utc_offset'") !=
+        std::string::npos);
+  CHECK(problems("[[patient]]\nprofile = \"t1d\"\nglucose_params = 12\n")
+            .find("key 'patient[0].glucose_params': expected an integer 0..9") !=
+        std::string::npos);
+  CHECK(problems("[[patient]]\nprofile = \"t1d\"\nevents = [{ kind = \"insulin_overdose\", "
+                 "at = \"1h\", magnitude = -3 }]\n")
+            .find("magnitude': expected 0") != std::string::npos);
   CHECK(problems("name = \"empty\"\n").find("nobody to simulate") != std::string::npos);
 }
 
@@ -459,28 +504,31 @@ TEST_CASE("sim: the shipped scenario files load", "[sim]") {
     const auto s = sim::load_scenario(std::string(VITALS_SCENARIO_DIR) + "/" + name, r);
     CHECK(s.patients.size() >= 6);
     REQUIRE(s.duration);
-    CHECK(s.start == t0 - *s.duration);  // a fast run ends at about now
+    // Fixed, so that the time-of-day placement is the same on every run.
+    CHECK(s.start == sim::parse_start("2026-01-05T00:00:00Z", t0));
   }
 }
 
-TEST_CASE("sim: --duplicate-every re-sends every Nth oximeter message unchanged", "[sim]") {
+TEST_CASE("sim: --duplicate-every re-sends every Nth reading of each oximeter unchanged", "[sim]") {
   sim::generator_options o = plain(1, 3, minutes(2));
   o.duplicate_every = 7;
   const stream s = generate(o);
-  std::uint64_t ox = 0, dups = 0;
+  std::map<std::string, int> dups;
+  std::uint64_t ox = 0;
   for (std::size_t i = 0; i < s.messages.size(); ++i) {
     const auto& m = s.messages[i];
     if (m.duplicate) {
-      ++dups;
+      ++dups[m.device];
       REQUIRE(i > 0);
       CHECK(m.payload == s.messages[i - 1].payload);
-      CHECK(ox % 7 == 0);
+      CHECK(m.seq % 7 == 0);
     } else if (m.type == sim::device_type::oximeter) {
       ++ox;
     }
   }
   CHECK(ox == 360);
-  CHECK(dups == 360 / 7);
+  // Per device, so that adding patients does not move anyone's duplicates.
+  CHECK(dups == std::map<std::string, int>{{"p001-ox", 17}, {"p002-ox", 17}, {"p003-ox", 17}});
 }
 
 TEST_CASE("sim: command-line values parse as documented", "[sim]") {

@@ -1,7 +1,7 @@
 #pragma once
 /// vitals-eval: scores a detector's alerts (vitalsd's SQLite file, or an alerts JSONL file) against
 /// the ground-truth labels written by vitals-sim --labels. The definitions are in
-/// simulators/README.md ("Scoring alerts: vitals-eval").
+/// simulators/README.md ("vitals-eval: scoring alerts against the labels").
 
 #include <chrono>
 #include <cstddef>

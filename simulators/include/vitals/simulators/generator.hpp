@@ -26,15 +26,15 @@ enum class device_type { oximeter, cgm };
 struct generator_options {
   scenario plan;                        ///< patients, events, seed, start, duration
   std::string topic_prefix = "vitals";  ///< topic = prefix/patient/device
-  std::uint64_t duplicate_every = 0;    ///< re-send every Nth oximeter message; 0 = never
+  std::uint64_t duplicate_every = 0;    ///< re-send every Nth reading of each oximeter; 0 = never
 };
 
 /// One generated message, with the values it carries for tests and logs.
 struct message {
-  std::string topic;
+  std::string topic;    ///< <prefix>/<patient>/<device>
   std::string payload;  ///< compact JSON or an Open mHealth data point
-  std::string patient;
-  std::string device;
+  std::string patient;  ///< patient id
+  std::string device;   ///< device id
   device_type type = device_type::oximeter;
   core::timestamp ts{};                   ///< device time as sent (clock skew included)
   std::chrono::milliseconds elapsed{};    ///< simulated time of the reading since the start
@@ -49,11 +49,11 @@ struct message {
 
 /// The true value behind one device reading (--truth): sensor error against physiology.
 struct truth_row {
-  core::timestamp ts{};
-  const std::string* patient = nullptr;
-  const std::string* device = nullptr;
-  core::vital_kind vital = core::vital_kind::heart_rate;
-  double true_value = 0.0;
+  core::timestamp ts{};                                   ///< simulated time of the reading
+  const std::string* patient = nullptr;                   ///< patient id (owned by the generator)
+  const std::string* device = nullptr;                    ///< device id (owned by the generator)
+  core::vital_kind vital = core::vital_kind::heart_rate;  ///< which vital
+  double true_value = 0.0;                                ///< the model's value, canonical unit
   std::optional<double> reading;  ///< what the device measured; nullopt: nothing (warm-up)
 };
 
@@ -72,8 +72,10 @@ class message_generator {
   message_generator& operator=(const message_generator&) = delete;
 
   /// Appends the messages delivered in the next simulated second to `out` (patients in order;
-  /// per patient oximeter then CGM) and the labels completed in it to `labels`; true values to
-  /// `truth` when not null. Returns false, appending nothing, once the duration is used up.
+  /// per patient oximeter then CGM) and to `labels` the labels of events and artifacts that
+  /// ended in it and of delivery faults that started in it (their window is known then); true
+  /// values to `truth` when not null. Returns false, appending nothing, once the duration is used
+  /// up.
   bool next_tick(std::vector<message>& out, std::vector<label>& labels,
                  std::vector<truth_row>* truth = nullptr);
 
@@ -93,14 +95,13 @@ class message_generator {
   struct device_state;
   struct patient_slot;
 
-  void emit(patient_slot& p, device_state& d, message m, std::vector<message>& out);
+  void emit(device_state& d, std::vector<message> reading, bool twice, std::vector<message>& out);
   void release(device_state& d, std::vector<message>& out);
   void fault_labels(patient_slot& p, std::vector<label>& labels);
 
   generator_options options_;
   std::vector<std::unique_ptr<patient_slot>> patients_;
   std::chrono::milliseconds elapsed_{0};
-  std::uint64_t oximeter_count_ = 0;
 };
 
 /// The compact JSON of an oximeter reading: {"device":..,"ts":..,"seq":..,"hr":..,"spo2":..}.

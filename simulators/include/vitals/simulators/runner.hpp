@@ -69,6 +69,9 @@ struct run_options {
   /// 0: one message per reading; else each device's readings of this much simulated time go
   /// out as one JSON array (as phone apps and gateways upload). A whole number of seconds.
   std::chrono::milliseconds batch{0};
+  /// A batch message is sent early rather than grow past this many bytes (vitalsd rejects
+  /// payloads over its max_payload_bytes, 65536 by default).
+  std::size_t batch_bytes = 60000;
 };
 
 /// What a run did.
@@ -79,8 +82,8 @@ struct run_result {
   std::uint64_t undelivered = 0;          ///< still outstanding when finish() gave up
   std::uint64_t labels = 0;               ///< label lines written
   std::chrono::milliseconds simulated{};  ///< simulated time covered
-  double wall_seconds = 0.0;
-  bool stopped = false;  ///< ended by a stop request rather than by --duration
+  double wall_seconds = 0.0;              ///< wall time the run took
+  bool stopped = false;                   ///< ended by a stop request rather than by --duration
 };
 
 /// Runs `generator` into `sink` until its duration is used up or `stop` is requested, writing

@@ -158,8 +158,7 @@ scenario plain_scenario(int patients, const std::vector<profile_kind>& mix,
                         const run_overrides& run);
 
 /// The demo: plain_scenario() plus a desaturation of p001 (SpO2 to 85 for 90 s) and, when p002
-/// is type 1 diabetic, an insulin overdose that brings a level-2 hypoglycaemia within about an
-/// hour.
+/// is type 1 diabetic, an insulin overdose that brings a hypoglycaemia about two hours later.
 scenario demo_scenario(int patients, const std::vector<profile_kind>& mix, const run_overrides& run,
                        const demo_timing& timing = {});
 
