@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_fields.hpp"
+
 namespace vitals::simulators {
 
 namespace {
@@ -37,49 +39,19 @@ bool blank(std::string_view line) {
   return line.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
-[[noreturn]] void bad_key(std::string_view key, std::string_view what) {
-  throw std::invalid_argument("key '" + std::string(key) + "': " + std::string(what));
-}
-
-json parse_object(std::string_view line) {
-  json j;
-  try {
-    j = json::parse(line);
-  } catch (const json::parse_error& e) {
-    throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw std::invalid_argument("not a JSON object");
-  return j;
-}
+using json_fields::bad_key;
+using json_fields::parse_object;
 
 core::timestamp time_of(const json& j, std::string_view key) {
-  const auto it = j.find(key);
-  if (it == j.end()) bad_key(key, "missing");
-  if (!it->is_number_integer()) bad_key(key, "expected integer epoch milliseconds");
-  if (it->is_number_unsigned() &&
-      it->get<std::uint64_t>() >
-          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    bad_key(key, "out of range");
-  }
-  const auto ms = it->get<std::int64_t>();
-  // 1970 .. 2200: anything else is a broken file, and would overflow the arithmetic.
-  if (ms < 0 || ms > 7258118400000) bad_key(key, "out of range (years 1970-2200)");
-  return core::timestamp{milliseconds(ms)};
+  return json_fields::required_time(j, key);
 }
 
 std::optional<core::timestamp> optional_time_of(const json& j, std::string_view key) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return std::nullopt;
-  return time_of(j, key);
+  return json_fields::optional_time(j, key);
 }
 
 std::string string_of(const json& j, std::string_view key) {
-  const auto it = j.find(key);
-  if (it == j.end()) bad_key(key, "missing");
-  if (!it->is_string()) bad_key(key, "expected a string");
-  auto s = it->get<std::string>();
-  if (s.empty()) bad_key(key, "must not be empty");
-  return s;
+  return json_fields::required_string(j, key);
 }
 
 /// Parses the run record line (already known to have "type":"run").

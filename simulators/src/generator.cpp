@@ -375,6 +375,19 @@ milliseconds skew_of(const std::vector<fault>& faults, milliseconds t) {
 
 }  // namespace
 
+message message_generator::head(const patient_slot& p, const device_state& d, device_type type,
+                                core::timestamp ts) const {
+  message m;
+  m.type = type;
+  m.patient = p.spec.id;
+  m.device = d.id;
+  m.topic = d.topic;
+  m.ts = ts;
+  m.elapsed = elapsed_;
+  m.seq = d.seq;
+  return m;
+}
+
 bool message_generator::next_tick(std::vector<message>& out, std::vector<label>& labels,
                                   std::vector<truth_row>* truth) {
   const scenario& plan = options_.plan;
@@ -397,14 +410,7 @@ bool message_generator::next_tick(std::vector<message>& out, std::vector<label>&
     {
       const core::timestamp ts = now + skew_of(p.ox.faults, elapsed_);
       const auto make = [&](std::optional<core::vital_kind> vital) {
-        message m;
-        m.type = device_type::oximeter;
-        m.patient = p.spec.id;
-        m.device = p.ox.id;
-        m.topic = p.ox.topic;
-        m.ts = ts;
-        m.elapsed = elapsed_;
-        m.seq = p.ox.seq;
+        message m = head(p, p.ox, device_type::oximeter, ts);
         m.hr = r.hr;
         m.spo2 = r.spo2;
         m.vital = vital;
@@ -442,14 +448,8 @@ bool message_generator::next_tick(std::vector<message>& out, std::vector<label>&
         }
         if (g) {
           const core::timestamp ts = now + skew_of(p.cg.faults, elapsed_);
-          message m;
-          m.type = device_type::cgm;
-          m.patient = p.spec.id;
-          m.device = p.cg.id;
-          m.topic = p.cg.topic;
-          m.ts = ts;
-          m.elapsed = elapsed_;
-          m.seq = ++p.cg.seq;
+          ++p.cg.seq;
+          message m = head(p, p.cg, device_type::cgm, ts);
           m.glucose_mgdl = sent_glucose(*g, plan.unit);
           if (p.spec.output == output_format::omh) {
             m.vital = core::vital_kind::glucose;

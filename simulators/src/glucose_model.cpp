@@ -433,11 +433,12 @@ void t1d_patient::close_episode(episode_tracker& e, core::timestamp end) {
   e.recovery_start.reset();
 }
 
-void t1d_patient::drain_labels(std::vector<label>& out) {
-  const core::timestamp t = now();
+void t1d_patient::emit_causes(core::timestamp t, bool started) {
+  // A cause's label is written once its effect is over, or at the end of the run once it has
+  // started.
   for (std::size_t i = 0; i < events_.size(); ++i) {
     const auto& e = events_[i];
-    if (cause_emitted_[i] || e.at + effect_duration(e.kind) > t) continue;
+    if (cause_emitted_[i] || (started ? e.at : e.at + effect_duration(e.kind)) > t) continue;
     cause_emitted_[i] = true;
     label l;
     l.type = label_type::cause;
@@ -449,6 +450,10 @@ void t1d_patient::drain_labels(std::vector<label>& out) {
     l.actionable = false;
     finished_.push_back(std::move(l));
   }
+}
+
+void t1d_patient::drain_labels(std::vector<label>& out) {
+  emit_causes(now(), false);
   for (auto& l : finished_) out.push_back(std::move(l));
   finished_.clear();
 }
@@ -458,20 +463,7 @@ void t1d_patient::flush_labels(std::vector<label>& out) {
   for (auto& e : episodes_) {
     if (e.open) close_episode(e, e.recovery_start.value_or(t));
   }
-  for (std::size_t i = 0; i < events_.size(); ++i) {
-    const auto& e = events_[i];
-    if (cause_emitted_[i] || e.at > t) continue;
-    cause_emitted_[i] = true;
-    label l;
-    l.type = label_type::cause;
-    l.patient = patient_;
-    l.kind = std::string(to_string(e.kind));
-    l.vital = core::vital_kind::glucose;
-    l.start = e.at;
-    l.end = e.at + effect_duration(e.kind);
-    l.actionable = false;
-    finished_.push_back(std::move(l));
-  }
+  emit_causes(t, true);
   drain_labels(out);
 }
 

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_fields.hpp"
+
 namespace vitals::simulators {
 
 namespace {
@@ -19,73 +21,14 @@ std::int64_t epoch_ms(core::timestamp t) noexcept {
   return t.time_since_epoch().count();
 }
 
-[[noreturn]] void bad_key(std::string_view key, std::string_view what) {
-  throw std::invalid_argument("key '" + std::string(key) + "': " + std::string(what));
-}
-
-const json* find(const json& j, std::string_view key) {
-  const auto it = j.find(key);
-  return it == j.end() ? nullptr : &*it;
-}
-
-std::string required_string(const json& j, std::string_view key) {
-  const json* v = find(j, key);
-  if (v == nullptr) bad_key(key, "missing");
-  if (!v->is_string()) bad_key(key, "expected a string");
-  auto s = v->get<std::string>();
-  if (s.empty()) bad_key(key, "must not be empty");
-  return s;
-}
-
-std::string optional_string(const json& j, std::string_view key) {
-  const json* v = find(j, key);
-  if (v == nullptr || v->is_null()) return {};
-  if (!v->is_string()) bad_key(key, "expected a string");
-  return v->get<std::string>();
-}
-
-core::timestamp to_timestamp(const json& v, std::string_view key) {
-  if (!v.is_number_integer()) bad_key(key, "expected integer epoch milliseconds");
-  if (v.is_number_unsigned() &&
-      v.get<std::uint64_t>() >
-          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    bad_key(key, "out of range");
-  }
-  const auto ms = v.get<std::int64_t>();
-  // 1970 .. 2200: anything else is a broken file, and would overflow the arithmetic.
-  if (ms < 0 || ms > 7258118400000) bad_key(key, "out of range (years 1970-2200)");
-  return core::timestamp{std::chrono::milliseconds(ms)};
-}
-
-core::timestamp required_time(const json& j, std::string_view key) {
-  const json* v = find(j, key);
-  if (v == nullptr) bad_key(key, "missing");
-  return to_timestamp(*v, key);
-}
-
-std::optional<core::timestamp> optional_time(const json& j, std::string_view key) {
-  const json* v = find(j, key);
-  if (v == nullptr || v->is_null()) return std::nullopt;
-  return to_timestamp(*v, key);
-}
-
-std::optional<double> optional_number(const json& j, std::string_view key) {
-  const json* v = find(j, key);
-  if (v == nullptr || v->is_null()) return std::nullopt;
-  if (!v->is_number()) bad_key(key, "expected a number or null");
-  return v->get<double>();
-}
-
-json parse_object(std::string_view line) {
-  json j;
-  try {
-    j = json::parse(line);
-  } catch (const json::parse_error& e) {
-    throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw std::invalid_argument("not a JSON object");
-  return j;
-}
+using json_fields::bad_key;
+using json_fields::find;
+using json_fields::optional_number;
+using json_fields::optional_string;
+using json_fields::optional_time;
+using json_fields::parse_object;
+using json_fields::required_string;
+using json_fields::required_time;
 
 }  // namespace
 

@@ -97,6 +97,8 @@ class message_generator {
 
   void emit(device_state& d, std::vector<message> reading, bool twice, std::vector<message>& out);
   void release(device_state& d, std::vector<message>& out);
+  message head(const patient_slot& p, const device_state& d, device_type type,
+               core::timestamp ts) const;
   void fault_labels(patient_slot& p, std::vector<label>& labels);
 
   generator_options options_;

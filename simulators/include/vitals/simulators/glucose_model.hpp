@@ -237,6 +237,7 @@ class t1d_patient {
   void evaluate(core::timestamp t, double value);
   void close_episode(episode_tracker& e, core::timestamp end);
   std::string cause_before(core::timestamp start) const;
+  void emit_causes(core::timestamp t, bool started);
   std::int64_t local_day(core::timestamp t) const noexcept;
 
   std::string patient_;
