@@ -222,6 +222,22 @@ struct json_decoder::impl {
     sj::error_code code;
   };
 
+  /// Calls `fn(key, value)` for each field of `obj` in document order; throws broken_json when
+  /// the document is broken; `return` in `fn` skips to the next field. Used by the Open mHealth
+  /// code only: the compact loops keep their own copy, as the helper is not inlined at -O3 and
+  /// the out-of-line call measured ~9% slower per compact message.
+  template <class Fn>
+  static void each_field(od::object& obj, Fn&& fn) {
+    for (auto f : obj) {
+      if (f.error()) throw broken_json{f.error()};
+      std::string_view key;
+      if (auto e = f.unescaped_key().get(key)) throw broken_json{e};
+      od::value v;
+      if (auto e = f.value().get(v)) throw broken_json{e};
+      fn(key, v);
+    }
+  }
+
   /// One vital found in a reading: its value in canonical units, or why it was rejected.
   struct vital_slot {
     bool present = false;
@@ -372,58 +388,38 @@ struct json_decoder::impl {
   }
 
   static void parse_omh_header(od::object header, omh_point& p) {
-    for (auto f : header) {
-      if (f.error()) throw broken_json{f.error()};
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) throw broken_json{e};
-      od::value v;
-      if (auto e = f.value().get(v)) throw broken_json{e};
+    each_field(header, [&p](std::string_view key, od::value v) {
       if (key == "schema_id") {
         od::object schema;
-        if (!omh_object(v, schema, "header.schema_id", p.error)) continue;
+        if (!omh_object(v, schema, "header.schema_id", p.error)) return;
         p.schema = true;
-        for (auto g : schema) {
-          if (g.error()) throw broken_json{g.error()};
-          std::string_view k;
-          if (auto e = g.unescaped_key().get(k)) throw broken_json{e};
-          od::value w;
-          if (auto e = g.value().get(w)) throw broken_json{e};
+        each_field(schema, [&p](std::string_view k, od::value w) {
           if (k == "namespace")
             omh_string(w, p.ns, "header.schema_id.namespace", p.error);
           else if (k == "name")
             omh_string(w, p.name, "header.schema_id.name", p.error);
           else if (k == "version")
             omh_string(w, p.version, "header.schema_id.version", p.error);
-        }
+        });
       } else if (key == "user_id") {
         omh_string(v, p.user_id, "header.user_id", p.error);
       } else if (key == "acquisition_provenance") {
         od::object prov;
-        if (!omh_object(v, prov, "header.acquisition_provenance", p.error)) continue;
-        for (auto g : prov) {
-          if (g.error()) throw broken_json{g.error()};
-          std::string_view k;
-          if (auto e = g.unescaped_key().get(k)) throw broken_json{e};
-          if (k != "source_name") continue;
-          od::value w;
-          if (auto e = g.value().get(w)) throw broken_json{e};
-          omh_string(w, p.source_name, "header.acquisition_provenance.source_name", p.error);
-        }
+        if (!omh_object(v, prov, "header.acquisition_provenance", p.error)) return;
+        each_field(prov, [&p](std::string_view k, od::value w) {
+          if (k == "source_name")
+            omh_string(w, p.source_name, "header.acquisition_provenance.source_name", p.error);
+        });
       }
       // id (a UUID, not a sequence number), creation_date_time and the rest are not used.
-    }
+    });
   }
 
   static void parse_omh_measure(od::value v, const omh_schema& schema, omh_measure& m) {
     m.present = true;
     od::object obj;
     if (!omh_object(v, obj, schema.field, m.error)) return;
-    for (auto f : obj) {
-      if (f.error()) throw broken_json{f.error()};
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) throw broken_json{e};
-      od::value inner;
-      if (auto e = f.value().get(inner)) throw broken_json{e};
+    each_field(obj, [&schema, &m](std::string_view key, od::value inner) {
       if (key == "value") {
         od::json_type t;
         if (auto e = inner.type().get(t)) throw broken_json{e};
@@ -438,49 +434,34 @@ struct json_decoder::impl {
       } else if (key == "unit") {
         omh_string(inner, m.unit, schema.unit_field, m.error);
       }
-    }
+    });
   }
 
   static void parse_omh_body(od::object body, omh_point& p) {
-    for (auto f : body) {
-      if (f.error()) throw broken_json{f.error()};
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) throw broken_json{e};
-      od::value v;
-      if (auto e = f.value().get(v)) throw broken_json{e};
+    each_field(body, [&p](std::string_view key, od::value v) {
       if (key == "effective_time_frame") {
         od::object frame;
-        if (!omh_object(v, frame, "body.effective_time_frame", p.error)) continue;
+        if (!omh_object(v, frame, "body.effective_time_frame", p.error)) return;
         p.time_frame = true;
-        for (auto g : frame) {
-          if (g.error()) throw broken_json{g.error()};
-          std::string_view k;
-          if (auto e = g.unescaped_key().get(k)) throw broken_json{e};
-          od::value w;
-          if (auto e = g.value().get(w)) throw broken_json{e};
+        each_field(frame, [&p](std::string_view k, od::value w) {
           if (k == "date_time") {
             omh_string(w, p.date_time, "body.effective_time_frame.date_time", p.error);
           } else if (k == "time_interval") {
             od::object interval;
             if (!omh_object(w, interval, "body.effective_time_frame.time_interval", p.error))
-              continue;
+              return;
             p.interval = true;
-            for (auto h : interval) {
-              if (h.error()) throw broken_json{h.error()};
-              std::string_view ik;
-              if (auto e = h.unescaped_key().get(ik)) throw broken_json{e};
-              od::value x;
-              if (auto e = h.value().get(x)) throw broken_json{e};
+            each_field(interval, [&p](std::string_view ik, od::value x) {
               if (ik == "end_date_time")
                 omh_string(x, p.end_date_time,
                            "body.effective_time_frame.time_interval.end_date_time", p.error);
               else if (ik == "start_date_time")
                 omh_string(x, p.start_date_time,
                            "body.effective_time_frame.time_interval.start_date_time", p.error);
-            }
+            });
           }
-        }
-        continue;
+        });
+        return;
       }
       for (const auto& schema : omh_schemas) {
         if (key == schema.measure) {
@@ -489,7 +470,7 @@ struct json_decoder::impl {
         }
       }
       // measurement_method, specimen_source, temporal_relationship_to_meal, ... are not used.
-    }
+    });
   }
 
   /// Device and patient of a reading against the topic and the device map, the same rules for
