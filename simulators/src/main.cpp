@@ -21,6 +21,7 @@
 #include <vitals/simulators/generator.hpp>
 #include <vitals/simulators/options.hpp>
 #include <vitals/simulators/publisher.hpp>
+#include <vitals/simulators/replay.hpp>
 #include <vitals/simulators/runner.hpp>
 
 #ifndef VITALS_VERSION
@@ -125,6 +126,78 @@ void warn_future(vitals::core::timestamp now, vitals::core::timestamp start, dou
       "simulated time runs {}x faster than the clock: after about {:.1f} h of wall "
       "time its timestamps lie more than 24 h ahead and vitalsd rejects them",
       speed, wall_h);
+}
+
+/// What `vitals-sim replay` was given (the shared options are the top-level ones).
+struct replay_cli {
+  std::string csv;
+  std::string patient;
+  std::string vital = "glucose";
+  std::string device;
+  std::string utc_offset = "+00:00";
+};
+
+/// Settings shared by the simulator and `replay`.
+struct shared_cli {
+  std::string broker;
+  std::string client_id;
+  int qos = 1;
+  int max_inflight = 1000;
+  std::string topic_prefix;
+  std::string speed;
+  int batch_seconds = 0;
+  std::string unit;
+  bool dry_run = false;
+  double progress_every = 10.0;
+};
+
+/// `vitals-sim replay`: reads and checks the whole trace first (exit 2 on any bad line), then
+/// publishes it.
+int replay_command(const replay_cli& r, const shared_cli& c) {
+  const auto vital = *vitals::core::parse_vital_kind(r.vital);
+  sim::trace trace;
+  try {
+    trace = sim::read_trace_file(r.csv, vital, *sim::parse_utc_offset(r.utc_offset));
+  } catch (const sim::trace_error& e) {
+    for (const auto& p : e.problems()) spdlog::error("{}", p);
+    spdlog::error("{}: {} problems, nothing published", r.csv, e.problems().size());
+    return 2;
+  }
+  sim::replay_options opts;
+  opts.patient = r.patient;
+  opts.device = r.device.empty() ? sim::default_replay_device(r.patient, vital) : r.device;
+  opts.topic_prefix = c.topic_prefix;
+  opts.unit = c.unit == "mmol/L" ? sim::glucose_unit::mmol_l : sim::glucose_unit::mg_dl;
+  opts.speed = *sim::parse_speed(c.speed);
+  opts.batch = std::chrono::seconds(c.batch_seconds);
+  opts.progress_every =
+      std::chrono::round<milliseconds>(std::chrono::duration<double>(c.progress_every));
+  if (trace.rows.back().ts > vitals::core::now_ms() + std::chrono::hours(24)) {
+    spdlog::warn("{}: rows lie more than 24 h ahead of the clock: vitalsd rejects them", r.csv);
+  }
+
+  sim::stop_signal stop;
+  signal_thread signals(stop);
+  std::unique_ptr<sim::message_sink> sink;
+  if (c.dry_run) {
+    std::ios::sync_with_stdio(false);
+    sink = std::make_unique<sim::stream_sink>(std::cout);
+  } else {
+    try {
+      sink = std::make_unique<sim::mqtt_publisher>(sim::mqtt_settings{
+          c.broker, c.client_id, c.qos, c.max_inflight, std::chrono::seconds(10)});
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+  }
+  try {
+    const auto result = sim::run_replay(trace, *sink, opts, stop);
+    if (result.undelivered > 0) return 1;
+  } catch (const std::exception&) {
+    return 1;  // already logged by run_replay()
+  }
+  return 0;
 }
 
 }  // namespace
@@ -267,12 +340,101 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
+  // vitals-sim replay: a recorded trace instead of simulated patients. The options shared with
+  // the simulator are bound to the same variables, so they may come before or after "replay".
+  replay_cli replay;
+  auto* replay_cmd = app.add_subcommand(
+      "replay",
+      "publish a recorded trace (CSV timestamp,value) as one device's compact JSON readings, "
+      "with the CSV's own timestamps, paced by --speed; every bad line is reported and nothing "
+      "is published (exit 2)");
+  replay_cmd->get_formatter()->column_width(34);
+  replay_cmd->add_option("--csv", replay.csv, "the trace: timestamp,value lines")
+      ->required()
+      ->check(CLI::ExistingFile);
+  replay_cmd->add_option("--patient", replay.patient, "patient id (topic level only)")
+      ->required()
+      ->check([](const std::string& s) {
+        return sim::valid_replay_id(s) ? std::string()
+                                       : "must be 1-64 letters, digits, '_', '-' or '.'";
+      });
+  replay_cmd
+      ->add_option("--vital", replay.vital,
+                   "what the values are: hr (bpm), spo2 (%) or glucose (mg/dL)")
+      ->check(CLI::IsMember({"hr", "spo2", "glucose"}))
+      ->capture_default_str();
+  replay_cmd
+      ->add_option("--device", replay.device,
+                   "device id (default: <patient>-cgm for glucose, <patient>-ox for hr and spo2)")
+      ->check([](const std::string& s) {
+        return sim::valid_replay_id(s) ? std::string()
+                                       : "must be 1-64 letters, digits, '_', '-' or '.'";
+      });
+  replay_cmd
+      ->add_option("--utc-offset", replay.utc_offset,
+                   "offset of the CSV's local times without a zone: UTC = local - offset")
+      ->check([](const std::string& s) {
+        return sim::parse_utc_offset(s) ? std::string() : "must be +HH:MM, -HH:MM or Z";
+      })
+      ->capture_default_str();
+  replay_cmd
+      ->add_option("--speed", speed_text,
+                   "trace seconds per wall second: 1 = real time (gaps kept), 60 = an hour a "
+                   "minute, max = as fast as the broker acknowledges")
+      ->check([](const std::string& s) {
+        return sim::parse_speed(s) ? std::string() : "must be a positive number or 'max'";
+      })
+      ->capture_default_str();
+  replay_cmd
+      ->add_option("--batch", batch_seconds,
+                   "send the rows of each window of this many trace seconds as one JSON array; "
+                   "0 = one message per row")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  replay_cmd
+      ->add_option("--glucose-unit", unit_text,
+                   "glucose payload unit: mg/dL (the value as read) or mmol/L (one decimal)")
+      ->check(CLI::IsMember({"mg/dL", "mmol/L"}));
+  replay_cmd->add_option("--broker", broker, "MQTT server URI")->capture_default_str();
+  replay_cmd->add_option("--client-id", client_id, "MQTT client id (default: vitals-sim-<pid>)");
+  replay_cmd->add_option("--qos", qos, "QoS of every publish")
+      ->check(CLI::IsMember({0, 1, 2}))
+      ->capture_default_str();
+  replay_cmd->add_option("--max-inflight", max_inflight, "unacknowledged publishes at most")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  replay_cmd->add_option("--topic-prefix", topic_prefix, "topics are <prefix>/<patient>/<device>")
+      ->capture_default_str();
+  replay_cmd->add_flag("--dry-run", dry_run,
+                       "print \"topic payload\" lines to stdout instead of publishing");
+  replay_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  replay_cmd
+      ->add_option("--progress-every", progress_every,
+                   "seconds of wall time between progress lines")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("vitals-sim");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (*replay_cmd) {
+    for (const auto* name : {"--scenario", "--patients", "--profiles", "--seed", "--duration",
+                             "--start", "--no-events", "--desat-at", "--hypo-at", "--format",
+                             "--duplicate-every", "--labels", "--truth"}) {
+      if (app.get_option(name)->count() > 0) {
+        spdlog::error("{} does not apply to replay", name);
+        return 2;
+      }
+    }
+    return replay_command(replay, {broker, client_id, qos, max_inflight, topic_prefix, speed_text,
+                                   batch_seconds, unit_text, dry_run, progress_every});
+  }
 
   const auto now = vitals::core::now_ms();
   const double speed = *sim::parse_speed(speed_text);
