@@ -310,12 +310,6 @@ std::vector<message> replay_messages(const trace& t, const replay_options& optio
   return out;
 }
 
-steady::duration replay_wall_offset(milliseconds due, double speed) noexcept {
-  if (!std::isfinite(speed) || speed <= 0.0) return steady::duration::zero();
-  return std::chrono::duration_cast<steady::duration>(
-      std::chrono::duration<double>(std::chrono::duration<double>(due).count() / speed));
-}
-
 replay_result run_replay(const trace& t, message_sink& sink, const replay_options& options,
                          stop_signal& stop) {
   replay_result result;
@@ -353,7 +347,7 @@ replay_result run_replay(const trace& t, message_sink& sink, const replay_option
     for (std::size_t i = 0; i < msgs.size(); ++i) {
       const message& m = msgs[i];
       if (stop.stop_requested()) break;
-      const auto due = wall_start + replay_wall_offset(m.elapsed, options.speed);
+      const auto due = wall_start + wall_offset(m.elapsed, options.speed);
       if (due > steady::now() && stop.wait_until(due)) break;
       sink.send(m);
       ++result.published;
@@ -370,18 +364,7 @@ replay_result run_replay(const trace& t, message_sink& sink, const replay_option
     failure = std::current_exception();
   }
   result.stopped = stop.stop_requested();
-  if (failure) {
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      spdlog::error("publishing failed: {}", e.what());
-    }
-  }
-  try {
-    result.undelivered = sink.finish(options.drain_timeout);
-  } catch (const std::exception& e) {
-    spdlog::warn("closing the sink: {}", e.what());
-  }
+  result.undelivered = close_sink(sink, failure, options.drain_timeout);
   result.delivered = sink.delivered();
   result.wall_seconds = std::chrono::duration<double>(steady::now() - wall_start).count();
   report(result.stopped ? "stopped" : (failure ? "failed" : "done"));

@@ -63,6 +63,29 @@ void write_truth(std::ostream& out, const std::vector<truth_row>& rows) {
 
 }  // namespace
 
+steady::duration wall_offset(milliseconds due, double speed) noexcept {
+  if (!std::isfinite(speed) || speed <= 0.0) return steady::duration::zero();
+  return std::chrono::duration_cast<steady::duration>(
+      std::chrono::duration<double>(std::chrono::duration<double>(due).count() / speed));
+}
+
+std::uint64_t close_sink(message_sink& sink, const std::exception_ptr& failure,
+                         milliseconds timeout) {
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      spdlog::error("publishing failed: {}", e.what());
+    }
+  }
+  try {
+    return sink.finish(timeout);
+  } catch (const std::exception& e) {
+    spdlog::warn("closing the sink: {}", e.what());
+  }
+  return 0;
+}
+
 run_result run(message_generator& generator, message_sink& sink, std::ostream* labels,
                const run_options& options, stop_signal& stop, std::ostream* truth) {
   run_result result;
@@ -155,9 +178,7 @@ run_result run(message_generator& generator, message_sink& sink, std::ostream* l
       const milliseconds tick = generator.elapsed();
       // Wait before generating, so that a stop during the wait loses nothing generated.
       if (paced) {
-        const auto due =
-            wall_start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(
-                             std::chrono::duration<double>(tick).count() / options.speed));
+        const auto due = wall_start + wall_offset(tick, options.speed);
         if (due > steady::now() && stop.wait_until(due)) break;
       }
       if (!generator.next_tick(batch, new_labels, truth ? &truth_rows : nullptr)) break;
@@ -191,18 +212,7 @@ run_result run(message_generator& generator, message_sink& sink, std::ostream* l
     *labels << run_end_json(sim_start + result.simulated) << '\n' << std::flush;
   }
   if (truth) truth->flush();
-  if (failure) {
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      spdlog::error("publishing failed: {}", e.what());
-    }
-  }
-  try {
-    result.undelivered = sink.finish(options.drain_timeout);
-  } catch (const std::exception& e) {
-    spdlog::warn("closing the sink: {}", e.what());
-  }
+  result.undelivered = close_sink(sink, failure, options.drain_timeout);
   result.delivered = sink.delivered();
   result.wall_seconds = seconds_between(wall_start, steady::now());
   report(result.stopped ? "stopped" : (failure ? "failed" : "done"), steady::now());

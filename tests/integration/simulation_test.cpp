@@ -83,7 +83,8 @@ TEST_CASE("a simulated ward day through mosquitto and vitalsd, scored by vitals-
     CHECK(g <= 288);
   }
   // p004's oximeter dropped out for 15 minutes at 9 h: nothing stored from then.
-  const auto run = json::parse(read_all(labels).substr(0, read_all(labels).find('\n')));
+  const std::string label_lines = read_all(labels);
+  const auto run = json::parse(label_lines.substr(0, label_lines.find('\n')));
   REQUIRE(run.at("type") == "run");
   const auto start = run.at("start").get<std::int64_t>();
   CHECK(env.count("SELECT count(*) FROM samples s JOIN devices d ON d.id = s.device_id WHERE "
@@ -94,7 +95,7 @@ TEST_CASE("a simulated ward day through mosquitto and vitalsd, scored by vitals-
   // The labels cover every kind the scenario schedules.
   std::set<std::string> kinds;
   {
-    std::istringstream in(read_all(labels));
+    std::istringstream in(label_lines);
     for (std::string line; std::getline(in, line);) {
       const auto j = json::parse(line);
       if (j.at("type") != "run" && j.at("type") != "run_end") kinds.insert(j.at("kind"));

@@ -214,11 +214,11 @@ TEST_CASE("replay: pacing follows the trace's own gaps", "[replay]") {
   CHECK(msgs[3].elapsed == minutes(20));
   CHECK(msgs[2].ts == at("2014-10-03T04:14:00Z"));  // the trace's own time, not shifted
   using std::chrono::steady_clock;
-  CHECK(sim::replay_wall_offset(minutes(20), 1.0) ==
+  CHECK(sim::wall_offset(minutes(20), 1.0) ==
         std::chrono::duration_cast<steady_clock::duration>(minutes(20)));
-  CHECK(sim::replay_wall_offset(minutes(20), 60.0) ==
+  CHECK(sim::wall_offset(minutes(20), 60.0) ==
         std::chrono::duration_cast<steady_clock::duration>(seconds(20)));
-  CHECK(sim::replay_wall_offset(minutes(20), sim::speed_max) == steady_clock::duration::zero());
+  CHECK(sim::wall_offset(minutes(20), sim::speed_max) == steady_clock::duration::zero());
 }
 
 TEST_CASE("replay: --batch groups a window's rows in one array, due at its end", "[replay]") {

@@ -95,10 +95,6 @@ std::string replay_payload(const std::string& device, core::timestamp ts, std::u
 /// that comes first). seq counts rows from 1.
 std::vector<message> replay_messages(const trace& t, const replay_options& options);
 
-/// Wall time after the start at which a message due at trace offset `due` is sent.
-std::chrono::steady_clock::duration replay_wall_offset(std::chrono::milliseconds due,
-                                                       double speed) noexcept;
-
 /// What a replay did.
 struct replay_result {
   std::uint64_t rows = 0;         ///< rows sent (in the messages handed to the sink)

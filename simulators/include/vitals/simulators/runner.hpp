@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <ostream>
 
@@ -85,6 +86,17 @@ struct run_result {
   double wall_seconds = 0.0;              ///< wall time the run took
   bool stopped = false;                   ///< ended by a stop request rather than by --duration
 };
+
+/// Wall time after the start at which something `due` simulated time after the start is sent at
+/// `speed`; zero for speed_max (no pacing).
+std::chrono::steady_clock::duration wall_offset(std::chrono::milliseconds due,
+                                                double speed) noexcept;
+
+/// The end of a run loop, shared by run() and run_replay(): logs `failure` when set, lets `sink`
+/// deliver what is outstanding (at most `timeout`) and returns how many messages stayed
+/// undelivered.
+std::uint64_t close_sink(message_sink& sink, const std::exception_ptr& failure,
+                         std::chrono::milliseconds timeout);
 
 /// Runs `generator` into `sink` until its duration is used up or `stop` is requested, writing
 /// labels (the run record, one JSON line per label, flushed, then a run_end line) to `labels`
