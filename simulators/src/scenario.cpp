@@ -687,6 +687,14 @@ scenario demo_scenario(int patients, const std::vector<profile_kind>& mix, const
                        const demo_timing& timing) {
   scenario s = plain_scenario(patients, mix, run);
   s.name = "demo";
+  // The demo's patients live on a clock of their own that reads 09:30 at the start, whatever the
+  // wall clock says: an overdose just before a routine meal (whose carbohydrate cancels it) would
+  // make the demo's hypoglycaemia depend on when someone runs it.
+  const milliseconds day = hours(24);
+  const milliseconds tod = ((s.start.time_since_epoch() % day) + day) % day;
+  milliseconds offset = (milliseconds(demo_local_start) - tod + day) % day;
+  if (offset > hours(12)) offset -= day;
+  s.utc_offset = std::chrono::duration_cast<minutes>(offset);
   if (timing.desat_at && !s.patients.empty()) {
     s.patients[0].cardio_events.push_back(
         {cardio_event_kind::desaturation, *timing.desat_at, seconds(90), 85.0});

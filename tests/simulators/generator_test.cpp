@@ -176,6 +176,23 @@ TEST_CASE("sim: the demo desaturates p001 and gives p002 a labelled hypoglycaemi
   }
 }
 
+TEST_CASE("sim: the demo's hypoglycaemia comes whatever the time of day it is run", "[sim]") {
+  // Started at 06:30 or 17:30 on the patients' own clock, a routine meal would cancel the
+  // overdose; the demo therefore runs its patients on a clock that reads 09:30 at the start.
+  for (const int hour : {0, 6, 7, 12, 17, 18, 21}) {
+    INFO("start at " << hour << ":30 UTC");
+    sim::run_overrides r = run_at(11, hours(3));
+    r.start = t0 + hours(hour) + minutes(30);
+    sim::generator_options o;
+    o.plan = sim::demo_scenario(3, {}, r);
+    const auto s = generate(std::move(o));
+    const auto* hypo = find_label(s, "p002", "hypoglycaemia_level1");
+    REQUIRE(hypo);
+    CHECK(hypo->cause == "insulin_overdose");
+    CHECK(hypo->start < *r.start + hours(3));
+  }
+}
+
 TEST_CASE("sim: messages have the documented topics, ids and payloads", "[sim]") {
   const stream s = generate(plain(1, 4, minutes(6)));
   std::map<std::string, std::uint64_t> last_seq;

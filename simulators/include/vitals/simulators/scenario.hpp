@@ -157,6 +157,9 @@ struct demo_timing {
 scenario plain_scenario(int patients, const std::vector<profile_kind>& mix,
                         const run_overrides& run);
 
+/// Local time of day at the start of a demo run (its patients' clock, see demo_scenario()).
+inline constexpr std::chrono::minutes demo_local_start{9 * 60 + 30};
+
 /// The demo: plain_scenario() plus a desaturation of p001 (SpO2 to 85 for 90 s) and, when p002
 /// is type 1 diabetic, an insulin overdose that brings a hypoglycaemia about two hours later.
 scenario demo_scenario(int patients, const std::vector<profile_kind>& mix, const run_overrides& run,
