@@ -359,6 +359,15 @@ core::rule_override read_override(context& c, const toml::table* t, const std::s
   if (r.number("min_duration_s", duration_s, 0.0, 3600.0, "s")) {
     o.min_duration = std::chrono::milliseconds(std::llround(duration_s * 1000.0));
   }
+  std::int64_t readings = 1;
+  if (r.integer("min_readings", readings, 1, 1000)) {
+    o.min_readings = static_cast<std::uint16_t>(readings);
+  }
+  double area = 0.0;
+  if (r.number("area_limit", area, 0.0, 1.0e6,
+               fmt::format("{}·s", core::canonical_unit(rule.kind)))) {
+    o.area_limit = area;
+  }
   double hysteresis = 0.0;
   if (r.number("hysteresis", hysteresis, 0.0, 100.0, core::canonical_unit(rule.kind))) {
     o.hysteresis = hysteresis;
@@ -587,6 +596,29 @@ void read_pipeline(context& c, const toml::table* t, pipeline_settings& p) {
   r.finish();
 }
 
+void read_stale(context& c, const toml::table* t, core::stale_settings& st) {
+  table_reader r(c, t, "stale");
+  for (const auto kind : {vital_kind::heart_rate, vital_kind::spo2, vital_kind::glucose}) {
+    auto& lim = st.limits[static_cast<std::size_t>(kind)];
+    const auto name = std::string(core::to_string(kind));
+    const toml::node* urgent_node = nullptr;
+    for (const bool urgent : {false, true}) {
+      auto& value = urgent ? lim.urgent : lim.warning;
+      double minutes = static_cast<double>(value.count()) / 60000.0;
+      const auto* n =
+          r.number(name + (urgent ? "_urgent_min" : "_warning_min"), minutes, 0.0, 1440.0, "min");
+      if (n) value = std::chrono::milliseconds(std::llround(minutes * 60000.0));
+      if (urgent) urgent_node = n;
+    }
+    if (urgent_node && lim.warning.count() > 0 && lim.urgent.count() > 0 &&
+        lim.urgent < lim.warning) {
+      r.error(*urgent_node, name + "_urgent_min",
+              fmt::format("must not be less than {}_warning_min", name));
+    }
+  }
+  r.finish();
+}
+
 void read_log(context& c, const toml::table* t, log_settings& l) {
   table_reader r(c, t, "log");
   r.one_of("level", l.level, {"trace", "debug", "info", "warn", "error"});
@@ -627,6 +659,10 @@ void read_patients(context& c, table_reader& root, settings& s) {
     table_reader r(c, t, path);
     std::string id;
     const auto* id_node = r.string("id", id, true);
+    std::int64_t scale = 1;
+    const auto* scale_node = r.integer("spo2_scale", scale, 1, 2);
+    bool oxygen = false;
+    const auto* oxygen_node = r.boolean("on_oxygen", oxygen);
     const toml::table* rt = r.table("rules");
     auto overrides = read_rules(c, rt, path + ".rules", rules);
     r.finish();
@@ -641,6 +677,10 @@ void read_patients(context& c, table_reader& root, settings& s) {
     if (s.detector.patients.contains(id)) {
       r.error(*id_node, "id", fmt::format("duplicate patient id \"{}\"", id));
       return;
+    }
+    if (scale_node || oxygen_node) {
+      s.news2_patients[id] = core::news2_patient{
+          scale == 2 ? core::spo2_scale::scale2 : core::spo2_scale::scale1, oxygen};
     }
     s.detector.patients.emplace(id, std::move(overrides));
   });
@@ -667,6 +707,7 @@ void read_all(context& c, const toml::table& root, settings& s) {
   read_store(c, r.table("store"), s.store);
   read_pipeline(c, r.table("pipeline"), s.pipeline);
   read_log(c, r.table("log"), s.log);
+  read_stale(c, r.table("stale"), s.stale);
   const auto overrides = read_rules(c, r.table("rules"), "rules", s.detector.rules);
   for (auto& rule : s.detector.rules) {
     const auto o = overrides.find(rule.name);

@@ -1,6 +1,8 @@
 #include <vitals/core/detector.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 #include <fmt/format.h>
 
@@ -11,17 +13,21 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 std::vector<threshold_rule> default_rules() {
-  // reference/clinical.md: bedside monitor defaults (HR 50/120, SpO2 90 with a 15 s delay) and
+  // reference/clinical.md: bedside monitor defaults (HR 50/120, SpO2 90 with a delay) and
   // the CGM consensus levels (< 70 level 1, < 54 level 2 at once, > 250 level 2 high).
   // max_gap: a pause longer than this restarts the duration count (1 Hz oximetry: 2 min;
   // 5-minute CGM: 15 min, i.e. more than two missed readings).
+  threshold_rule spo2_low{"spo2_low", vital_kind::spo2, direction::below, 90.0, seconds(30),
+                          2.0,        minutes(2),       priority::medium, true};
+  // A deeper desaturation alarms sooner: 85 % raises after 12 s, 80 % after 6 s, 70 % after 3 s;
+  // a shallow one (88-89 %) after 30 s.
+  spo2_low.area_limit = 60.0;
   return {
       {"hr_low", vital_kind::heart_rate, direction::below, 50.0, seconds(10), 5.0, minutes(2),
        priority::medium, true},
       {"hr_high", vital_kind::heart_rate, direction::above, 120.0, seconds(10), 5.0, minutes(2),
        priority::medium, true},
-      {"spo2_low", vital_kind::spo2, direction::below, 90.0, seconds(15), 2.0, minutes(2),
-       priority::medium, true},
+      spo2_low,
       {"glucose_low", vital_kind::glucose, direction::below, 70.0, milliseconds(0), 5.0,
        minutes(15), priority::medium, true},
       {"glucose_urgent_low", vital_kind::glucose, direction::below, 54.0, milliseconds(0), 5.0,
@@ -34,6 +40,8 @@ std::vector<threshold_rule> default_rules() {
 threshold_rule apply(threshold_rule rule, const rule_override& o) {
   if (o.limit) rule.limit = *o.limit;
   if (o.min_duration) rule.min_duration = *o.min_duration;
+  if (o.min_readings) rule.min_readings = *o.min_readings;
+  if (o.area_limit) rule.area_limit = *o.area_limit;
   if (o.hysteresis) rule.hysteresis = *o.hysteresis;
   if (o.level) rule.level = *o.level;
   if (o.enabled) rule.enabled = *o.enabled;
@@ -41,7 +49,17 @@ threshold_rule apply(threshold_rule rule, const rule_override& o) {
 }
 
 threshold_detector::threshold_detector(detector_settings settings)
-    : settings_(std::move(settings)) {}
+    : settings_(std::move(settings)) {
+  rule_sets_.push_back(settings_.rules);
+}
+
+std::size_t threshold_detector::state_bytes() const noexcept {
+  std::size_t n = patients_.bucket_count() * sizeof(void*);
+  for (const auto& [id, ps] : patients_) {
+    n += sizeof(id) + sizeof(ps) + 2 * sizeof(void*) + ps.states.capacity() * sizeof(rule_state);
+  }
+  return n;
+}
 
 std::vector<threshold_rule> threshold_detector::rules_for(std::string_view patient) const {
   std::vector<threshold_rule> rules = settings_.rules;
@@ -58,8 +76,11 @@ threshold_detector::patient_state& threshold_detector::state_for(const short_id&
   auto it = patients_.find(patient);
   if (it != patients_.end()) return it->second;
   patient_state st;
-  st.rules = rules_for(patient.view());
-  st.states.resize(st.rules.size());
+  if (settings_.patients.count(std::string(patient.view())) != 0) {
+    st.rule_set = static_cast<std::uint32_t>(rule_sets_.size());
+    rule_sets_.push_back(rules_for(patient.view()));
+  }
+  st.states.resize(rule_sets_[st.rule_set].size());
   return patients_.emplace(patient, std::move(st)).first->second;
 }
 
@@ -81,11 +102,13 @@ double more_extreme(const threshold_rule& r, double a, double b) noexcept {
 
 void threshold_detector::observe(const sample& s, std::vector<alert_event>& out) {
   auto& ps = state_for(s.patient);
-  for (std::size_t i = 0; i < ps.rules.size(); ++i) {
-    const auto& rule = ps.rules[i];
+  const auto& rules = rule_sets_[ps.rule_set];
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const auto& rule = rules[i];
     if (!rule.enabled || rule.kind != s.kind) continue;
     auto& st = ps.states[i];
     const bool gap = st.last != timestamp{} && s.device_time - st.last > rule.max_gap;
+    const timestamp previous = st.last;
     st.last = s.device_time;
 
     auto make_event = [&](alert_transition t) {
@@ -106,7 +129,11 @@ void threshold_detector::observe(const sample& s, std::vector<alert_event>& out)
         e.message = fmt::format("{} {} {} {}", to_string(rule.kind),
                                 rule.dir == direction::below ? "below" : "above", rule.limit,
                                 canonical_unit(rule.kind));
-        if (rule.min_duration.count() != 0) e.message += fmt::format(" for {} s", held);
+        if (held != 0) e.message += fmt::format(" for {} s", held);
+        if (rule.area_limit > 0.0) {
+          e.message += fmt::format(" (depth x duration {:.0f} {}·s, limit {:.0f})", st.area,
+                                   canonical_unit(rule.kind), rule.area_limit);
+        }
       } else {
         e.message = fmt::format("{} back {} {} {} after {} s (worst {})", to_string(rule.kind),
                                 rule.dir == direction::below ? "above" : "below",
@@ -118,7 +145,7 @@ void threshold_detector::observe(const sample& s, std::vector<alert_event>& out)
     };
 
     if (st.active) {
-      st.worst = more_extreme(rule, st.worst, s.value);
+      st.worst = static_cast<float>(more_extreme(rule, st.worst, s.value));
       if (back_inside(rule, s.value)) {
         out.push_back(make_event(alert_transition::cleared));
         st.active = false;
@@ -131,14 +158,23 @@ void threshold_detector::observe(const sample& s, std::vector<alert_event>& out)
       st.pending = false;
       continue;
     }
+    const double depth = std::abs(s.value - rule.limit);
     if (!st.pending || gap) {
       st.pending = true;
       st.since = s.device_time;
-      st.worst = s.value;
+      st.worst = static_cast<float>(s.value);
+      st.readings = 1;
+      st.area = 0.0F;
     } else {
-      st.worst = more_extreme(rule, st.worst, s.value);
+      st.worst = static_cast<float>(more_extreme(rule, st.worst, s.value));
+      if (st.readings < UINT16_MAX) ++st.readings;
+      st.area += static_cast<float>(
+          depth * std::chrono::duration<double>(s.device_time - previous).count());
     }
-    if (s.device_time - st.since >= rule.min_duration) {
+    const bool enough_readings = st.readings >= rule.min_readings;
+    const bool long_enough = s.device_time - st.since >= rule.min_duration;
+    const bool deep_enough = rule.area_limit > 0.0 && st.area >= rule.area_limit;
+    if (enough_readings && (long_enough || deep_enough)) {
       st.active = true;
       out.push_back(make_event(alert_transition::raised));
     }

@@ -7,6 +7,13 @@
 
 namespace vitals::core {
 
+namespace {
+
+/// A device clock up to this far ahead of the receive time still moves the data clock.
+constexpr std::chrono::minutes future_slack{1};
+
+}  // namespace
+
 bool plausible(vital_kind kind, double value) noexcept {
   switch (kind) {
     case vital_kind::heart_rate:
@@ -47,8 +54,8 @@ bool ingest_port::push(const sample& s) {
   return false;
 }
 
-pipeline::pipeline(pipeline_options options, threshold_detector detector, store& out, stats& st)
-    : options_(options), detector_(std::move(detector)), store_(out), stats_(st) {
+pipeline::pipeline(pipeline_options options, detector_set detectors, store& out, stats& st)
+    : options_(options), detectors_(std::move(detectors)), store_(out), stats_(st) {
   options_.batch_max = std::max<std::size_t>(options_.batch_max, 1);
   options_.dedup_window = std::max<std::size_t>(options_.dedup_window, 1);
 }
@@ -78,6 +85,7 @@ void pipeline::stop() {
   stopping_.store(true);
   wake_.notify();
   thread_.join();
+  periodic(true);
   store_.flush();
 }
 
@@ -87,8 +95,23 @@ std::size_t pipeline::depth() const noexcept {
   return n;
 }
 
+void pipeline::periodic(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now >= next_tick_) {
+    next_tick_ = now + options_.tick_interval;
+    detectors_.tick(now_ms(), events_);
+    if (!events_.empty()) hand_off();
+  }
+  if (force || now >= next_save_) {
+    next_save_ = now + options_.baseline_save_interval;
+    // BASELINE_SAVE
+  }
+}
+
 void pipeline::run() {
+  next_save_ = std::chrono::steady_clock::now() + options_.baseline_save_interval;
   for (;;) {
+    periodic(false);
     if (drain_once() != 0) continue;
     if (stopping_.load()) {
       // Sources are stopped before the pipeline: one more pass sees anything they pushed last.
@@ -145,17 +168,47 @@ void pipeline::process(const sample& s) {
 
   sample accepted = s;
   const bool in_order = !stream.seen || s.device_time > stream.newest;
-  if (in_order) {
-    stream.newest = s.device_time;
-    stream.seen = true;
-  } else {
+  if (!in_order) {
     // Stored, but never evaluated: a late reading must not raise or clear an alert retroactively.
     accepted.quality |= quality_out_of_order;
+    keep(accepted);
+    return;
   }
-  accepted_.push_back(accepted);
-  stats_.samples_accepted.fetch_add(1, std::memory_order_relaxed);
+  stream.newest = s.device_time;
+  stream.seen = true;
 
-  if (in_order) detector_.observe(accepted, events_);
+  if (options_.quality_checks) {
+    // Late (backfilled) although in order, by the receive time or by the other streams' clock:
+    // stored, not evaluated, and it does not tell that the device is alive now.
+    const auto tolerance = default_late_tolerance(s.kind);
+    const auto data_now = std::max(data_clock_, s.device_time);
+    const bool late_wall = stream.late_wall.is_late(s.device_time, s.receive_time, tolerance);
+    const bool late_data = stream.late_data.is_late(s.device_time, data_now, tolerance);
+    if (s.device_time <= s.receive_time + future_slack) data_clock_ = data_now;
+    if (late_wall || late_data) accepted.quality |= quality_backfilled;
+  }
+  if ((accepted.quality & quality_backfilled) != 0) {
+    stats_.samples_late.fetch_add(1, std::memory_order_relaxed);
+    keep(accepted);
+    return;
+  }
+  detectors_.on_fresh(accepted, events_);
+
+  // A jump physiology cannot make is an artifact until the new level holds (signal_quality.hpp).
+  if (options_.quality_checks &&
+      stream.jumps.is_artifact(s.value, s.device_time, default_jump_limit(s.kind))) {
+    accepted.quality |= quality_artifact;
+    stats_.samples_artifact.fetch_add(1, std::memory_order_relaxed);
+  }
+  keep(accepted);
+  // Device-reported contact loss or artifacts gate every physiological rule.
+  if ((accepted.quality & (quality_artifact | quality_sensor_contact_lost)) != 0) return;
+  detectors_.observe(accepted, events_);
+}
+
+void pipeline::keep(const sample& s) {
+  accepted_.push_back(s);
+  stats_.samples_accepted.fetch_add(1, std::memory_order_relaxed);
 }
 
 void pipeline::hand_off() {

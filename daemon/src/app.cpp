@@ -56,14 +56,22 @@ core::pipeline_options pipeline_options_from(const config::settings& s) {
   return o;
 }
 
+core::detection_settings detection_settings_from(const config::settings& s) {
+  core::detection_settings d;
+  d.thresholds = s.detector;
+  d.news2.patient_context = s.news2_patients;
+  d.stale = s.stale;
+  return d;
+}
+
 }  // namespace
 
 struct app::impl {
   explicit impl(config::settings s)
       : settings(std::move(s)),
         store(store_options_from(settings), counters),
-        pipe(pipeline_options_from(settings), core::threshold_detector(settings.detector), store,
-             counters),
+        pipe(pipeline_options_from(settings), core::detector_set(detection_settings_from(settings)),
+             store, counters),
         port(pipe.open_port("mqtt", settings.pipeline.ring_capacity)),
         source(source_options_from(settings), port, counters),
         signals(io, SIGINT, SIGTERM, SIGHUP),
@@ -119,10 +127,11 @@ struct app::impl {
           std::string(to_string(static_cast<core::reject_reason>(i))) + "=" + std::to_string(n);
     }
     spdlog::info(
-        "{}: messages={} samples accepted={} stored={} duplicates={} rejected={}{}{}{} "
-        "alerts raised={} cleared={} ring depth={} waits={} drops={}",
+        "{}: messages={} samples accepted={} stored={} duplicates={} late={} artifacts={} "
+        "rejected={}{}{}{} alerts raised={} cleared={} ring depth={} waits={} drops={}",
         when, counters.messages_received.load(), counters.samples_accepted.load(),
-        counters.samples_stored.load(), counters.samples_duplicate.load(), counters.total_rejects(),
+        counters.samples_stored.load(), counters.samples_duplicate.load(),
+        counters.samples_late.load(), counters.samples_artifact.load(), counters.total_rejects(),
         rejects.empty() ? "" : " (", rejects, rejects.empty() ? "" : ")",
         counters.alerts_raised.load(), counters.alerts_cleared.load(), pipe.depth(),
         counters.ring_full_waits.load(), counters.ring_drops.load());

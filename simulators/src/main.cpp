@@ -235,6 +235,7 @@ int main(int argc, char** argv) {
   int batch_seconds = 0;
   std::string labels_path;
   std::string truth_path;
+  std::string patient_config_path;
   bool dry_run = false;
   std::string log_level = "info";
   double progress_every = 10.0;
@@ -328,6 +329,10 @@ int main(int argc, char** argv) {
   app.add_option("--labels", labels_path,
                  "write the ground truth (JSON lines: the run, every event, artifact and fault) "
                  "to this file, for vitals-eval");
+  app.add_option("--patient-config", patient_config_path,
+                 "write the vitalsd [[patients]] settings a clinician would prescribe for the "
+                 "scenario's patients (COPD: SpO2 scale 2 and an 85 % low limit) to FILE as TOML, "
+                 "and exit without simulating");
   app.add_option("--truth", truth_path,
                  "write every reading's true value next to what the device measured (CSV) to "
                  "this file");
@@ -489,6 +494,15 @@ int main(int argc, char** argv) {
       spdlog::error("cannot write labels to {}", labels_path);
       return 2;
     }
+  }
+  if (!patient_config_path.empty()) {
+    std::ofstream out(patient_config_path, std::ios::out | std::ios::trunc);
+    out << sim::patient_config(plan);
+    if (!out) {
+      spdlog::error("cannot write the patient settings to {}", patient_config_path);
+      return 2;
+    }
+    return 0;
   }
   std::ofstream truth;
   if (!truth_path.empty()) {

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <vitals/simulators/options.hpp>
@@ -908,6 +909,18 @@ scenario load_scenario(const std::filesystem::path& file, const run_overrides& r
   std::ostringstream text;
   text << in.rdbuf();
   return parse_scenario(text.str(), file.string(), run);
+}
+
+std::string patient_config(const scenario& s) {
+  std::string out;
+  for (const auto& p : s.patients) {
+    if (p.profile != profile_kind::copd) continue;
+    out += fmt::format(
+        "[[patients]]\nid = \"{}\"  # COPD, prescribed SpO2 88-92 %\nspo2_scale = 2\n"
+        "[patients.rules.spo2_low]\nlimit = 85.0\n\n",
+        p.id);
+  }
+  return out;
 }
 
 }  // namespace vitals::simulators

@@ -112,10 +112,25 @@ std::vector<std::string> differences(const settings& a, const settings& b) {
       cmp(r + ".dir", x.dir, y.dir);
       cmp(r + ".limit", x.limit, y.limit);
       cmp(r + ".min_duration_s", x.min_duration, y.min_duration);
+      cmp(r + ".min_readings", x.min_readings, y.min_readings);
+      cmp(r + ".area_limit", x.area_limit, y.area_limit);
       cmp(r + ".hysteresis", x.hysteresis, y.hysteresis);
       cmp(r + ".max_gap", x.max_gap, y.max_gap);
       cmp(r + ".priority", x.level, y.level);
       cmp(r + ".enabled", x.enabled, y.enabled);
+    }
+  }
+  for (std::size_t k = 0; k < vitals::core::vital_kind_count; ++k) {
+    const std::string v(vitals::core::to_string(static_cast<vitals::core::vital_kind>(k)));
+    cmp("stale." + v + "_warning_min", a.stale.limits[k].warning, b.stale.limits[k].warning);
+    cmp("stale." + v + "_urgent_min", a.stale.limits[k].urgent, b.stale.limits[k].urgent);
+  }
+  cmp("patients (news2)", a.news2_patients.size(), b.news2_patients.size());
+  for (const auto& [id, x] : a.news2_patients) {
+    const auto y = b.news2_patients.find(id);
+    if (y == b.news2_patients.end() || y->second.scale != x.scale ||
+        y->second.on_oxygen != x.on_oxygen) {
+      d.push_back("patients." + id + ".spo2_scale/on_oxygen");
     }
   }
   cmp("patients (ids)", a.detector.patients.size(), b.detector.patients.size());
@@ -219,7 +234,8 @@ TEST_CASE("defaults are the documented values", "[config]") {
   const auto core_rules = vitals::core::default_rules();
   REQUIRE(s.detector.rules.size() == core_rules.size());
   CHECK(rule(s, "spo2_low").limit == 90.0);
-  CHECK(rule(s, "spo2_low").min_duration == 15s);
+  CHECK(rule(s, "spo2_low").min_duration == 30s);
+  CHECK(rule(s, "spo2_low").area_limit == 60.0);
   CHECK(rule(s, "glucose_urgent_low").level == priority::high);
 
   SECTION("settings{}, an empty text and a comments-only text are the defaults") {

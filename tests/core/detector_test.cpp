@@ -35,29 +35,63 @@ std::vector<alert_event> feed(threshold_detector& d, std::string_view patient, v
 
 }  // namespace
 
-TEST_CASE("SpO2 below 90 raises only after 15 s and clears with hysteresis", "[detector]") {
+TEST_CASE("a shallow SpO2 dip below 90 raises after 30 s and clears with hysteresis",
+          "[detector]") {
   threshold_detector d({default_rules(), {}});
-  std::vector<double> trace(14, 88.0);  // 0..13 s: 13 s below, not yet
+  std::vector<double> trace(30, 89.0);  // 0..29 s: 29 s below, area 29 %·s: not yet
   auto ev = feed(d, "p1", vital_kind::spo2, trace);
   CHECK(ev.empty());
 
   std::vector<alert_event> out;
-  d.observe(make("p1", vital_kind::spo2, 87, 15s), out);  // 15 s after the first low reading
+  d.observe(make("p1", vital_kind::spo2, 89, 30s), out);  // 30 s after the first low reading
   REQUIRE(out.size() == 1);
   CHECK(out[0].rule == "spo2_low");
   CHECK(out[0].transition == alert_transition::raised);
-  CHECK(out[0].value == 87);
+  CHECK(out[0].value == 89);
   CHECK(out[0].threshold == 90);
   CHECK(out[0].condition_start == t0);
   CHECK(out[0].patient.view() == "p1");
 
   out.clear();
-  d.observe(make("p1", vital_kind::spo2, 91, 16s), out);  // above 90 but below 90 + 2
+  d.observe(make("p1", vital_kind::spo2, 91, 31s), out);  // above 90 but below 90 + 2
   CHECK(out.empty());
-  d.observe(make("p1", vital_kind::spo2, 92, 17s), out);
+  d.observe(make("p1", vital_kind::spo2, 92, 32s), out);
   REQUIRE(out.size() == 1);
   CHECK(out[0].transition == alert_transition::cleared);
   CHECK(out[0].rule == "spo2_low");
+}
+
+TEST_CASE("a deeper desaturation raises sooner (depth x duration)", "[detector]") {
+  // 80 %: 10 points below the limit, 60 %·s reached 6 s after the first low reading.
+  threshold_detector d({default_rules(), {}});
+  auto ev = feed(d, "p1", vital_kind::spo2, std::vector<double>(10, 80.0));
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].time == t0 + 6s);
+  CHECK(ev[0].message.find("depth x duration") != std::string::npos);
+  // 85 %: 5 below, 12 s.
+  ev = feed(d, "p2", vital_kind::spo2, std::vector<double>(20, 85.0));
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].time == t0 + 12s);
+  // Switched off per patient: back to the plain 30 s.
+  detector_settings settings{default_rules(), {}};
+  settings.patients["p3"]["spo2_low"] = rule_override{.area_limit = 0.0};
+  threshold_detector plain(settings);
+  ev = feed(plain, "p3", vital_kind::spo2, std::vector<double>(40, 80.0));
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].time == t0 + 30s);
+}
+
+TEST_CASE("min_readings asks for N readings in a row beyond the limit", "[detector]") {
+  // Two CGM readings below 70 (as users ask for against compression lows).
+  detector_settings settings{default_rules(), {}};
+  settings.patients["p1"]["glucose_low"] = rule_override{.min_readings = 2};
+  threshold_detector d(settings);
+  auto ev = feed(d, "p1", vital_kind::glucose, {90, 65, 90, 66, 64}, 5min);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].rule == "glucose_low");
+  CHECK(ev[0].value == 64);
+  CHECK(ev[0].time == t0 + 20min);
+  CHECK(ev[0].condition_start == t0 + 15min);
 }
 
 TEST_CASE("a short dip does not alert, and a recovery restarts the duration", "[detector]") {
@@ -77,7 +111,7 @@ TEST_CASE("a data gap longer than max_gap restarts the duration", "[detector]") 
   d.observe(make("p1", vital_kind::spo2, 85, 10s + 5min), out);  // long silence in between
   CHECK(out.empty());
   d.observe(make("p1", vital_kind::spo2, 85, 10s + 5min + 15s), out);
-  CHECK(out.size() == 1);
+  CHECK(out.size() == 1);  // 15 s x 5 points = 75 %·s since the restart
 }
 
 TEST_CASE("glucose below 54 raises the urgent low at once, high priority", "[detector]") {
@@ -120,7 +154,7 @@ TEST_CASE("per-patient overrides change limits for that patient only", "[detecto
   settings.patients["quiet-1"]["hr_high"] = rule_override{.enabled = false};
   threshold_detector d(settings);
 
-  std::vector<double> at88(20, 88);
+  std::vector<double> at88(40, 88);
   CHECK(feed(d, "copd-1", vital_kind::spo2, at88).empty());
   CHECK(feed(d, "other", vital_kind::spo2, at88).size() == 1);
 

@@ -52,7 +52,7 @@ sample make(std::string_view patient, std::string_view device, vital_kind kind, 
 TEST_CASE("pipeline stores accepted samples and drains on stop", "[pipeline]") {
   memory_store st;
   stats counters;
-  pipeline p({}, threshold_detector({default_rules(), {}}), st, counters);
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
   auto& port = p.open_port("test", 64);
   p.start();
   for (int i = 0; i < 1000; ++i) {
@@ -68,7 +68,7 @@ TEST_CASE("pipeline stores accepted samples and drains on stop", "[pipeline]") {
 TEST_CASE("pipeline rejects NaN and implausible values with a counted reason", "[pipeline]") {
   memory_store st;
   stats counters;
-  pipeline p({}, threshold_detector({default_rules(), {}}), st, counters);
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
   auto& port = p.open_port("test", 64);
   p.start();
   REQUIRE(port.push(make("p1", "ox", vital_kind::heart_rate, 70, 0s)));
@@ -89,7 +89,7 @@ TEST_CASE("pipeline ignores exact duplicates and stores late readings without ev
           "[pipeline]") {
   memory_store st;
   stats counters;
-  pipeline p({}, threshold_detector({default_rules(), {}}), st, counters);
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
   auto& port = p.open_port("test", 64);
   p.start();
   for (int i = 0; i < 5; ++i) {
@@ -112,7 +112,7 @@ TEST_CASE("pipeline ignores exact duplicates and stores late readings without ev
 TEST_CASE("pipeline raises and clears alerts and calls the handler", "[pipeline]") {
   memory_store st;
   stats counters;
-  pipeline p({}, threshold_detector({default_rules(), {}}), st, counters);
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
   auto& port = p.open_port("test", 16);
   std::vector<std::string> seen;  // written on the pipeline thread, read after stop()
   p.on_alert([&](const alert_event& e) {
@@ -133,7 +133,7 @@ TEST_CASE("pipeline raises and clears alerts and calls the handler", "[pipeline]
 TEST_CASE("several producers, each with its own port, lose nothing", "[pipeline][stress]") {
   memory_store st;
   stats counters;
-  pipeline p({.batch_max = 64}, threshold_detector({default_rules(), {}}), st, counters);
+  pipeline p({.batch_max = 64}, detector_set(detection_settings{}), st, counters);
   constexpr int producers = 3;
   constexpr int per_producer = 50'000;
   std::vector<ingest_port*> ports;
@@ -153,4 +153,120 @@ TEST_CASE("several producers, each with its own port, lose nothing", "[pipeline]
   p.stop();
   CHECK(counters.ring_drops == 0);
   CHECK(st.samples.size() == static_cast<std::size_t>(producers * per_producer));
+}
+
+TEST_CASE("a backlog delivered late in order is stored as backfilled and never alerts",
+          "[pipeline]") {
+  memory_store st;
+  stats counters;
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
+  auto& port = p.open_port("test", 256);
+  p.start();
+  auto at = [](std::string_view patient, double v, std::chrono::milliseconds dev,
+               std::chrono::milliseconds received) {
+    auto s = make(patient, "ox", vital_kind::spo2, v, dev);
+    s.receive_time = t0 + received;
+    return s;
+  };
+  // Live: received 300 ms after measurement.
+  for (int i = 0; i < 60; ++i) {
+    const auto t = std::chrono::seconds(i);
+    REQUIRE(port.push(at("p1", 97, t, t + 300ms)));
+  }
+  // The gateway was down from 60 s to 15 min; it now delivers its backlog, which shows a
+  // desaturation that is long over: stored, flagged, not evaluated.
+  for (int i = 60; i < 120; ++i) {
+    REQUIRE(port.push(at("p1", 80, std::chrono::seconds(i), 15min)));
+  }
+  // Then live again.
+  for (int i = 0; i < 10; ++i) {
+    const auto t = 15min + std::chrono::seconds(i);
+    REQUIRE(port.push(at("p1", 97, t, t + 300ms)));
+  }
+  p.stop();
+  REQUIRE(st.samples.size() == 130);
+  int backfilled = 0;
+  for (const auto& s : st.samples) backfilled += (s.quality & quality_backfilled) ? 1 : 0;
+  CHECK(backfilled == 60);
+  CHECK(counters.samples_late == 60);
+  CHECK(st.events.empty());
+}
+
+TEST_CASE("in a replay faster than real time, a held-back stream is late by the others' clock",
+          "[pipeline]") {
+  memory_store st;
+  stats counters;
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
+  auto& port = p.open_port("test", 4096);
+  p.start();
+  // Last year's data replayed at full speed: every reading is received "now", long after it
+  // was taken, so the receive time says nothing; the other patient's readings do.
+  const auto received = t0 + std::chrono::hours(24 * 365);
+  auto at = [&](std::string_view patient, double v, int second) {
+    auto s = make(patient, patient == "p1" ? "ox1" : "ox2", vital_kind::spo2, v,
+                  std::chrono::seconds(second));
+    s.receive_time = received;
+    return s;
+  };
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(port.push(at("p1", 97, i)));
+    REQUIRE(port.push(at("p2", 97, i)));
+  }
+  for (int i = 10; i < 600; ++i) REQUIRE(port.push(at("p1", 97, i)));
+  for (int i = 10; i < 100; ++i) REQUIRE(port.push(at("p2", 80, i)));  // held back, now late
+  p.stop();
+  int backfilled = 0;
+  for (const auto& s : st.samples) backfilled += (s.quality & quality_backfilled) ? 1 : 0;
+  CHECK(backfilled == 90);
+  CHECK(st.events.empty());
+}
+
+TEST_CASE("readings without sensor contact and motion spikes are stored but raise nothing",
+          "[pipeline]") {
+  memory_store st;
+  stats counters;
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
+  auto& port = p.open_port("test", 256);
+  p.start();
+  for (int i = 0; i < 60; ++i) {
+    auto s = make("p1", "ox", vital_kind::spo2, 80, std::chrono::seconds(i));
+    s.quality = quality_sensor_contact_lost;
+    REQUIRE(port.push(s));
+  }
+  // Motion: a believed 72 /min, then 12 s of erratic readings far above it. Raw, they would
+  // raise hr_high (10 s beyond 120); each jumps more than 30 /min from the one before, so no
+  // new level is ever confirmed.
+  const double motion[] = {150, 190, 145, 185, 140, 182, 148, 195, 142, 188, 150, 192};
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(port.push(make("p2", "ox2", vital_kind::heart_rate, 72, std::chrono::seconds(i))));
+  }
+  int second = 5;
+  for (const double v : motion) {
+    REQUIRE(
+        port.push(make("p2", "ox2", vital_kind::heart_rate, v, std::chrono::seconds(second++))));
+  }
+  p.stop();
+  CHECK(st.samples.size() == 60 + 5 + 12);
+  CHECK(counters.samples_artifact == 12);
+  CHECK(st.events.empty());
+}
+
+TEST_CASE("a device that goes silent raises a stale-data technical alert from the tick",
+          "[pipeline]") {
+  memory_store st;
+  stats counters;
+  detection_settings settings;
+  settings.stale.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {200ms, 0ms};
+  pipeline p({.tick_interval = 20ms}, detector_set(settings), st, counters);
+  auto& port = p.open_port("test", 16);
+  p.start();
+  auto s = make("p1", "ox", vital_kind::heart_rate, 70, 0s);
+  s.device_time = now_ms();
+  s.receive_time = s.device_time;
+  REQUIRE(port.push(s));
+  std::this_thread::sleep_for(600ms);
+  p.stop();
+  REQUIRE(st.events.size() == 1);
+  CHECK(st.events[0].rule == "hr_stale");
+  CHECK(st.events[0].source == alert_source::technical);
 }

@@ -5,7 +5,11 @@
 #include <string>
 #include <vector>
 
+#include <map>
+
 #include <vitals/core/detector.hpp>
+#include <vitals/core/news2_detector.hpp>
+#include <vitals/core/stale_monitor.hpp>
 
 namespace vitals::config {
 
@@ -80,6 +84,10 @@ struct settings {
   std::vector<device_mapping> devices;  ///< [[devices]], in file order
   /// core::default_rules() with [rules.*] applied; [[patients]] overrides in `detector.patients`.
   core::detector_settings detector{core::default_rules(), {}};
+  /// [[patients]] spo2_scale / on_oxygen, for the patients that set either.
+  std::map<std::string, core::news2_patient> news2_patients;
+  /// [stale]: silence limits per vital before a stale-data technical alert.
+  core::stale_settings stale;
   /// Non-fatal findings of the loader ("FILE:LINE:COL: key 'k': ..."), for the caller to log.
   std::vector<std::string> warnings;
 };

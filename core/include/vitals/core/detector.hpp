@@ -29,12 +29,20 @@ struct threshold_rule {
       std::chrono::minutes(2)};  ///< longer silences restart the duration
   priority level = priority::medium;
   bool enabled = true;
+  /// Readings beyond the limit needed in a row (on top of min_duration); 0 and 1 both mean one.
+  std::uint16_t min_readings = 1;
+  /// Depth x duration: raise as soon as the area between the limit and the readings reaches
+  /// this many unit-seconds (e.g. % x s for SpO2), even before min_duration; 0 switches it off.
+  /// A deeper excursion alarms sooner (a "smart" delay).
+  double area_limit = 0.0;
 };
 
 /// A per-patient change to one rule; unset fields keep the default.
 struct rule_override {
   std::optional<double> limit{};
   std::optional<std::chrono::milliseconds> min_duration{};
+  std::optional<std::uint16_t> min_readings{};
+  std::optional<double> area_limit{};
   std::optional<double> hysteresis{};
   std::optional<priority> level{};
   std::optional<bool> enabled{};
@@ -46,8 +54,8 @@ struct detector_settings {
   std::map<std::string, std::map<std::string, rule_override>> patients;
 };
 
-/// Defaults from reference/clinical.md: HR 50/120 (10 s), SpO2 < 90 for 15 s, glucose < 70,
-/// < 54 at once (high priority) and > 250.
+/// Defaults from reference/clinical.md: HR 50/120 (10 s), SpO2 < 90 for 30 s or sooner by
+/// depth x duration (60 %·s), glucose < 70, < 54 at once (high priority) and > 250.
 std::vector<threshold_rule> default_rules();
 
 /// Applies one override to a rule.
@@ -67,22 +75,30 @@ class threshold_detector {
   /// Number of patients with state.
   std::size_t patient_count() const noexcept { return patients_.size(); }
 
+  /// Bytes of per-patient state (map nodes included, approximately).
+  std::size_t state_bytes() const noexcept;
+
  private:
   struct rule_state {
     bool pending = false;  ///< beyond the limit, waiting for min_duration
     bool active = false;
-    timestamp since{};   ///< first reading of the current excursion
-    timestamp last{};    ///< last reading seen by this rule
-    double worst = 0.0;  ///< most extreme value of the excursion
+    std::uint16_t readings = 0;  ///< readings of the current excursion
+    timestamp since{};           ///< first reading of the current excursion
+    timestamp last{};            ///< last reading seen by this rule
+    float worst = 0.0F;          ///< most extreme value of the excursion
+    float area = 0.0F;           ///< depth x duration of the excursion, unit-seconds
   };
   struct patient_state {
-    std::vector<threshold_rule> rules;
+    std::uint32_t rule_set = 0;  ///< index into rule_sets_ (0: the defaults)
     std::vector<rule_state> states;
   };
 
   patient_state& state_for(const short_id& patient);
 
   detector_settings settings_;
+  /// Rule sets in force: [0] the settings' rules; one more per patient with overrides, so
+  /// patients without overrides share the defaults instead of each holding a copy.
+  std::vector<std::vector<threshold_rule>> rule_sets_;
   std::unordered_map<short_id, patient_state> patients_;
 };
 

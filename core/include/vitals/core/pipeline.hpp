@@ -13,9 +13,10 @@
 #include <vector>
 
 #include <vitals/core/alert.hpp>
-#include <vitals/core/detector.hpp>
+#include <vitals/core/detector_set.hpp>
 #include <vitals/core/ring.hpp>
 #include <vitals/core/sample.hpp>
+#include <vitals/core/signal_quality.hpp>
 #include <vitals/core/source.hpp>
 #include <vitals/core/stats.hpp>
 #include <vitals/core/store.hpp>
@@ -25,10 +26,13 @@ namespace vitals::core {
 
 /// Tuning of the pipeline thread.
 struct pipeline_options {
-  std::size_t batch_max = 1024;                  ///< samples taken from one ring per pass
-  std::chrono::milliseconds push_timeout{5000};  ///< how long a full ring makes a producer wait
-  std::chrono::milliseconds idle_wait{200};      ///< longest sleep when there is nothing to do
-  std::size_t dedup_window = 128;                ///< recent timestamps remembered per stream
+  std::size_t batch_max = 1024;                    ///< samples taken from one ring per pass
+  std::chrono::milliseconds push_timeout{5000};    ///< how long a full ring makes a producer wait
+  std::chrono::milliseconds idle_wait{200};        ///< longest sleep when there is nothing to do
+  std::size_t dedup_window = 128;                  ///< recent timestamps remembered per stream
+  std::chrono::milliseconds tick_interval{1000};   ///< how often time-based checks run (stale data)
+  std::chrono::minutes baseline_save_interval{5};  ///< how often changed baselines are saved
+  bool quality_checks = true;  ///< impossible-jump and lateness checks (off only in benchmarks)
 };
 
 /// Physiological plausibility limits (reference/clinical.md): outside them a value is an artifact.
@@ -65,7 +69,7 @@ class ingest_port final : public sample_sink {
 /// Owns the per-patient state and the thread that evaluates it. No locks on the hot path.
 class pipeline {
  public:
-  pipeline(pipeline_options options, threshold_detector detector, store& out, stats& st);
+  pipeline(pipeline_options options, detector_set detectors, store& out, stats& st);
   ~pipeline();
   pipeline(const pipeline&) = delete;
   pipeline& operator=(const pipeline&) = delete;
@@ -86,6 +90,9 @@ class pipeline {
   /// Samples waiting in all rings.
   std::size_t depth() const noexcept;
 
+  /// The detectors, e.g. to load saved baselines. Only before start() or after stop().
+  detector_set& detectors() noexcept { return detectors_; }
+
  private:
   struct stream_key {
     short_id device;
@@ -98,21 +105,26 @@ class pipeline {
     }
   };
   /// What the pipeline remembers per (device, vital): the newest time and a window of recent
-  /// times, to tell duplicates and out-of-order readings apart.
+  /// times, to tell duplicates and out-of-order readings apart, and the signal-quality state.
   struct stream_state {
     timestamp newest{};
     bool seen = false;
     std::vector<timestamp> recent;  // circular, dedup_window entries
     std::size_t next = 0;
+    jump_filter jumps;
+    lateness_tracker late_wall;  ///< delay against the receive time
+    lateness_tracker late_data;  ///< delay against the newest device time of any stream
   };
 
   void run();
   std::size_t drain_once();
   void process(const sample& s);
   void hand_off();
+  void keep(const sample& s);
+  void periodic(bool force);
 
   pipeline_options options_;
-  threshold_detector detector_;
+  detector_set detectors_;
   store& store_;
   stats& stats_;
   std::function<void(const alert_event&)> alert_handler_;
@@ -126,6 +138,10 @@ class pipeline {
   std::unordered_map<stream_key, stream_state, stream_key_hash> streams_;
   std::vector<sample> accepted_;
   std::vector<alert_event> events_;
+  timestamp data_clock_{};  ///< newest device time seen that was not ahead of its receive time
+  std::chrono::steady_clock::time_point next_tick_{};
+  std::chrono::steady_clock::time_point next_save_{};
+  std::vector<short_id> dirty_;
 };
 
 }  // namespace vitals::core

@@ -67,6 +67,8 @@ struct stats {
   std::atomic<std::uint64_t> samples_decoded{0};    ///< samples pushed towards the ring
   std::atomic<std::uint64_t> samples_accepted{0};   ///< samples that passed validation
   std::atomic<std::uint64_t> samples_duplicate{0};  ///< exact repeats ignored by the pipeline
+  std::atomic<std::uint64_t> samples_late{0};       ///< stored, not evaluated: backfilled or late
+  std::atomic<std::uint64_t> samples_artifact{0};   ///< stored, not evaluated: impossible jump
   std::atomic<std::uint64_t> samples_stored{0};     ///< rows committed (new or already present)
   std::atomic<std::uint64_t> ring_full_waits{0};    ///< times a producer had to wait for space
   std::atomic<std::uint64_t> ring_drops{0};         ///< samples dropped after the bounded wait

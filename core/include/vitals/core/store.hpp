@@ -1,7 +1,9 @@
 #pragma once
 /// The interface the pipeline writes through; adapters implement it (SQLite first).
 
+#include <cstdint>
 #include <span>
+#include <vector>
 
 #include <vitals/core/alert.hpp>
 #include <vitals/core/sample.hpp>
@@ -23,6 +25,14 @@ class store {
 
   /// Blocks until everything queued so far is committed.
   virtual void flush() = 0;
+
+  /// Queues one patient's personal-baseline state (baseline_detector::export_state()), replacing
+  /// the one stored before. Like append(): no I/O on the calling thread. The default keeps
+  /// nothing (stores without baselines).
+  virtual void save_baseline(const short_id& patient, std::vector<std::uint8_t> blob) {
+    (void)patient;
+    (void)blob;
+  }
 };
 
 }  // namespace vitals::core

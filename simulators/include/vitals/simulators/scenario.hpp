@@ -176,4 +176,9 @@ scenario parse_scenario(std::string_view text, const std::string& origin, const 
 /// Every kind name a scenario's `events` and `rates` accept, for messages and --help.
 std::vector<std::string> scenario_kinds();
 
+/// The vitalsd settings a clinician would give the scenario's patients, as TOML [[patients]]
+/// tables: a COPD patient (prescribed 88-92 % SpO2) gets NEWS2 SpO2 scale 2 and an SpO2 low
+/// limit of 85 %. Empty text when no patient needs anything.
+std::string patient_config(const scenario& s);
+
 }  // namespace vitals::simulators

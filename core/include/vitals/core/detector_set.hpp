@@ -1,0 +1,61 @@
+#pragma once
+/// Every detector of the pipeline behind one interface: threshold rules, glucose prediction and
+/// rates, personal baselines, NEWS2, and stale-data technical alerts.
+
+#include <cstddef>
+#include <vector>
+
+#include <vitals/core/alert.hpp>
+#include <vitals/core/baseline_detector.hpp>
+#include <vitals/core/detector.hpp>
+#include <vitals/core/glucose_detector.hpp>
+#include <vitals/core/news2_detector.hpp>
+#include <vitals/core/sample.hpp>
+#include <vitals/core/stale_monitor.hpp>
+
+namespace vitals::core {
+
+/// Settings of every detector.
+struct detection_settings {
+  detector_settings thresholds{default_rules(), {}};  ///< threshold rules, per-patient overrides
+  glucose_settings glucose;
+  baseline_settings baseline;
+  news2_settings news2;
+  stale_settings stale;
+  bool physiological = true;  ///< false: no physiological detector runs (benchmarks compare)
+};
+
+/// Owns the detectors; called on the pipeline thread only.
+class detector_set {
+ public:
+  explicit detector_set(detection_settings settings = {});
+
+  /// An in-order, on-time reading that passed the signal-quality checks: every physiological
+  /// detector sees it.
+  void observe(const sample& s, std::vector<alert_event>& out);
+
+  /// An in-order, on-time reading (whatever its quality): the device is alive.
+  void on_fresh(const sample& s, std::vector<alert_event>& out);
+
+  /// Periodic work at wall time `now` (stale data).
+  void tick(timestamp now, std::vector<alert_event>& out);
+
+  /// The personal baselines, for loading and saving their state.
+  baseline_detector& baselines() noexcept { return baseline_; }
+
+  /// Bytes of detector state, all patients together (approximate: map nodes included).
+  std::size_t state_bytes() const noexcept;
+
+  /// Patients with physiological detector state.
+  std::size_t patient_count() const noexcept { return thresholds_.patient_count(); }
+
+ private:
+  bool physiological_;
+  threshold_detector thresholds_;
+  glucose_detector glucose_;
+  baseline_detector baseline_;
+  news2_detector news2_;
+  stale_monitor stale_;
+};
+
+}  // namespace vitals::core

@@ -1,0 +1,67 @@
+#pragma once
+/// Per-stream signal-quality checks of the pipeline: impossible jumps (artifacts until a new
+/// level is confirmed) and late delivery (backfilled readings).
+
+#include <chrono>
+#include <cstdint>
+
+#include <vitals/core/sample.hpp>
+
+namespace vitals::core {
+
+/// How far a vital can move between two readings before the second is an artifact:
+/// `step + rate_per_min * minutes between the readings`. A run of mutually consistent suspect
+/// readings lasting `confirm` (device time) is a real new level and is accepted.
+struct jump_limit {
+  double step = 0.0;          ///< allowed change between readings regardless of the interval
+  double rate_per_min = 0.0;  ///< allowed change per minute of device time
+  std::chrono::milliseconds confirm{0};  ///< how long a new level must hold to be believed
+};
+
+/// Defaults: HR 30 /min + 60 /min per minute, confirmed after 10 s; SpO2 6 % + 10 %/min, 10 s;
+/// glucose 15 mg/dL + 3 mg/dL/min (a 5-minute step of 30 mg/dL: faster falls than that are
+/// rare), 12 min (three readings).
+jump_limit default_jump_limit(vital_kind kind) noexcept;
+
+/// Remembers the last believed value of one stream and classifies each in-order reading.
+class jump_filter {
+ public:
+  /// True when `value` at `t` is an artifact (an impossible jump not yet confirmed).
+  bool is_artifact(double value, timestamp t, const jump_limit& limit) noexcept;
+
+ private:
+  static bool within(double a, double b, std::chrono::milliseconds dt,
+                     const jump_limit& limit) noexcept;
+
+  float good_ = 0.0F;     ///< last believed value
+  float suspect_ = 0.0F;  ///< last suspect value
+  timestamp good_time_{};
+  timestamp suspect_since_{};
+  timestamp suspect_time_{};
+  bool has_good_ = false;
+  bool suspecting_ = false;
+};
+
+/// Tells late (backfilled) readings from on-time ones without trusting the device clock: the
+/// delay of each reading (a clock at arrival - its device time) is compared with the smallest
+/// recent delay of the same stream, which absorbs a skewed device clock. The reference relaxes
+/// slowly, so a device clock that jumps back is re-learnt. The pipeline keeps two per stream:
+/// one against the receive time (live operation) and one against the newest device time seen
+/// from any stream (replays faster than real time, where the wall clock says nothing).
+class lateness_tracker {
+ public:
+  /// True when a reading taken at `device_time` and seen at `arrival` (same time base) came more
+  /// than `tolerance` later than the stream's usual delay.
+  bool is_late(timestamp device_time, timestamp arrival,
+               std::chrono::milliseconds tolerance) noexcept;
+
+ private:
+  std::int64_t reference_ms_ = 0;  ///< smallest recent delivery delay
+  timestamp last_device_{};
+  bool seen_ = false;
+};
+
+/// Default lateness tolerance per vital: 2 minutes for oximetry, 10 minutes for CGM.
+std::chrono::milliseconds default_late_tolerance(vital_kind kind) noexcept;
+
+}  // namespace vitals::core

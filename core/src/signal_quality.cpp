@@ -1,0 +1,75 @@
+#include <vitals/core/signal_quality.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace vitals::core {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+jump_limit default_jump_limit(vital_kind kind) noexcept {
+  switch (kind) {
+    case vital_kind::heart_rate:
+      return {30.0, 60.0, seconds(10)};
+    case vital_kind::spo2:
+      return {6.0, 10.0, seconds(10)};
+    case vital_kind::glucose:
+      return {15.0, 3.0, minutes(12)};
+  }
+  return {};
+}
+
+bool jump_filter::within(double a, double b, milliseconds dt, const jump_limit& limit) noexcept {
+  const double minutes_apart = std::max(0.0, static_cast<double>(dt.count()) / 60000.0);
+  return std::abs(a - b) <= limit.step + limit.rate_per_min * minutes_apart;
+}
+
+bool jump_filter::is_artifact(double value, timestamp t, const jump_limit& limit) noexcept {
+  const auto accept = [&] {
+    good_ = static_cast<float>(value);
+    good_time_ = t;
+    has_good_ = true;
+    suspecting_ = false;
+    return false;
+  };
+  if (!has_good_ || within(value, good_, t - good_time_, limit)) return accept();
+  if (suspecting_ && within(value, suspect_, t - suspect_time_, limit)) {
+    // Consistent with the previous suspect reading: a new level once it has held long enough.
+    suspect_ = static_cast<float>(value);
+    suspect_time_ = t;
+    if (t - suspect_since_ >= limit.confirm) return accept();
+    return true;
+  }
+  suspecting_ = true;
+  suspect_ = static_cast<float>(value);
+  suspect_since_ = t;
+  suspect_time_ = t;
+  return true;
+}
+
+bool lateness_tracker::is_late(timestamp device_time, timestamp arrival,
+                               milliseconds tolerance) noexcept {
+  const std::int64_t delay = (arrival - device_time).count();
+  if (!seen_) {
+    seen_ = true;
+    reference_ms_ = delay;
+    last_device_ = device_time;
+    return false;
+  }
+  // Relax the reference by a tenth of the device time that passed, so that after a device
+  // clock jump the new delay becomes the reference within about ten times the jump.
+  const auto passed = std::max<std::int64_t>(0, (device_time - last_device_).count());
+  last_device_ = std::max(last_device_, device_time);
+  reference_ms_ += passed / 10;
+  const bool late = delay - reference_ms_ > tolerance.count();
+  if (!late) reference_ms_ = std::min(reference_ms_, delay);
+  return late;
+}
+
+milliseconds default_late_tolerance(vital_kind kind) noexcept {
+  return kind == vital_kind::glucose ? milliseconds(minutes(10)) : milliseconds(minutes(2));
+}
+
+}  // namespace vitals::core

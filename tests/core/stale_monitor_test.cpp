@@ -1,0 +1,79 @@
+#include <vitals/core/stale_monitor.hpp>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <vector>
+
+using namespace vitals::core;
+using namespace std::chrono_literals;
+
+namespace {
+
+const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
+
+sample reading(std::string_view device, vital_kind kind, timestamp received) {
+  sample s;
+  s.patient = short_id::truncate("p1");
+  s.device = short_id::truncate(device);
+  s.kind = kind;
+  s.value = 100;
+  s.device_time = received;
+  s.receive_time = received;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a silent CGM raises a warning at 15 min, an urgent alert at 30 min, and clears on "
+    "a fresh reading",
+    "[stale]") {
+  stale_monitor m;
+  std::vector<alert_event> out;
+  m.on_fresh(reading("cgm", vital_kind::glucose, t0), out);
+  m.tick(t0 + 15min, out);
+  CHECK(out.empty());  // exactly at the limit: not yet
+  m.tick(t0 + 15min + 1s, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "glucose_stale");
+  CHECK(out[0].source == alert_source::technical);
+  CHECK(out[0].level == priority::medium);
+  CHECK(out[0].transition == alert_transition::raised);
+  CHECK(out[0].condition_start == t0);
+  CHECK(out[0].device.view() == "cgm");
+  m.tick(t0 + 20min, out);
+  CHECK(out.size() == 1);  // raised once
+  m.tick(t0 + 31min, out);
+  REQUIRE(out.size() == 2);
+  CHECK(out[1].rule == "glucose_stale_urgent");
+  CHECK(out[1].level == priority::high);
+
+  out.clear();
+  m.on_fresh(reading("cgm", vital_kind::glucose, t0 + 32min), out);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].transition == alert_transition::cleared);
+  CHECK(out[1].transition == alert_transition::cleared);
+  CHECK(out[0].value == Approx(32.0));  // minutes of silence
+  out.clear();
+  m.tick(t0 + 40min, out);
+  CHECK(out.empty());
+}
+
+TEST_CASE("streams go stale independently; a zero limit switches a level off", "[stale]") {
+  stale_settings settings;
+  settings.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {1min, 0ms};
+  stale_monitor m(settings);
+  std::vector<alert_event> out;
+  m.on_fresh(reading("ox", vital_kind::heart_rate, t0), out);
+  m.on_fresh(reading("ox", vital_kind::spo2, t0), out);
+  for (int i = 1; i <= 120; ++i) {
+    m.on_fresh(reading("ox", vital_kind::spo2, t0 + std::chrono::seconds(i)), out);
+    m.tick(t0 + std::chrono::seconds(i), out);
+  }
+  m.tick(t0 + 30min, out);
+  std::vector<std::string> rules;
+  for (const auto& e : out) rules.push_back(e.rule);
+  // SpO2 kept coming; HR stopped and has no urgent level; SpO2 goes stale once it stops too.
+  CHECK(rules == std::vector<std::string>{"hr_stale", "spo2_stale", "spo2_stale_urgent"});
+  CHECK(m.stream_count() == 2);
+}
