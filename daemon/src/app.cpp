@@ -61,6 +61,7 @@ core::detection_settings detection_settings_from(const config::settings& s) {
   d.thresholds = s.detector;
   d.news2.patient_context = s.news2_patients;
   d.stale = s.stale;
+  d.physiological = s.pipeline.detection;
   return d;
 }
 

@@ -96,6 +96,7 @@ std::vector<std::string> differences(const settings& a, const settings& b) {
   cmp("pipeline.ring_capacity", a.pipeline.ring_capacity, b.pipeline.ring_capacity);
   cmp("pipeline.push_timeout_ms", a.pipeline.push_timeout_ms, b.pipeline.push_timeout_ms);
   cmp("pipeline.batch_max", a.pipeline.batch_max, b.pipeline.batch_max);
+  cmp("pipeline.detection", a.pipeline.detection, b.pipeline.detection);
   cmp("log.level", a.log.level, b.log.level);
   cmp("log.format", a.log.format, b.log.format);
   cmp("log.include_phi", a.log.include_phi, b.log.include_phi);

@@ -51,6 +51,7 @@ struct pipeline_settings {
   std::size_t ring_capacity = 65536;  ///< samples per source ring, a power of two
   int push_timeout_ms = 5000;         ///< how long a full ring makes a producer wait
   std::size_t batch_max = 1024;       ///< samples taken from a ring per pass
+  bool detection = true;  ///< false: store only, no physiological detector (benchmarks)
 
   /// Member-wise comparison.
   bool operator==(const pipeline_settings&) const = default;
