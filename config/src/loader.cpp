@@ -341,36 +341,76 @@ limit_range range_of(vital_kind k) {
   return {0.0, 0.0};
 }
 
+/// Which detector a configurable rule belongs to; it decides which keys the rule takes.
+enum class rule_family { threshold, glucose, news2 };
+
+/// A rule that [rules.NAME] and [patients.rules.NAME] may change.
+struct rule_desc {
+  std::string name;
+  vital_kind kind = vital_kind::heart_rate;
+  rule_family family = rule_family::threshold;
+  double limit_min = 0.0;  ///< limit range; equal bounds: the rule takes no limit
+  double limit_max = 0.0;
+  std::string unit;  ///< unit of limit and hysteresis
+};
+
+/// Every configurable rule: the threshold rules, then the glucose and NEWS2 detectors' rules.
+std::vector<rule_desc> rule_catalog() {
+  std::vector<rule_desc> out;
+  for (const auto& r : core::default_rules()) {
+    const auto range = range_of(r.kind);
+    out.push_back({r.name, r.kind, rule_family::threshold, range.min, range.max,
+                   std::string(core::canonical_unit(r.kind))});
+  }
+  const auto glucose = range_of(vital_kind::glucose);
+  out.push_back({std::string(core::glucose_urgent_low_soon_rule), vital_kind::glucose,
+                 rule_family::glucose, glucose.min, glucose.max, "mg/dL"});
+  out.push_back({std::string(core::glucose_falling_fast_rule), vital_kind::glucose,
+                 rule_family::glucose, 0.5, 20.0, "mg/dL/min"});
+  out.push_back({std::string(core::glucose_rising_fast_rule), vital_kind::glucose,
+                 rule_family::glucose, 0.5, 20.0, "mg/dL/min"});
+  out.push_back({std::string(core::glucose_persistent_high_rule), vital_kind::glucose,
+                 rule_family::glucose, glucose.min, glucose.max, "mg/dL"});
+  out.push_back({std::string(core::news2_urgent_rule), vital_kind::heart_rate, rule_family::news2,
+                 0.0, 0.0, ""});
+  out.push_back({std::string(core::news2_emergency_rule), vital_kind::heart_rate,
+                 rule_family::news2, 0.0, 0.0, ""});
+  return out;
+}
+
 /// Reads a [rules.<name>] or [patients.rules.<name>] table into an override.
 core::rule_override read_override(context& c, const toml::table* t, const std::string& path,
-                                  const threshold_rule& rule) {
+                                  const rule_desc& rule) {
   core::rule_override o;
   table_reader r(c, t, path);
-  const auto range = range_of(rule.kind);
-  double limit = 0.0;
-  std::string hint;
-  if (rule.kind == vital_kind::glucose) {
-    hint = " (glucose limits are in mg/dL; 1 mmol/L = 18.016 mg/dL)";
-  }
-  if (r.number("limit", limit, range.min, range.max, core::canonical_unit(rule.kind), hint)) {
-    o.limit = limit;
+  if (rule.limit_min < rule.limit_max) {
+    double limit = 0.0;
+    std::string hint;
+    if (rule.unit == "mg/dL") hint = " (glucose limits are in mg/dL; 1 mmol/L = 18.016 mg/dL)";
+    if (r.number("limit", limit, rule.limit_min, rule.limit_max, rule.unit, hint)) {
+      o.limit = limit;
+    }
   }
   double duration_s = 0.0;
-  if (r.number("min_duration_s", duration_s, 0.0, 3600.0, "s")) {
+  const double max_duration_s = rule.family == rule_family::threshold ? 3600.0 : 86400.0;
+  if (r.number("min_duration_s", duration_s, 0.0, max_duration_s, "s")) {
     o.min_duration = std::chrono::milliseconds(std::llround(duration_s * 1000.0));
   }
-  std::int64_t readings = 1;
-  if (r.integer("min_readings", readings, 1, 1000)) {
-    o.min_readings = static_cast<std::uint16_t>(readings);
+  if (rule.family != rule_family::news2) {
+    std::int64_t readings = 1;
+    if (r.integer("min_readings", readings, 1, 1000)) {
+      o.min_readings = static_cast<std::uint16_t>(readings);
+    }
   }
-  double area = 0.0;
-  if (r.number("area_limit", area, 0.0, 1.0e6,
-               fmt::format("{}·s", core::canonical_unit(rule.kind)))) {
-    o.area_limit = area;
+  if (rule.family == rule_family::threshold) {
+    double area = 0.0;
+    if (r.number("area_limit", area, 0.0, 1.0e6, fmt::format("{}·s", rule.unit))) {
+      o.area_limit = area;
+    }
   }
-  double hysteresis = 0.0;
-  if (r.number("hysteresis", hysteresis, 0.0, 100.0, core::canonical_unit(rule.kind))) {
-    o.hysteresis = hysteresis;
+  if (rule.family != rule_family::news2) {
+    double hysteresis = 0.0;
+    if (r.number("hysteresis", hysteresis, 0.0, 100.0, rule.unit)) o.hysteresis = hysteresis;
   }
   std::string level;
   if (r.one_of("priority", level, {"low", "medium", "high"})) {
@@ -391,7 +431,7 @@ core::rule_override read_override(context& c, const toml::table* t, const std::s
 /// Reads a table of rule overrides keyed by rule name (`[rules]` or `[patients.rules]`).
 std::map<std::string, core::rule_override> read_rules(context& c, const toml::table* t,
                                                       const std::string& path,
-                                                      const std::vector<threshold_rule>& rules) {
+                                                      const std::vector<rule_desc>& rules) {
   std::map<std::string, core::rule_override> out;
   std::vector<std::string> names;
   for (const auto& r : rules) names.push_back(r.name);
@@ -404,7 +444,7 @@ std::map<std::string, core::rule_override> read_rules(context& c, const toml::ta
     const std::string name(k.str());
     const std::string key = path + "." + name;
     const auto rule = std::find_if(rules.begin(), rules.end(),
-                                   [&](const threshold_rule& r) { return r.name == name; });
+                                   [&](const rule_desc& r) { return r.name == name; });
     if (rule == rules.end()) {
       c.errors.push_back(
           at(c, k.source(), key,
@@ -419,6 +459,49 @@ std::map<std::string, core::rule_override> read_rules(context& c, const toml::ta
     out[name] = read_override(c, v.as_table(), key, *rule);
   }
   return out;
+}
+
+/// Applies a global [rules.NAME] override of a glucose rule to its defaults.
+void apply_glucose(core::glucose_rule_settings& g, const core::rule_override& o) {
+  if (o.enabled) g.enabled = *o.enabled;
+  if (o.level) g.level = *o.level;
+  if (o.limit) g.limit = *o.limit;
+  if (o.hysteresis) g.hysteresis = *o.hysteresis;
+  if (o.min_duration) g.min_duration = *o.min_duration;
+  if (o.min_readings) g.min_readings = *o.min_readings;
+}
+
+/// Applies a global [rules.NAME] override of a NEWS2 rule to its defaults.
+void apply_news2(core::news2_rule_settings& n, const core::rule_override& o) {
+  if (o.enabled) n.enabled = *o.enabled;
+  if (o.level) n.level = *o.level;
+  if (o.min_duration) n.min_duration = *o.min_duration;
+}
+
+/// Applies the [rules.*] overrides to the defaults of whichever detector owns each rule.
+void apply_global_rules(const std::map<std::string, core::rule_override>& overrides, settings& s) {
+  for (auto& rule : s.detector.rules) {
+    const auto o = overrides.find(rule.name);
+    if (o != overrides.end()) rule = core::apply(rule, o->second);
+  }
+  const std::pair<std::string_view, core::glucose_rule_settings*> glucose[] = {
+      {core::glucose_urgent_low_soon_rule, &s.glucose.urgent_low_soon},
+      {core::glucose_falling_fast_rule, &s.glucose.falling_fast},
+      {core::glucose_rising_fast_rule, &s.glucose.rising_fast},
+      {core::glucose_persistent_high_rule, &s.glucose.persistent_high},
+  };
+  for (const auto& [name, target] : glucose) {
+    const auto o = overrides.find(std::string(name));
+    if (o != overrides.end()) apply_glucose(*target, o->second);
+  }
+  const std::pair<std::string_view, core::news2_rule_settings*> news2[] = {
+      {core::news2_urgent_rule, &s.news2.urgent},
+      {core::news2_emergency_rule, &s.news2.emergency},
+  };
+  for (const auto& [name, target] : news2) {
+    const auto o = overrides.find(std::string(name));
+    if (o != overrides.end()) apply_news2(*target, o->second);
+  }
 }
 
 /// Checks an id that becomes a core::short_id.
@@ -658,7 +741,7 @@ void read_devices(context& c, table_reader& root, settings& s) {
 }
 
 void read_patients(context& c, table_reader& root, settings& s) {
-  const auto rules = core::default_rules();
+  const auto rules = rule_catalog();
   each_table(c, root, "patients", [&](const toml::table* t, const std::string& path) {
     table_reader r(c, t, path);
     std::string id;
@@ -683,7 +766,7 @@ void read_patients(context& c, table_reader& root, settings& s) {
       return;
     }
     if (scale_node || oxygen_node) {
-      s.news2_patients[id] = core::news2_patient{
+      s.news2.patient_context[id] = core::news2_patient{
           scale == 2 ? core::spo2_scale::scale2 : core::spo2_scale::scale1, oxygen};
     }
     s.detector.patients.emplace(id, std::move(overrides));
@@ -712,11 +795,7 @@ void read_all(context& c, const toml::table& root, settings& s) {
   read_pipeline(c, r.table("pipeline"), s.pipeline);
   read_log(c, r.table("log"), s.log);
   read_stale(c, r.table("stale"), s.stale);
-  const auto overrides = read_rules(c, r.table("rules"), "rules", s.detector.rules);
-  for (auto& rule : s.detector.rules) {
-    const auto o = overrides.find(rule.name);
-    if (o != overrides.end()) rule = core::apply(rule, o->second);
-  }
+  apply_global_rules(read_rules(c, r.table("rules"), "rules", rule_catalog()), s);
   read_devices(c, r, s);
   read_patients(c, r, s);
   r.finish(section_hint);

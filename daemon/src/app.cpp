@@ -59,7 +59,11 @@ core::pipeline_options pipeline_options_from(const config::settings& s) {
 core::detection_settings detection_settings_from(const config::settings& s) {
   core::detection_settings d;
   d.thresholds = s.detector;
-  d.news2.patient_context = s.news2_patients;
+  d.glucose = s.glucose;
+  d.news2 = s.news2;
+  // Per-patient overrides name rules of every detector; each detector looks up its own.
+  d.glucose.patients = s.detector.patients;
+  d.news2.patients = s.detector.patients;
   d.stale = s.stale;
   d.physiological = s.pipeline.detection;
   return d;

@@ -126,11 +126,35 @@ std::vector<std::string> differences(const settings& a, const settings& b) {
     cmp("stale." + v + "_warning_min", a.stale.limits[k].warning, b.stale.limits[k].warning);
     cmp("stale." + v + "_urgent_min", a.stale.limits[k].urgent, b.stale.limits[k].urgent);
   }
-  cmp("patients (news2)", a.news2_patients.size(), b.news2_patients.size());
-  for (const auto& [id, x] : a.news2_patients) {
-    const auto y = b.news2_patients.find(id);
-    if (y == b.news2_patients.end() || y->second.scale != x.scale ||
-        y->second.on_oxygen != x.on_oxygen) {
+  const auto glucose_rule = [&](const std::string& r, const vitals::core::glucose_rule_settings& x,
+                                const vitals::core::glucose_rule_settings& y) {
+    cmp(r + ".enabled", x.enabled, y.enabled);
+    cmp(r + ".priority", x.level, y.level);
+    cmp(r + ".limit", x.limit, y.limit);
+    cmp(r + ".hysteresis", x.hysteresis, y.hysteresis);
+    cmp(r + ".min_duration_s", x.min_duration, y.min_duration);
+    cmp(r + ".min_readings", x.min_readings, y.min_readings);
+  };
+  glucose_rule("rules.glucose_urgent_low_soon", a.glucose.urgent_low_soon,
+               b.glucose.urgent_low_soon);
+  glucose_rule("rules.glucose_falling_fast", a.glucose.falling_fast, b.glucose.falling_fast);
+  glucose_rule("rules.glucose_rising_fast", a.glucose.rising_fast, b.glucose.rising_fast);
+  glucose_rule("rules.glucose_persistent_high", a.glucose.persistent_high,
+               b.glucose.persistent_high);
+  const auto news2_rule = [&](const std::string& r, const vitals::core::news2_rule_settings& x,
+                              const vitals::core::news2_rule_settings& y) {
+    cmp(r + ".enabled", x.enabled, y.enabled);
+    cmp(r + ".priority", x.level, y.level);
+    cmp(r + ".min_duration_s", x.min_duration, y.min_duration);
+  };
+  news2_rule("rules.news2_urgent_review", a.news2.urgent, b.news2.urgent);
+  news2_rule("rules.news2_emergency", a.news2.emergency, b.news2.emergency);
+  const auto& an = a.news2.patient_context;
+  const auto& bn = b.news2.patient_context;
+  cmp("patients (news2)", an.size(), bn.size());
+  for (const auto& [id, x] : an) {
+    const auto y = bn.find(id);
+    if (y == bn.end() || y->second.scale != x.scale || y->second.on_oxygen != x.on_oxygen) {
       d.push_back("patients." + id + ".spo2_scale/on_oxygen");
     }
   }
@@ -498,7 +522,9 @@ TEST_CASE("every error in a file is reported, one per line, in file order", "[co
         f + ":11:17: key 'pipeline.ring_capacity': must be a power of two between 2 and 16777216 "
             "(e.g. 512 or 1024), got 1000",
         f + ":13:8: key 'rules.spo2_lo': unknown rule (did you mean 'spo2_low'?); rules: hr_low, "
-            "hr_high, spo2_low, glucose_low, glucose_urgent_low, glucose_high",
+            "hr_high, spo2_low, glucose_low, glucose_urgent_low, glucose_high, "
+            "glucose_urgent_low_soon, glucose_falling_fast, glucose_rising_fast, "
+            "glucose_persistent_high, news2_urgent_review, news2_emergency",
         f + ":16:1: key 'devices[0].patient': missing (each device needs a patient)",
     };
     std::vector<std::string> lines;
@@ -676,4 +702,37 @@ TEST_CASE("known_keys lists the schema", "[config]") {
   }
   CHECK_FALSE(set.contains("mqtt.password"));  // never read from the config
   CHECK_FALSE(set.contains("mqtt"));           // sections are not keys
+}
+
+TEST_CASE("rules of the glucose and NEWS2 detectors: global and per-patient settings", "[config]") {
+  const auto s = load_string(
+      "[rules.glucose_falling_fast]\nenabled = true\nlimit = 2.0\n"
+      "[rules.news2_urgent_review]\nmin_duration_s = 120\n"
+      "[[patients]]\nid = \"p-7\"\nspo2_scale = 2\non_oxygen = true\n"
+      "[patients.rules.glucose_urgent_low_soon]\nlimit = 60\n",
+      "detectors.toml");
+  CHECK(s.glucose.falling_fast.enabled);
+  CHECK(s.glucose.falling_fast.limit == 2.0);
+  CHECK_FALSE(s.glucose.rising_fast.enabled);  // untouched
+  CHECK(s.news2.urgent.min_duration == 120s);
+  CHECK(s.news2.emergency.min_duration == 300s);
+  REQUIRE(s.news2.patient_context.count("p-7") == 1);
+  CHECK(s.news2.patient_context.at("p-7").scale == vitals::core::spo2_scale::scale2);
+  CHECK(s.news2.patient_context.at("p-7").on_oxygen);
+  CHECK(s.detector.patients.at("p-7").at("glucose_urgent_low_soon").limit == 60.0);
+
+  SECTION("a key a rule does not take is an error naming it") {
+    const auto e = load_error("[rules.news2_emergency]\nlimit = 7\n");
+    CHECK(e.key() == "rules.news2_emergency.limit");
+    CHECK_THAT(e.what(), Catch::Contains("known keys here: min_duration_s, priority, enabled"));
+  }
+  SECTION("a rate limit is in mg/dL/min, within its own range") {
+    const auto e = load_error("[rules.glucose_rising_fast]\nlimit = 54\n");
+    CHECK(e.key() == "rules.glucose_rising_fast.limit");
+    CHECK_THAT(e.what(), Catch::Contains("mg/dL/min"));
+  }
+  SECTION("spo2_scale is 1 or 2") {
+    const auto e = load_error("[[patients]]\nid = \"p\"\nspo2_scale = 3\n");
+    CHECK(e.key() == "patients[0].spo2_scale");
+  }
 }

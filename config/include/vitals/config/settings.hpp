@@ -8,6 +8,7 @@
 #include <map>
 
 #include <vitals/core/detector.hpp>
+#include <vitals/core/glucose_detector.hpp>
 #include <vitals/core/news2_detector.hpp>
 #include <vitals/core/stale_monitor.hpp>
 
@@ -51,7 +52,7 @@ struct pipeline_settings {
   std::size_t ring_capacity = 65536;  ///< samples per source ring, a power of two
   int push_timeout_ms = 5000;         ///< how long a full ring makes a producer wait
   std::size_t batch_max = 1024;       ///< samples taken from a ring per pass
-  bool detection = true;  ///< false: store only, no physiological detector (benchmarks)
+  bool detection = true;              ///< false: store only, no physiological detector (benchmarks)
 
   /// Member-wise comparison.
   bool operator==(const pipeline_settings&) const = default;
@@ -85,8 +86,12 @@ struct settings {
   std::vector<device_mapping> devices;  ///< [[devices]], in file order
   /// core::default_rules() with [rules.*] applied; [[patients]] overrides in `detector.patients`.
   core::detector_settings detector{core::default_rules(), {}};
-  /// [[patients]] spo2_scale / on_oxygen, for the patients that set either.
-  std::map<std::string, core::news2_patient> news2_patients;
+  /// Glucose detector defaults with [rules.glucose_*] applied (per-patient overrides are in
+  /// `detector.patients`, shared by every detector).
+  core::glucose_settings glucose;
+  /// NEWS2 defaults with [rules.news2_*] applied; `patient_context` holds [[patients]]
+  /// spo2_scale / on_oxygen for the patients that set either.
+  core::news2_settings news2;
   /// [stale]: silence limits per vital before a stale-data technical alert.
   core::stale_settings stale;
   /// Non-fatal findings of the loader ("FILE:LINE:COL: key 'k': ..."), for the caller to log.
