@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval_text.hpp"
 #include "json_fields.hpp"
 
 namespace vitals::simulators {
@@ -39,6 +40,9 @@ bool blank(std::string_view line) {
   return line.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
+using eval_text::fixed;
+using eval_text::median_of;
+using eval_text::render;
 using json_fields::bad_key;
 using json_fields::parse_object;
 
@@ -101,21 +105,8 @@ std::string iso_time(core::timestamp t) {
   return buf;
 }
 
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
 std::string percent(double fraction) {
   return fixed(fraction * 100.0, 1) + "%";
-}
-
-/// Mean of the two middle values for even n.
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 /// Nearest rank: the ceil(0.9 n)-th smallest.
@@ -127,31 +118,6 @@ double p90_of(std::vector<double> v) {
 
 bool vital_matches(const std::optional<core::vital_kind>& label_vital, core::vital_kind v) {
   return !label_vital || *label_vital == v;
-}
-
-/// Left-aligns the first `left` columns, right-aligns the rest; two-space indent and gaps.
-std::string render(const std::vector<std::string>& header,
-                   const std::vector<std::vector<std::string>>& rows, std::size_t left) {
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  std::string out;
-  const auto line = [&](const std::vector<std::string>& cells) {
-    std::string l = " ";
-    for (std::size_t c = 0; c < cells.size(); ++c) {
-      const std::string pad(width[c] - cells[c].size(), ' ');
-      l += ' ';
-      l += c < left ? cells[c] + pad : pad + cells[c];
-      if (c + 1 < cells.size()) l += ' ';
-    }
-    while (!l.empty() && l.back() == ' ') l.pop_back();
-    out += l + '\n';
-  };
-  line(header);
-  for (const auto& row : rows) line(row);
-  return out;
 }
 
 ojson optional_number(const std::optional<double>& v) {
@@ -313,11 +279,13 @@ std::vector<eval_alert> read_alerts_db(const std::string& path) {
   {
     auto s = prepare("PRAGMA user_version");
     if (sqlite3_step(s.get()) != SQLITE_ROW) throw fail(sqlite3_errmsg(db.get()));
+    // Version 2 added the personal baselines table; patients and alerts are as in version 1.
     const auto version = sqlite3_column_int64(s.get(), 0);
-    if (version != 1) {
-      throw eval_input_error(
-          "SQLite database '" + path + "': schema version " + std::to_string(version) +
-          (version == 0 ? " (not a vitalsd database)" : "") + ", this vitals-eval reads version 1");
+    if (version < 1 || version > 2) {
+      throw eval_input_error("SQLite database '" + path + "': schema version " +
+                             std::to_string(version) +
+                             (version == 0 ? " (not a vitalsd database)" : "") +
+                             ", this vitals-eval reads versions 1 and 2");
     }
   }
   auto s = prepare(

@@ -2,16 +2,8 @@
 // written through the real store, and alerts JSONL), the scoring arithmetic on a hand-made
 // labels/alerts pair, and the command line.
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -28,15 +20,19 @@
 #include <vitals/simulators/eval.hpp>
 #include <vitals/simulators/ground_truth.hpp>
 
+#include "eval_test_util.hpp"
+
 namespace sim = vitals::simulators;
 namespace core = vitals::core;
-namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using std::chrono::hours;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
+using vitals::eval_test::read_file;
+using vitals::eval_test::temp_dir;
+using vitals::eval_test::write_file;
 
 namespace {
 
@@ -45,39 +41,6 @@ const core::timestamp t0{milliseconds(1767225600000)};
 
 core::timestamp at(int h, int m = 0, int s = 0) {
   return t0 + hours(h) + minutes(m) + seconds(s);
-}
-
-/// A fresh directory under the system temp dir, removed at the end of the test.
-class temp_dir {
- public:
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("vitals-eval-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 sim::label make_label(sim::label_type type, std::string patient, std::string kind,
@@ -656,17 +619,7 @@ TEST_CASE("median and p90 follow the documented definitions") {
 }
 
 #ifdef VITALS_EVAL_PATH
-namespace {
-
-int run_eval(const std::string& args, const std::string& err_file) {
-  const std::string cmd =
-      std::string("'") + VITALS_EVAL_PATH + "' " + args + " 2>'" + err_file + "' >/dev/null";
-  const int status = std::system(cmd.c_str());
-  REQUIRE(WIFEXITED(status));
-  return WEXITSTATUS(status);
-}
-
-}  // namespace
+using vitals::eval_test::run_eval;
 
 TEST_CASE("vitals-eval command line") {
   temp_dir dir;
