@@ -12,17 +12,18 @@ using std::chrono::seconds;
 jump_limit default_jump_limit(vital_kind kind) noexcept {
   switch (kind) {
     case vital_kind::heart_rate:
-      return {30.0, 60.0, seconds(10)};
+      return {30.0, 60.0, seconds(10), seconds(10), minutes(2)};
     case vital_kind::spo2:
-      return {6.0, 10.0, seconds(10)};
+      return {6.0, 10.0, seconds(10), seconds(10), minutes(2)};
     case vital_kind::glucose:
-      return {15.0, 3.0, minutes(12)};
+      return {15.0, 3.0, minutes(10), minutes(30), minutes(15)};
   }
   return {};
 }
 
 bool jump_filter::within(double a, double b, milliseconds dt, const jump_limit& limit) noexcept {
-  const double minutes_apart = std::max(0.0, static_cast<double>(dt.count()) / 60000.0);
+  const auto capped = std::clamp(dt, milliseconds(0), limit.horizon);
+  const double minutes_apart = static_cast<double>(capped.count()) / 60000.0;
   return std::abs(a - b) <= limit.step + limit.rate_per_min * minutes_apart;
 }
 
@@ -34,7 +35,9 @@ bool jump_filter::is_artifact(double value, timestamp t, const jump_limit& limit
     suspecting_ = false;
     return false;
   };
-  if (!has_good_ || within(value, good_, t - good_time_, limit)) return accept();
+  const bool after_gap = has_good_ && t - last_ > limit.gap;
+  last_ = t;
+  if (!has_good_ || after_gap || within(value, good_, t - good_time_, limit)) return accept();
   if (suspecting_ && within(value, suspect_, t - suspect_time_, limit)) {
     // Consistent with the previous suspect reading: a new level once it has held long enough.
     suspect_ = static_cast<float>(value);

@@ -49,8 +49,14 @@ TEST_CASE("a CGM compression low is an artifact; a physiological fall is not", "
   jump_filter compression;
   CHECK_FALSE(compression.is_artifact(120, t0, lim));
   CHECK(compression.is_artifact(82, t0 + 5min, lim));   // -38 in 5 min (30 allowed)
-  CHECK(compression.is_artifact(65, t0 + 10min, lim));  // still far from 120
-  CHECK_FALSE(compression.is_artifact(118, t0 + 15min, lim));
+  CHECK(compression.is_artifact(65, t0 + 10min, lim));  // -55: more than 45 in any 10 min
+  // A half-hour compression stays an artifact: the allowance stops growing after 10 minutes,
+  // and the low readings have agreed with each other for less than 30 minutes.
+  for (int m = 15; m <= 30; m += 5) {
+    INFO(m);
+    CHECK(compression.is_artifact(63, t0 + std::chrono::minutes(m), lim));
+  }
+  CHECK_FALSE(compression.is_artifact(118, t0 + 35min, lim));  // the sensor is free again
 
   jump_filter fall;  // -3 mg/dL/min, the fastest physiological fall a detector must follow
   double v = 150;
@@ -58,6 +64,22 @@ TEST_CASE("a CGM compression low is an artifact; a physiological fall is not", "
     INFO(v);
     CHECK_FALSE(fall.is_artifact(v, t0 + std::chrono::minutes(5 * i), lim));
   }
+}
+
+TEST_CASE("a new glucose level is believed after 30 min, or at once after a silence", "[quality]") {
+  const auto lim = default_jump_limit(vital_kind::glucose);
+  jump_filter f;
+  CHECK_FALSE(f.is_artifact(150, t0, lim));
+  for (int m = 5; m < 35; m += 5) {
+    INFO(m);
+    CHECK(f.is_artifact(90 + (m % 10 == 0 ? 2 : -2), t0 + std::chrono::minutes(m), lim));
+  }
+  CHECK_FALSE(f.is_artifact(91, t0 + 35min, lim));  // consistent since 5 min: 30 min held
+  CHECK_FALSE(f.is_artifact(89, t0 + 40min, lim));
+
+  jump_filter g;
+  CHECK_FALSE(g.is_artifact(150, t0, lim));
+  CHECK_FALSE(g.is_artifact(70, t0 + 20min, lim));  // 20 min without readings: nothing to doubt
 }
 
 TEST_CASE("lateness is judged against the stream's usual delay, so a skewed clock is fine",

@@ -9,18 +9,23 @@
 
 namespace vitals::core {
 
-/// How far a vital can move between two readings before the second is an artifact:
-/// `step + rate_per_min * minutes between the readings`. A run of mutually consistent suspect
-/// readings lasting `confirm` (device time) is a real new level and is accepted.
+/// How far a vital can move from the last believed reading before a reading is an artifact:
+/// `step + rate_per_min * minutes since the believed reading`, the minutes capped at `horizon`
+/// (so that a long artifact does not become believable merely by lasting). A run of mutually
+/// consistent suspect readings lasting `confirm` (device time) is a real new level and is
+/// believed; so is the first reading after a silence longer than `gap`.
 struct jump_limit {
-  double step = 0.0;          ///< allowed change between readings regardless of the interval
-  double rate_per_min = 0.0;  ///< allowed change per minute of device time
+  double step = 0.0;                     ///< allowed change regardless of the interval
+  double rate_per_min = 0.0;             ///< allowed change per minute of device time
+  std::chrono::milliseconds horizon{0};  ///< the minutes of rate_per_min are capped at this
   std::chrono::milliseconds confirm{0};  ///< how long a new level must hold to be believed
+  std::chrono::milliseconds gap{0};      ///< after a longer silence, anything is believed
 };
 
-/// Defaults: HR 30 /min + 60 /min per minute, confirmed after 10 s; SpO2 6 % + 10 %/min, 10 s;
-/// glucose 15 mg/dL + 3 mg/dL/min (a 5-minute step of 30 mg/dL: faster falls than that are
-/// rare), 12 min (three readings).
+/// Defaults: HR 30 /min + 60 /min per minute over at most 10 s, confirmed after 10 s; SpO2 6 %
+/// + 10 %/min over 10 s, 10 s; both reset after 2 min of silence. Glucose 15 mg/dL + 3 mg/dL/min
+/// over at most 10 min (45 mg/dL: faster falls are not physiological, CGM compression lows
+/// are), confirmed after 30 min, reset after 15 min of silence.
 jump_limit default_jump_limit(vital_kind kind) noexcept;
 
 /// Remembers the last believed value of one stream and classifies each in-order reading.
@@ -34,6 +39,7 @@ class jump_filter {
                      const jump_limit& limit) noexcept;
 
   float good_ = 0.0F;     ///< last believed value
+  timestamp last_{};      ///< last reading of any kind
   float suspect_ = 0.0F;  ///< last suspect value
   timestamp good_time_{};
   timestamp suspect_since_{};
