@@ -444,6 +444,7 @@ eval_report evaluate(const label_set& labels, std::span<const eval_alert> alerts
     std::vector<double> delays;
   };
   std::map<std::string, kind_acc> kinds;
+  std::map<std::pair<std::string, std::string>, std::vector<double>> rule_delays;
   std::vector<bool> excused(physio.size(), false);  // matches an actionable event
 
   for (const auto& l : labels.labels) {
@@ -463,6 +464,7 @@ eval_report evaluate(const label_set& labels, std::span<const eval_alert> alerts
     const auto from = l.start - options.lead;
     const auto to = l.end + options.grace;
     std::optional<core::timestamp> first;
+    std::map<std::string, core::timestamp> first_by_rule;
     for (std::size_t i = 0; i < physio.size(); ++i) {
       const auto& a = *physio[i];
       if (a.patient != l.patient || !vital_matches(l.vital, a.vital)) continue;
@@ -472,11 +474,16 @@ eval_report evaluate(const label_set& labels, std::span<const eval_alert> alerts
       k.alerts.insert(i);
       if (l.actionable) excused[i] = true;
       if (!first || a.raised < *first) first = a.raised;
+      const auto [it, fresh] = first_by_rule.emplace(a.rule, a.raised);
+      if (!fresh && a.raised < it->second) it->second = a.raised;
     }
+    const auto reference = l.crossed ? *l.crossed : l.start;
     if (first) {
       ++k.detected;
-      const auto reference = l.crossed ? *l.crossed : l.start;
       k.delays.push_back(seconds_of(*first - reference));
+    }
+    for (const auto& [rule, raised] : first_by_rule) {
+      rule_delays[{l.kind, rule}].push_back(seconds_of(raised - reference));
     }
   }
 
@@ -496,6 +503,15 @@ eval_report evaluate(const label_set& labels, std::span<const eval_alert> alerts
       row.p90_delay_s = p90_of(k.delays);
     }
     r.events.push_back(std::move(row));
+  }
+  for (auto& [key, delays] : rule_delays) {
+    rule_row row;
+    row.kind = key.first;
+    row.rule = key.second;
+    row.detected = delays.size();
+    row.median_delay_s = median_of(delays);
+    row.p90_delay_s = p90_of(delays);
+    r.rules.push_back(std::move(row));
   }
   const auto rank = [](const std::string& actionable) {
     return actionable == "yes" ? 0 : actionable == "mixed" ? 1 : 2;
@@ -568,6 +584,20 @@ std::string format_table(const eval_report& r) {
                   rows, 3);
   }
 
+  if (!r.rules.empty()) {
+    out << "\nevents by rule (each rule's first alert per event, same reference)\n";
+    std::vector<std::vector<std::string>> rows;
+    std::map<std::string, std::size_t> events_of;
+    for (const auto& e : r.events) events_of[e.kind] = e.events;
+    for (const auto& x : r.rules) {
+      rows.push_back({x.kind, x.rule,
+                      std::to_string(x.detected) + "/" + std::to_string(events_of[x.kind]),
+                      x.median_delay_s ? format_delay(*x.median_delay_s) : "-",
+                      x.p90_delay_s ? format_delay(*x.p90_delay_s) : "-"});
+    }
+    out << render({"kind", "rule", "found", "median delay", "p90 delay"}, rows, 2);
+  }
+
   out << "\nartifacts (false alerts raised inside them)\n";
   if (r.artifacts.empty()) {
     out << "  (none)\n";
@@ -629,6 +659,17 @@ std::string to_json(const eval_report& r) {
     events.push_back(std::move(row));
   }
   j["events"] = std::move(events);
+  ojson rules = ojson::array();
+  for (const auto& x : r.rules) {
+    ojson row;
+    row["kind"] = x.kind;
+    row["rule"] = x.rule;
+    row["detected"] = x.detected;
+    row["median_delay_s"] = optional_number(x.median_delay_s);
+    row["p90_delay_s"] = optional_number(x.p90_delay_s);
+    rules.push_back(std::move(row));
+  }
+  j["events_by_rule"] = std::move(rules);
   ojson artifacts = ojson::array();
   for (const auto& a : r.artifacts) {
     ojson row;

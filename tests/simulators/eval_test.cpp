@@ -235,6 +235,18 @@ void check_handmade(const sim::eval_report& r, double patient_days = 2.0) {
   REQUIRE(desat.p90_delay_s);
   CHECK(*desat.p90_delay_s == Approx(40.0));  // ceil(0.9 * 2) = 2nd smallest
 
+  // Per rule: both found desaturations had a spo2_low alert; one also a spo2_trend alert.
+  std::map<std::string, const sim::rule_row*> desat_rules;
+  for (const auto& x : r.rules) {
+    if (x.kind == "desaturation") desat_rules[x.rule] = &x;
+  }
+  REQUIRE(desat_rules.size() == 2);
+  REQUIRE(desat_rules.count("spo2_low") == 1);
+  CHECK(desat_rules["spo2_low"]->detected == 2);
+  CHECK(*desat_rules["spo2_low"]->median_delay_s == Approx(10.0));
+  REQUIRE(desat_rules.count("spo2_trend") == 1);
+  CHECK(desat_rules["spo2_trend"]->detected == 1);
+
   const auto& hypo = r.events[1];
   CHECK(hypo.kind == "hypoglycaemia_level2");
   CHECK(hypo.vital == "glucose");
@@ -521,8 +533,8 @@ TEST_CASE("scoring arithmetic on a hand-made run, alerts from JSONL and from vit
     const auto ordered = nlohmann::ordered_json::parse(sim::to_json(report_jsonl));
     for (const auto& item : ordered.items()) keys.push_back(item.key());
     CHECK(keys == std::vector<std::string>{"run", "options", "labels", "alerts", "events",
-                                           "artifacts", "alerts_on_artifacts", "false_alerts",
-                                           "technical_alerts"});
+                                           "events_by_rule", "artifacts", "alerts_on_artifacts",
+                                           "false_alerts", "technical_alerts"});
   }
   SECTION("the table shows the figures") {
     const auto table = sim::format_table(report_jsonl);

@@ -105,6 +105,19 @@ struct event_row {
   friend bool operator==(const event_row&, const event_row&) = default;
 };
 
+/// How one rule did on the events of one kind: its first alert per event, against the same
+/// reference as the event row (threshold crossing, or start).
+struct rule_row {
+  std::string kind;                      ///< event kind, "hypoglycaemia_level2"
+  std::string rule;                      ///< "glucose_urgent_low_soon"
+  std::size_t detected = 0;              ///< events with an alert of this rule
+  std::optional<double> median_delay_s;  ///< over those events
+  std::optional<double> p90_delay_s;     ///< nearest rank
+
+  /// Field-wise equality.
+  friend bool operator==(const rule_row&, const rule_row&) = default;
+};
+
 /// The figures of one artifact kind.
 struct artifact_row {
   std::string kind;        ///< label kind, "motion"
@@ -133,6 +146,7 @@ struct eval_report {
   std::size_t alerts_ignored = 0;        ///< other patients or outside the run
   double alerts_per_patient_day = 0.0;   ///< alerts_physiological / patient_days
   std::vector<event_row> events;         ///< actionable yes, mixed, no; then by kind
+  std::vector<rule_row> rules;           ///< by event kind, then rule name
   std::vector<artifact_row> artifacts;   ///< by kind
   std::size_t alerts_on_artifacts = 0;   ///< distinct false alerts inside any artifact
   std::size_t false_alerts = 0;          ///< physiological alerts matching no actionable event
