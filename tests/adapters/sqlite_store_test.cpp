@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
+#include <vitals/core/baseline_detector.hpp>
 
 namespace {
 
@@ -509,4 +510,87 @@ TEST_CASE("sqlite store: an alert event is committed without waiting for the int
   CHECK(r.count("alerts") == 1);
   CHECK(r.count("samples") == 1);  // samples queued before the alert are committed with it
   CHECK(st.store_commits == 1);
+}
+
+TEST_CASE("sqlite store: personal baselines are upserted and loaded after a restart", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  const auto p1 = core::short_id::truncate("pat-1");
+  const auto p2 = core::short_id::truncate("pat-2");
+
+  // A real detector state: a few hours of 1 Hz HR and SpO2.
+  core::baseline_detector learnt;
+  {
+    std::vector<core::alert_event> out;
+    for (std::int64_t i = 0; i < 4 * 3600; ++i) {
+      auto s = make_sample(i, "ox-1", "pat-2");
+      learnt.observe(s, out);
+      s.kind = core::vital_kind::spo2;
+      s.value = 96.0 + static_cast<double>(i % 3);
+      learnt.observe(s, out);
+    }
+  }
+  const auto state = learnt.export_state(p2);
+  REQUIRE(!state.empty());
+
+  {
+    sqlite_store store(o, st);
+    CHECK(store.load_baselines().empty());
+    store.start();
+    CHECK_THROWS_AS(store.load_baselines(), std::logic_error);
+    store.save_baseline(p1, {1, 2, 3});
+    store.save_baseline(p2, state);
+    store.save_baseline(p1, {4, 5, 6, 7});  // replaces the first
+    store.save_baseline(p1, {});            // nothing to keep: ignored
+    store.flush();
+    reader r(o.path);
+    CHECK(r.count("baselines") == 2);
+    CHECK(r.count("patients") == 2);
+    CHECK(r.integer("SELECT bytes FROM baseline_view WHERE patient = 'pat-1'") == 4);
+    CHECK(r.integer("SELECT bytes FROM baseline_view WHERE patient = 'pat-2'") ==
+          static_cast<std::int64_t>(state.size()));
+    CHECK(r.integer("SELECT count(*) FROM baseline_view WHERE updated LIKE '____-__-__T%Z'") == 2);
+    CHECK(st.store_errors == 0);
+  }
+
+  sqlite_store store(o, st);
+  const auto rows = store.load_baselines();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].first == "pat-1");
+  CHECK(rows[0].second == std::vector<std::uint8_t>{4, 5, 6, 7});
+  CHECK(rows[1].first == "pat-2");
+  CHECK(rows[1].second == state);
+
+  core::baseline_detector restarted;
+  CHECK_FALSE(restarted.import_state(p1, rows[0].second));  // not a baseline: rejected
+  REQUIRE(restarted.import_state(p2, rows[1].second));
+  CHECK(restarted.export_state(p2) == state);
+  CHECK(restarted.patient_count() == 1);
+}
+
+TEST_CASE("sqlite store: a version 1 database gains the baselines table", "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  {
+    sqlite_store store(o, st);
+    const auto s = make_sample(1);
+    store.append(std::span(&s, 1));
+  }
+  {
+    // What vitalsd before schema 2 left behind.
+    reader r(o.path);
+    r.exec("DROP VIEW baseline_view; DROP TABLE baselines; PRAGMA user_version = 1");
+  }
+  CHECK(sqlite_store::schema_version(o.path) == 1);
+  {
+    sqlite_store store(o, st);
+    CHECK(store.load_baselines().empty());
+    store.save_baseline(core::short_id::truncate("pat-1"), {9});
+  }
+  CHECK(sqlite_store::schema_version(o.path) == 2);
+  reader r(o.path);
+  CHECK(r.count("samples") == 1);
+  CHECK(r.count("baselines") == 1);
 }

@@ -115,6 +115,18 @@ constexpr migration migrations[] = {
                                                                "threshold, a.message AS message"
                                                                "  FROM alerts a JOIN patients p ON "
                                                                "p.id = a.patient_id;"},
+    {2,
+     // Personal baselines (core::baseline_detector): one opaque, versioned state per patient,
+     // replaced on every save.
+     "CREATE TABLE baselines ("
+     "  patient_id INTEGER PRIMARY KEY REFERENCES patients(id),"
+     "  state BLOB NOT NULL,"
+     "  updated_at INTEGER NOT NULL);"
+     "CREATE VIEW baseline_view AS SELECT"
+     "  p.key AS patient, length(b.state) AS bytes,"
+     "  " VITALS_ISO_MS(
+         "b.updated_at") " AS updated"
+                         "  FROM baselines b JOIN patients p ON p.id = b.patient_id;"},
 };
 
 #undef VITALS_ISO_MS
@@ -231,14 +243,23 @@ bool is_file_path(const std::string& path) {
 
 }  // namespace
 
-/// Queue entry: a chunk of samples (from `offset` on) or one alert event, in arrival order.
+/// One patient's baseline state to upsert.
+struct baseline_row {
+  core::short_id patient;
+  std::vector<std::uint8_t> state;
+  std::int64_t at = 0;  ///< wall-clock epoch ms of save_baseline()
+};
+
+/// Queue entry: a chunk of samples (from `offset` on), one alert event or one baseline, in
+/// arrival order.
 struct work_item {
   std::vector<core::sample> samples;
   std::size_t offset = 0;
   std::optional<core::alert_event> event;
+  std::optional<baseline_row> baseline;
   steady::time_point enqueued;
 
-  std::size_t rows() const noexcept { return event ? 1 : samples.size() - offset; }
+  std::size_t rows() const noexcept { return event || baseline ? 1 : samples.size() - offset; }
 };
 
 struct sqlite_store::impl {
@@ -268,7 +289,7 @@ struct sqlite_store::impl {
   // Writer-only state (or the stopping thread once the writer has been joined).
   stmt_ptr find_patient, insert_patient, find_device, insert_device, move_device, touch_device;
   stmt_ptr insert_sample, find_active_alert, insert_alert, reraise_alert, resolve_alert,
-      insert_event;
+      insert_event, upsert_baseline;
   struct device_entry {
     std::int64_t id;
     std::int64_t patient_id;
@@ -290,6 +311,7 @@ struct sqlite_store::impl {
   std::int64_t device_id(const core::short_id& key, std::int64_t patient, std::int64_t now);
   bool write_sample(const core::sample& s);
   void write_event(const core::alert_event& e);
+  void write_baseline(const baseline_row& b);
   void enqueue(work_item item);
 };
 
@@ -393,6 +415,11 @@ void sqlite_store::impl::prepare_statements() {
   insert_event = prepare(d,
                          "INSERT INTO alert_events(alert_id, transition, at, value, actor, reason) "
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  upsert_baseline =
+      prepare(d,
+              "INSERT INTO baselines(patient_id, state, updated_at) VALUES (?1, ?2, ?3) "
+              "ON CONFLICT(patient_id) DO UPDATE SET state = excluded.state, "
+              "updated_at = excluded.updated_at");
 }
 
 std::int64_t sqlite_store::impl::patient_id(const core::short_id& key, std::int64_t now) {
@@ -574,6 +601,16 @@ void sqlite_store::impl::write_event(const core::alert_event& e) {
   step_done(d, q);
 }
 
+void sqlite_store::impl::write_baseline(const baseline_row& b) {
+  const auto pid = patient_id(b.patient, b.at);
+  sqlite3_stmt* q = upsert_baseline.get();
+  reset_guard g{q};
+  sqlite3_bind_int64(q, 1, pid);
+  sqlite3_bind_blob(q, 2, b.state.data(), static_cast<int>(b.state.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, b.at);
+  step_done(db.get(), q);
+}
+
 void sqlite_store::impl::write_batch(const std::vector<work_item>& batch,
                                      std::uint64_t& samples_written) {
   sqlite3* d = db.get();
@@ -584,6 +621,10 @@ void sqlite_store::impl::write_batch(const std::vector<work_item>& batch,
     for (const auto& item : batch) {
       if (item.event) {
         write_event(*item.event);
+        continue;
+      }
+      if (item.baseline) {
+        write_baseline(*item.baseline);
         continue;
       }
       for (std::size_t i = item.offset; i < item.samples.size(); ++i) {
@@ -780,9 +821,10 @@ void sqlite_store::stop() noexcept {
     m.drain_inline();
   }
   // Statements before the connection: close_v2 would otherwise keep it as a zombie.
-  for (auto* s : {&m.find_patient, &m.insert_patient, &m.find_device, &m.insert_device,
-                  &m.move_device, &m.touch_device, &m.insert_sample, &m.find_active_alert,
-                  &m.insert_alert, &m.reraise_alert, &m.resolve_alert, &m.insert_event}) {
+  for (auto* s :
+       {&m.find_patient, &m.insert_patient, &m.find_device, &m.insert_device, &m.move_device,
+        &m.touch_device, &m.insert_sample, &m.find_active_alert, &m.insert_alert, &m.reraise_alert,
+        &m.resolve_alert, &m.insert_event, &m.upsert_baseline}) {
     s->reset();
   }
   if (m.db) {
@@ -826,6 +868,49 @@ void sqlite_store::flush() {
   m.flush_target = std::max(m.flush_target, target);
   m.work_cv.notify_one();
   m.done_cv.wait(lock, [&] { return m.committed_seq >= target || !m.running; });
+}
+
+void sqlite_store::save_baseline(const core::short_id& patient, std::vector<std::uint8_t> blob) {
+  if (blob.empty()) return;
+  work_item item;
+  item.baseline = baseline_row{patient, std::move(blob), ms(core::now_ms())};
+  impl_->enqueue(std::move(item));
+}
+
+std::vector<std::pair<std::string, std::vector<std::uint8_t>>> sqlite_store::load_baselines() {
+  auto& m = *impl_;
+  {
+    std::lock_guard lock(m.mutex);
+    if (m.running || m.stopping || m.closed) {
+      throw std::logic_error("sqlite store: load_baselines() is only allowed before start()");
+    }
+  }
+  // Baselines saved before start() are still queued: commit them first.
+  m.drain_inline();
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> rows;
+  try {
+    sqlite3* d = m.db.get();
+    auto s =
+        prepare(d,
+                "SELECT p.key, b.state FROM baselines b JOIN patients p ON p.id = b.patient_id "
+                "ORDER BY p.key");
+    for (;;) {
+      const int rc = sqlite3_step(s.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) throw sqlite_error(sqlite3_errmsg(d), rc);
+      const auto* key = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+      const auto key_bytes = sqlite3_column_bytes(s.get(), 0);
+      const auto* blob = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.get(), 1));
+      const auto blob_bytes = static_cast<std::size_t>(sqlite3_column_bytes(s.get(), 1));
+      std::vector<std::uint8_t> state;
+      if (blob != nullptr) state.assign(blob, blob + blob_bytes);
+      rows.emplace_back(std::string(key != nullptr ? key : "", static_cast<std::size_t>(key_bytes)),
+                        std::move(state));
+    }
+  } catch (const sqlite_error& e) {
+    throw std::runtime_error("SQLite database '" + m.options.path + "': " + e.what());
+  }
+  return rows;
 }
 
 std::size_t sqlite_store::queued_rows() const {

@@ -3,9 +3,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <vitals/core/alert.hpp>
 #include <vitals/core/sample.hpp>
@@ -29,7 +32,7 @@ struct store_options {
 class sqlite_store final : public core::store {
  public:
   /// Schema version (PRAGMA user_version) this code creates and understands.
-  static constexpr int current_schema_version = 1;
+  static constexpr int current_schema_version = 2;
 
   /// Opens or creates the database, applies migrations; throws std::runtime_error naming the
   /// path on failure and std::invalid_argument for bad options.
@@ -56,6 +59,15 @@ class sqlite_store final : public core::store {
   /// Blocks until everything queued before the call is committed (or given up after errors
   /// during shutdown, which is logged).
   void flush() override;
+
+  /// Queues one patient's baseline state; the writer upserts it into `baselines` with the
+  /// wall-clock time of this call. An empty blob is ignored.
+  void save_baseline(const core::short_id& patient, std::vector<std::uint8_t> blob) override;
+
+  /// Every stored baseline as (patient id, state), for baseline_detector::import_state(). Reads
+  /// on the calling thread, so only before start(): throws std::logic_error after it, and
+  /// std::runtime_error naming the path when the database cannot be read.
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> load_baselines();
 
   /// Rows (samples plus alert events) queued and not yet taken by the writer.
   std::size_t queued_rows() const;
