@@ -342,7 +342,7 @@ limit_range range_of(vital_kind k) {
 }
 
 /// Which detector a configurable rule belongs to; it decides which keys the rule takes.
-enum class rule_family { threshold, glucose, news2 };
+enum class rule_family { threshold, glucose, news2, baseline };
 
 /// A rule that [rules.NAME] and [patients.rules.NAME] may change.
 struct rule_desc {
@@ -371,6 +371,10 @@ std::vector<rule_desc> rule_catalog() {
                  rule_family::glucose, 0.5, 20.0, "mg/dL/min"});
   out.push_back({std::string(core::glucose_persistent_high_rule), vital_kind::glucose,
                  rule_family::glucose, glucose.min, glucose.max, "mg/dL"});
+  out.push_back({std::string(core::baseline_detector::hr_rule), vital_kind::heart_rate,
+                 rule_family::baseline, 1.0, 100.0, "/min"});
+  out.push_back({std::string(core::baseline_detector::cardio_rule), vital_kind::heart_rate,
+                 rule_family::baseline, 1.0, 50.0, "SD"});
   out.push_back({std::string(core::news2_urgent_rule), vital_kind::heart_rate, rule_family::news2,
                  0.0, 0.0, ""});
   out.push_back({std::string(core::news2_emergency_rule), vital_kind::heart_rate,
@@ -396,7 +400,7 @@ core::rule_override read_override(context& c, const toml::table* t, const std::s
   if (r.number("min_duration_s", duration_s, 0.0, max_duration_s, "s")) {
     o.min_duration = std::chrono::milliseconds(std::llround(duration_s * 1000.0));
   }
-  if (rule.family != rule_family::news2) {
+  if (rule.family == rule_family::threshold || rule.family == rule_family::glucose) {
     std::int64_t readings = 1;
     if (r.integer("min_readings", readings, 1, 1000)) {
       o.min_readings = static_cast<std::uint16_t>(readings);
@@ -502,6 +506,46 @@ void apply_global_rules(const std::map<std::string, core::rule_override>& overri
     const auto o = overrides.find(std::string(name));
     if (o != overrides.end()) apply_news2(*target, o->second);
   }
+  auto& b = s.baseline;
+  const auto minutes_of = [](std::chrono::milliseconds d) {
+    return std::chrono::ceil<std::chrono::minutes>(d);
+  };
+  if (const auto o = overrides.find(std::string(core::baseline_detector::hr_rule));
+      o != overrides.end()) {
+    if (o->second.enabled) b.hr_enabled = *o->second.enabled;
+    if (o->second.limit) b.hr_limit = *o->second.limit;
+    if (o->second.hysteresis) b.hr_hysteresis = *o->second.hysteresis;
+    if (o->second.min_duration) b.hr_min_duration = minutes_of(*o->second.min_duration);
+    if (o->second.level) b.level = *o->second.level;
+  }
+  if (const auto o = overrides.find(std::string(core::baseline_detector::cardio_rule));
+      o != overrides.end()) {
+    if (o->second.enabled) b.cardio_enabled = *o->second.enabled;
+    if (o->second.limit) b.cardio_limit = *o->second.limit;
+    if (o->second.hysteresis) b.cardio_hysteresis = *o->second.hysteresis;
+    if (o->second.min_duration) b.cardio_min_duration = minutes_of(*o->second.min_duration);
+    if (o->second.level) b.level = *o->second.level;
+  }
+}
+
+void read_baseline(context& c, const toml::table* t, core::baseline_settings& b) {
+  table_reader r(c, t, "baseline");
+  std::int64_t buckets = b.buckets;
+  if (const auto* n = r.integer("buckets", buckets, 1, 6)) {
+    if (24 % buckets != 0 || buckets == 5) {
+      r.error(*n, "buckets",
+              fmt::format("must be 1, 2, 3, 4 or 6 (equal parts of a day), got {}", buckets));
+    } else {
+      b.buckets = static_cast<int>(buckets);
+    }
+  }
+  r.integer("utc_offset_min", b.utc_offset_minutes, -720, 840);
+  std::int64_t hours = b.warmup_total.count() / 60;
+  if (r.integer("warmup_h", hours, 0, 24 * 30)) b.warmup_total = std::chrono::hours(hours);
+  r.number("learning_days", b.learning_days, 0.1, 3650.0, "days");
+  std::int64_t window = b.short_window.count();
+  if (r.integer("short_window_min", window, 1, 240)) b.short_window = std::chrono::minutes(window);
+  r.finish();
 }
 
 /// Checks an id that becomes a core::short_id.
@@ -750,6 +794,8 @@ void read_patients(context& c, table_reader& root, settings& s) {
     const auto* scale_node = r.integer("spo2_scale", scale, 1, 2);
     bool oxygen = false;
     const auto* oxygen_node = r.boolean("on_oxygen", oxygen);
+    std::int32_t offset = 0;
+    const auto* offset_node = r.integer("utc_offset_min", offset, -720, 840);
     const toml::table* rt = r.table("rules");
     auto overrides = read_rules(c, rt, path + ".rules", rules);
     r.finish();
@@ -769,6 +815,7 @@ void read_patients(context& c, table_reader& root, settings& s) {
       s.news2.patient_context[id] = core::news2_patient{
           scale == 2 ? core::spo2_scale::scale2 : core::spo2_scale::scale1, oxygen};
     }
+    if (offset_node) s.baseline.patient_utc_offset_minutes[id] = offset;
     s.detector.patients.emplace(id, std::move(overrides));
   });
 }
@@ -795,6 +842,7 @@ void read_all(context& c, const toml::table& root, settings& s) {
   read_pipeline(c, r.table("pipeline"), s.pipeline);
   read_log(c, r.table("log"), s.log);
   read_stale(c, r.table("stale"), s.stale);
+  read_baseline(c, r.table("baseline"), s.baseline);
   apply_global_rules(read_rules(c, r.table("rules"), "rules", rule_catalog()), s);
   read_devices(c, r, s);
   read_patients(c, r, s);

@@ -147,9 +147,10 @@ baseline_detector::baseline_detector(baseline_settings settings) : settings_(std
 
   profile defaults;
   defaults.hr = {s.hr_limit, s.hr_hysteresis, static_cast<std::int32_t>(s.hr_min_duration.count()),
-                 s.level, true};
+                 s.level, s.hr_enabled};
   defaults.cardio = {s.cardio_limit, s.cardio_hysteresis,
-                     static_cast<std::int32_t>(s.cardio_min_duration.count()), s.level, true};
+                     static_cast<std::int32_t>(s.cardio_min_duration.count()), s.level,
+                     s.cardio_enabled};
   defaults.utc_offset_minutes = s.utc_offset_minutes;
   profiles_.push_back(defaults);
 

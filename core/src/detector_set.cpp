@@ -31,7 +31,7 @@ void detector_set::tick(timestamp now, std::vector<alert_event>& out) {
 
 std::size_t detector_set::state_bytes() const noexcept {
   return thresholds_.state_bytes() + glucose_.state_bytes() + news2_.state_bytes() +
-         stale_.state_bytes();
+         baseline_.state_bytes() + stale_.state_bytes();
 }
 
 }  // namespace vitals::core

@@ -104,7 +104,14 @@ void pipeline::periodic(bool force) {
   }
   if (force || now >= next_save_) {
     next_save_ = now + options_.baseline_save_interval;
-    // BASELINE_SAVE
+    // Personal baselines survive restarts: the changed ones go to the store, which writes them
+    // on its own thread.
+    auto& baselines = detectors_.baselines();
+    baselines.take_dirty(dirty_);
+    for (const auto& patient : dirty_) {
+      store_.save_baseline(patient, baselines.export_state(patient));
+    }
+    dirty_.clear();
   }
 }
 

@@ -64,6 +64,8 @@ core::detection_settings detection_settings_from(const config::settings& s) {
   // Per-patient overrides name rules of every detector; each detector looks up its own.
   d.glucose.patients = s.detector.patients;
   d.news2.patients = s.detector.patients;
+  d.baseline = s.baseline;
+  d.baseline.patients = s.detector.patients;
   d.stale = s.stale;
   d.physiological = s.pipeline.detection;
   return d;
@@ -95,6 +97,28 @@ struct app::impl {
           to_string(e.transition), e.rule, to_string(e.level), to_string(e.source));
       spdlog::debug("ALERT detail patient={} device={} value={} threshold={}", e.patient.view(),
                     e.device.view(), e.value, e.threshold);
+    }
+  }
+
+  /// Personal baselines learnt before the last stop (saved by the pipeline as they change).
+  void load_baselines() {
+    std::size_t loaded = 0;
+    std::size_t rejected = 0;
+    for (const auto& [id, blob] : store.load_baselines()) {
+      const auto patient = core::short_id::make(id);
+      if (patient && pipe.detectors().baselines().import_state(*patient, blob)) {
+        ++loaded;
+      } else {
+        ++rejected;
+      }
+    }
+    if (loaded + rejected == 0) return;
+    spdlog::info("personal baselines: {} restored from the database", loaded);
+    if (rejected != 0) {
+      spdlog::warn(
+          "personal baselines: {} saved state(s) could not be used (other format or settings); "
+          "those patients learn their baseline again",
+          rejected);
     }
   }
 
@@ -181,6 +205,7 @@ void app::stop() {
 int app::run() {
   auto& d = *impl_;
   d.pipe.on_alert([&d](const core::alert_event& e) { d.log_alert(e); });
+  d.load_baselines();
   d.store.start();
   d.pipe.start();
   d.source.start();

@@ -147,6 +147,26 @@ std::vector<std::string> differences(const settings& a, const settings& b) {
     cmp(r + ".priority", x.level, y.level);
     cmp(r + ".min_duration_s", x.min_duration, y.min_duration);
   };
+  cmp("baseline.buckets", a.baseline.buckets, b.baseline.buckets);
+  cmp("baseline.utc_offset_min", a.baseline.utc_offset_minutes, b.baseline.utc_offset_minutes);
+  cmp("baseline.warmup_h", a.baseline.warmup_total, b.baseline.warmup_total);
+  cmp("baseline.learning_days", a.baseline.learning_days, b.baseline.learning_days);
+  cmp("baseline.short_window_min", a.baseline.short_window, b.baseline.short_window);
+  cmp("rules.hr_baseline_deviation.limit", a.baseline.hr_limit, b.baseline.hr_limit);
+  cmp("rules.hr_baseline_deviation.min_duration_s", a.baseline.hr_min_duration,
+      b.baseline.hr_min_duration);
+  cmp("rules.hr_baseline_deviation.hysteresis", a.baseline.hr_hysteresis, b.baseline.hr_hysteresis);
+  cmp("rules.hr_baseline_deviation.enabled", a.baseline.hr_enabled, b.baseline.hr_enabled);
+  cmp("rules.cardio_baseline_deviation.limit", a.baseline.cardio_limit, b.baseline.cardio_limit);
+  cmp("rules.cardio_baseline_deviation.min_duration_s", a.baseline.cardio_min_duration,
+      b.baseline.cardio_min_duration);
+  cmp("rules.cardio_baseline_deviation.hysteresis", a.baseline.cardio_hysteresis,
+      b.baseline.cardio_hysteresis);
+  cmp("rules.cardio_baseline_deviation.enabled", a.baseline.cardio_enabled,
+      b.baseline.cardio_enabled);
+  cmp("rules.*_baseline_deviation.priority", a.baseline.level, b.baseline.level);
+  cmp("patients (utc_offset_min)", a.baseline.patient_utc_offset_minutes.size(),
+      b.baseline.patient_utc_offset_minutes.size());
   news2_rule("rules.news2_urgent_review", a.news2.urgent, b.news2.urgent);
   news2_rule("rules.news2_emergency", a.news2.emergency, b.news2.emergency);
   const auto& an = a.news2.patient_context;
@@ -524,7 +544,8 @@ TEST_CASE("every error in a file is reported, one per line, in file order", "[co
         f + ":13:8: key 'rules.spo2_lo': unknown rule (did you mean 'spo2_low'?); rules: hr_low, "
             "hr_high, spo2_low, glucose_low, glucose_urgent_low, glucose_high, "
             "glucose_urgent_low_soon, glucose_falling_fast, glucose_rising_fast, "
-            "glucose_persistent_high, news2_urgent_review, news2_emergency",
+            "glucose_persistent_high, hr_baseline_deviation, cardio_baseline_deviation, "
+            "news2_urgent_review, news2_emergency",
         f + ":16:1: key 'devices[0].patient': missing (each device needs a patient)",
     };
     std::vector<std::string> lines;
@@ -735,4 +756,24 @@ TEST_CASE("rules of the glucose and NEWS2 detectors: global and per-patient sett
     const auto e = load_error("[[patients]]\nid = \"p\"\nspo2_scale = 3\n");
     CHECK(e.key() == "patients[0].spo2_scale");
   }
+}
+
+TEST_CASE("personal baselines: [baseline], their rules and a patient's local time", "[config]") {
+  const auto s = load_string(
+      "[baseline]\nbuckets = 4\nutc_offset_min = 60\nwarmup_h = 12\n"
+      "[rules.hr_baseline_deviation]\nlimit = 25\nmin_duration_s = 1800\n"
+      "[rules.cardio_baseline_deviation]\nenabled = false\n"
+      "[[patients]]\nid = \"p-1\"\nutc_offset_min = -300\n",
+      "baseline.toml");
+  CHECK(s.baseline.buckets == 4);
+  CHECK(s.baseline.utc_offset_minutes == 60);
+  CHECK(s.baseline.warmup_total == std::chrono::hours(12));
+  CHECK(s.baseline.hr_limit == 25.0);
+  CHECK(s.baseline.hr_min_duration == std::chrono::minutes(30));
+  CHECK_FALSE(s.baseline.cardio_enabled);
+  CHECK(s.baseline.hr_enabled);
+  CHECK(s.baseline.patient_utc_offset_minutes.at("p-1") == -300);
+  const auto e = load_error("[baseline]\nbuckets = 5\n");
+  CHECK(e.key() == "baseline.buckets");
+  CHECK_THAT(e.what(), Catch::Contains("1, 2, 3, 4 or 6"));
 }

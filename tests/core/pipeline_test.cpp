@@ -270,3 +270,30 @@ TEST_CASE("a device that goes silent raises a stale-data technical alert from th
   CHECK(st.events[0].rule == "hr_stale");
   CHECK(st.events[0].source == alert_source::technical);
 }
+
+TEST_CASE("personal baselines are handed to the store when the pipeline stops", "[pipeline]") {
+  class saving_store final : public store {
+   public:
+    void append(std::span<const sample>) override {}
+    void append(const alert_event&) override {}
+    void flush() override {}
+    void save_baseline(const short_id& patient, std::vector<std::uint8_t> blob) override {
+      saved.emplace_back(std::string(patient.view()), std::move(blob));
+    }
+    std::vector<std::pair<std::string, std::vector<std::uint8_t>>> saved;
+  } st;
+  stats counters;
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
+  auto& port = p.open_port("test", 1024);
+  p.start();
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE(port.push(make("p1", "ox", vital_kind::heart_rate, 70, std::chrono::seconds(i))));
+    REQUIRE(port.push(make("p1", "ox", vital_kind::spo2, 97, std::chrono::seconds(i))));
+  }
+  p.stop();
+  REQUIRE(st.saved.size() == 1);
+  CHECK(st.saved[0].first == "p1");
+  // The blob is the detector's own format: a fresh detector takes it back.
+  baseline_detector fresh;
+  CHECK(fresh.import_state(*short_id::make("p1"), st.saved[0].second));
+}

@@ -78,6 +78,8 @@ TEST_CASE("a simulated ward day through mosquitto and vitalsd, scored by vitals-
   const auto code = vitals::it::terminate(*daemon);
   INFO(daemon->log_text());
   REQUIRE(code == 0);
+  // Each patient's personal baseline was saved when the daemon stopped.
+  CHECK(env.count("SELECT count(*) FROM baselines") == 6);
 
   // Six patients over a day: about 86 400 oximeter readings each (two samples each), minus the
   // dropouts and probe-off seconds; CGM readings of the two diabetics.

@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include <vitals/core/baseline_detector.hpp>
 #include <vitals/core/detector.hpp>
 #include <vitals/core/glucose_detector.hpp>
 #include <vitals/core/news2_detector.hpp>
@@ -92,6 +93,9 @@ struct settings {
   /// NEWS2 defaults with [rules.news2_*] applied; `patient_context` holds [[patients]]
   /// spo2_scale / on_oxygen for the patients that set either.
   core::news2_settings news2;
+  /// Personal baselines: [baseline] and [rules.*_baseline_deviation] applied; [[patients]]
+  /// utc_offset_min in `patient_utc_offset_minutes`.
+  core::baseline_settings baseline;
   /// [stale]: silence limits per vital before a stale-data technical alert.
   core::stale_settings stale;
   /// Non-fatal findings of the loader ("FILE:LINE:COL: key 'k': ..."), for the caller to log.

@@ -67,6 +67,9 @@ struct baseline_settings {
 
   /// Priority of both rules (overridable per patient with rule_override::level).
   priority level = priority::low;
+  /// Whether each rule runs (overridable per patient with rule_override::enabled).
+  bool hr_enabled = true;
+  bool cardio_enabled = true;
 
   /// Per-patient overrides by rule name (same shape as detector_settings::patients): enabled,
   /// limit, hysteresis, min_duration and level are honoured.
