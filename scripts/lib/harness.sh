@@ -85,26 +85,27 @@ harness_start() {
   [ "$up" = 1 ] || harness_die "vitalsd did not subscribe; its log: $(cat "$tmp/vitalsd.log")"
 }
 
-# Rows in the samples table: the largest rowid (rows are never deleted), which SQLite reads at
-# once where count(*) scans tens of millions of rows.
+# Rows in the samples table (a scan: seconds for tens of millions of rows, which the waiting
+# below allows for). An unreadable database reads as -1, never as a count.
 harness_count_samples() {
-  sqlite3 -cmd ".timeout 2000" "file:$db?mode=ro" "SELECT coalesce(max(rowid), 0) FROM samples" \
-    2>/dev/null || echo 0
+  sqlite3 -cmd ".timeout 5000" "file:$db?mode=ro" "SELECT count(*) FROM samples" 2>/dev/null ||
+    echo -1
 }
 
 # harness_wait_stored [N]: until N samples are stored, or nothing new arrives for 10 s.
 harness_wait_stored() {
-  local want=${1:-0} stored=0 last=-1 since=$SECONDS
+  local want=${1:-0} stored=0 last=-1 since=$SECONDS deadline=$((SECONDS + 7200))
   if [ "$want" -gt 0 ]; then
     harness_progress "waiting for vitalsd to store $want readings"
   else
     harness_progress "waiting until vitalsd stores nothing new for 10 s"
   fi
-  while [ $((SECONDS - since)) -lt 10 ]; do
+  while [ $((SECONDS - since)) -lt 10 ] && [ "$SECONDS" -lt "$deadline" ]; do
     stored=$(harness_count_samples)
+    [ "$stored" -ge 0 ] || { since=$SECONDS; sleep 0.5; continue; }
     [ "$want" -gt 0 ] && [ "$stored" -ge "$want" ] && break
     if [ "$stored" != "$last" ]; then since=$SECONDS; last=$stored; fi
-    sleep 0.2
+    sleep 0.5
   done
   if [ "$want" -gt 0 ] && [ "$stored" -lt "$want" ]; then
     harness_progress "WARNING: only $stored of $want readings stored (see $tmp/vitalsd.log; --keep)"
