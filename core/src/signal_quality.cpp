@@ -16,7 +16,7 @@ jump_limit default_jump_limit(vital_kind kind) noexcept {
     case vital_kind::spo2:
       return {6.0, 10.0, seconds(10), seconds(10), minutes(2)};
     case vital_kind::glucose:
-      return {15.0, 3.0, minutes(10), minutes(30), minutes(15)};
+      return {10.0, 3.0, minutes(10), minutes(30), minutes(15)};
   }
   return {};
 }

@@ -48,8 +48,8 @@ TEST_CASE("a CGM compression low is an artifact; a physiological fall is not", "
   const auto lim = default_jump_limit(vital_kind::glucose);
   jump_filter compression;
   CHECK_FALSE(compression.is_artifact(120, t0, lim));
-  CHECK(compression.is_artifact(82, t0 + 5min, lim));   // -38 in 5 min (30 allowed)
-  CHECK(compression.is_artifact(65, t0 + 10min, lim));  // -55: more than 45 in any 10 min
+  CHECK(compression.is_artifact(92, t0 + 5min, lim));   // -28 in 5 min (25 allowed)
+  CHECK(compression.is_artifact(65, t0 + 10min, lim));  // -55: more than 40 in any 10 min
   // A half-hour compression stays an artifact: the allowance stops growing after 10 minutes,
   // and the low readings have agreed with each other for less than 30 minutes.
   for (int m = 15; m <= 30; m += 5) {
@@ -58,9 +58,9 @@ TEST_CASE("a CGM compression low is an artifact; a physiological fall is not", "
   }
   CHECK_FALSE(compression.is_artifact(118, t0 + 35min, lim));  // the sensor is free again
 
-  jump_filter fall;  // -3 mg/dL/min, the fastest physiological fall a detector must follow
-  double v = 150;
-  for (int i = 0; i < 20; ++i, v -= 15) {
+  jump_filter fall;  // -4 mg/dL/min, faster than physiology usually falls
+  double v = 250;
+  for (int i = 0; i < 10; ++i, v -= 20) {
     INFO(v);
     CHECK_FALSE(fall.is_artifact(v, t0 + std::chrono::minutes(5 * i), lim));
   }

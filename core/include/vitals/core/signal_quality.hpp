@@ -23,9 +23,9 @@ struct jump_limit {
 };
 
 /// Defaults: HR 30 /min + 60 /min per minute over at most 10 s, confirmed after 10 s; SpO2 6 %
-/// + 10 %/min over 10 s, 10 s; both reset after 2 min of silence. Glucose 15 mg/dL + 3 mg/dL/min
-/// over at most 10 min (45 mg/dL: faster falls are not physiological, CGM compression lows
-/// are), confirmed after 30 min, reset after 15 min of silence.
+/// + 10 %/min over 10 s, 10 s; both reset after 2 min of silence. Glucose 10 mg/dL + 3 mg/dL/min
+/// over at most 10 min (25 mg/dL in 5 min, 40 in 10: faster falls are not physiological, CGM
+/// compression lows are), confirmed after 30 min, reset after 15 min of silence.
 jump_limit default_jump_limit(vital_kind kind) noexcept;
 
 /// Remembers the last believed value of one stream and classifies each in-order reading.
