@@ -465,16 +465,6 @@ std::map<std::string, core::rule_override> read_rules(context& c, const toml::ta
   return out;
 }
 
-/// Applies a global [rules.NAME] override of a glucose rule to its defaults.
-void apply_glucose(core::glucose_rule_settings& g, const core::rule_override& o) {
-  if (o.enabled) g.enabled = *o.enabled;
-  if (o.level) g.level = *o.level;
-  if (o.limit) g.limit = *o.limit;
-  if (o.hysteresis) g.hysteresis = *o.hysteresis;
-  if (o.min_duration) g.min_duration = *o.min_duration;
-  if (o.min_readings) g.min_readings = *o.min_readings;
-}
-
 /// Applies a global [rules.NAME] override of a NEWS2 rule to its defaults.
 void apply_news2(core::news2_rule_settings& n, const core::rule_override& o) {
   if (o.enabled) n.enabled = *o.enabled;
@@ -496,7 +486,7 @@ void apply_global_rules(const std::map<std::string, core::rule_override>& overri
   };
   for (const auto& [name, target] : glucose) {
     const auto o = overrides.find(std::string(name));
-    if (o != overrides.end()) apply_glucose(*target, o->second);
+    if (o != overrides.end()) *target = core::apply(*target, o->second);
   }
   const std::pair<std::string_view, core::news2_rule_settings*> news2[] = {
       {core::news2_urgent_rule, &s.news2.urgent},

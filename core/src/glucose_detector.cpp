@@ -45,19 +45,24 @@ void check_rule(const glucose_rule_settings& r, const std::string& name, bool ra
 }
 
 /// A `glucose_settings` rule after one override, checked like the defaults.
-glucose_rule_settings apply_override(glucose_rule_settings r, const rule_override& o,
+glucose_rule_settings apply_override(const glucose_rule_settings& r, const rule_override& o,
                                      const std::string& where, bool rate) {
+  auto changed = apply(r, o);
+  check_rule(changed, where, rate);
+  return changed;
+}
+
+}  // namespace
+
+glucose_rule_settings apply(glucose_rule_settings r, const rule_override& o) {
   if (o.limit) r.limit = *o.limit;
   if (o.hysteresis) r.hysteresis = *o.hysteresis;
   if (o.min_duration) r.min_duration = *o.min_duration;
   if (o.min_readings) r.min_readings = *o.min_readings;
   if (o.level) r.level = *o.level;
   if (o.enabled) r.enabled = *o.enabled;
-  check_rule(r, where, rate);
   return r;
 }
-
-}  // namespace
 
 /// What one reading did to the model, shared by the rules.
 struct glucose_detector::step_result {

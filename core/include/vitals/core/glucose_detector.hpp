@@ -45,6 +45,10 @@ struct glucose_rule_settings {
   std::uint16_t min_readings = 1;
 };
 
+/// Applies one override to a glucose rule (`area_limit` does not apply); unchecked: the
+/// detector checks its settings when it is built.
+glucose_rule_settings apply(glucose_rule_settings rule, const rule_override& o);
+
 /// The per-patient forecast model: a Kalman filter on glucose level and trend (mg/dL, mg/dL/min)
 /// for any reading interval, whose sensor-noise variance is fitted to each patient online from
 /// the moments of second differences of the readings, with forgetting.
