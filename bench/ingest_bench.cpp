@@ -6,7 +6,9 @@
 //   vitalsd       the daemon as a process (Release build), counted as rows in its SQLite file
 // For QoS 0 and QoS 1 it prints each subscriber's rate, the publisher's own rate, the CPU that
 // the broker, the subscriber and this process used, and the ratio vitalsd / bare subscriber.
-// Medians over --repeat runs; ratios are paired within one repeat. Not part of ctest.
+// Medians over --repeat runs; ratios are paired within one repeat. With --detection-off, vitalsd
+// also runs with `[pipeline] detection = false` in every repeat (issue 4: what detection costs
+// end to end), and the ratio detection on / off is printed. Not part of ctest.
 
 #include <mosquitto.h>
 #include <sqlite3.h>
@@ -65,8 +67,10 @@ struct options {
   double idle_s = 2.0;
   double timeout_s = 60.0;
   int poll_ms = 50;
+  bool libmosquitto = true;
   bool paho = true;
   bool vitalsd = true;
+  bool detection_off = false;           // also run vitalsd with [pipeline] detection = false
   std::vector<std::string> broker_set;  // lines appended to the shipped mosquitto config
 };
 
@@ -82,8 +86,11 @@ struct options {
       "  --idle S         stop waiting when nothing new arrived for S seconds (default 2)\n"
       "  --timeout S      deadline of one measurement in seconds (default 60)\n"
       "  --poll-ms MS     vitalsd: interval of SELECT count(*) polls (default 50)\n"
+      "  --no-libmosquitto  skip the bare libmosquitto subscriber\n"
       "  --no-paho        skip the bare Paho C++ subscriber\n"
       "  --no-vitalsd     skip vitalsd (baselines only)\n"
+      "  --detection-off  also run vitalsd with [pipeline] detection = false in every repeat\n"
+      "                   ('vitalsd-nodet') and print the ratio detection on / off (issue 4)\n"
       "  --broker-set L   append line L to the shipped mosquitto config (repeatable), e.g.\n"
       "                   --broker-set 'set_tcp_nodelay false'; the last setting wins\n");
   std::exit(code);
@@ -121,10 +128,14 @@ options parse(int argc, char** argv) {
         o.timeout_s = std::stod(value());
       } else if (a == "--poll-ms") {
         o.poll_ms = std::stoi(value());
+      } else if (a == "--no-libmosquitto") {
+        o.libmosquitto = false;
       } else if (a == "--no-paho") {
         o.paho = false;
       } else if (a == "--no-vitalsd") {
         o.vitalsd = false;
+      } else if (a == "--detection-off") {
+        o.detection_off = true;
       } else if (a == "--broker-set") {
         o.broker_set.push_back(value());
       } else if (a == "--help" || a == "-h") {
@@ -141,7 +152,8 @@ options parse(int argc, char** argv) {
   const bool qos_ok = !o.qos.empty() && std::all_of(o.qos.begin(), o.qos.end(),
                                                     [](int q) { return q == 0 || q == 1; });
   if (o.messages == 0 || o.repeat < 1 || !qos_ok || o.publishers < 1 || o.devices < 1 ||
-      o.inflight < 1 || o.idle_s <= 0 || o.timeout_s <= 0 || o.poll_ms < 1) {
+      o.inflight < 1 || o.idle_s <= 0 || o.timeout_s <= 0 || o.poll_ms < 1 ||
+      (!o.libmosquitto && !o.paho && !o.vitalsd) || (o.detection_off && !o.vitalsd)) {
     std::fprintf(stderr, "ingest_bench: option out of range\n");
     usage(2);
   }
@@ -542,15 +554,20 @@ class sample_counter {
 
 class vitalsd_subscriber final : public subscriber {
  public:
-  vitalsd_subscriber(const vitals::test::mosquitto_broker& broker, int qos, int poll_ms)
-      : poll_(poll_ms), db_(dir_.path() / "vitalsd.db") {
+  vitalsd_subscriber(const vitals::test::mosquitto_broker& broker, int qos, int poll_ms,
+                     bool detection)
+      : name_(detection ? "vitalsd" : "vitalsd-nodet"),
+        poll_(poll_ms),
+        db_(dir_.path() / "vitalsd.db") {
     const auto config = dir_.path() / "vitalsd.toml";
     // Defaults everywhere (persistent session, batch_rows 1000, batch_interval_ms 200,
-    // synchronous normal, ring 65536) except the broker, the QoS and the database.
+    // synchronous normal, ring 65536) except the broker, the QoS and the database; and for
+    // vitalsd-nodet, no physiological detector (readings stored, stale-data monitor only).
     std::ofstream(config) << "[mqtt]\nbroker = \"" << broker.uri()
                           << "\"\nclient_id = \"vitalsd-bench\"\nqos = " << qos
                           << "\n[store]\npath = \"" << db_.string()
-                          << "\"\n[log]\nlevel = \"info\"\n";
+                          << "\"\n[pipeline]\ndetection = " << (detection ? "true" : "false")
+                          << "\n[log]\nlevel = \"info\"\n";
     process_ = std::make_unique<vitals::test::child_process>(
         std::vector<std::string>{VITALSD_PATH, "--config", config.string()},
         dir_.path() / "vitalsd.log");
@@ -564,7 +581,7 @@ class vitalsd_subscriber final : public subscriber {
       throw std::runtime_error("vitalsd did not subscribe; its log:\n" + process_->log_text());
   }
   ~vitalsd_subscriber() override { finish(); }
-  std::string name() const override { return "vitalsd"; }
+  std::string name() const override { return name_; }
   std::size_t count() override {
     const auto n = counter_.count(db_).value_or(0);
     const auto now = steady::now();
@@ -594,6 +611,7 @@ class vitalsd_subscriber final : public subscriber {
 
  private:
   vitals::test::temp_dir dir_{"vitals-bench"};
+  std::string name_;
   std::chrono::milliseconds poll_;
   fs::path db_;
   std::unique_ptr<vitals::test::child_process> process_;
@@ -610,6 +628,7 @@ struct measurement {
   double rate = 0;            // received / (last arrival - first publish)
   double publisher_rate = 0;  // completed publishes / (last completion - first publish)
   double window_s = 0;
+  double cpu_window_s = 0;  // window of the CPU figures (to the end of the wait, not the last row)
   double broker_cores = 0, subscriber_cores = 0, publisher_cores = 0, machine_cores = 0;
   std::vector<double> daemon_threads;  // cores per vitalsd thread, thread-id order
   std::string note;
@@ -622,7 +641,8 @@ measurement measure(const options& o, const std::vector<std::vector<message>>& w
   std::unique_ptr<subscriber> sub;
   if (which == "libmosquitto") sub = std::make_unique<mosquitto_subscriber>(broker.port(), qos);
   if (which == "paho-c++") sub = std::make_unique<paho_subscriber>(broker.port(), qos);
-  if (which == "vitalsd") sub = std::make_unique<vitalsd_subscriber>(broker, qos, o.poll_ms);
+  if (which == "vitalsd" || which == "vitalsd-nodet")
+    sub = std::make_unique<vitalsd_subscriber>(broker, qos, o.poll_ms, which == "vitalsd");
 
   const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
                                             std::chrono::duration<double>(o.timeout_s));
@@ -667,6 +687,7 @@ measurement measure(const options& o, const std::vector<std::vector<message>>& w
   r.publisher_rate = static_cast<double>(pubstats.completed) /
                      seconds(std::max(pubstats.last_complete, t0 + 1us) - t0);
   const double cpu_window = seconds(after.at - before.at);
+  r.cpu_window_s = cpu_window;
   r.broker_cores = (after.broker - before.broker) / cpu_window;
   r.machine_cores = (after.machine - before.machine) / cpu_window;
   r.publisher_cores = pubstats.cpu_s / cpu_window;
@@ -686,6 +707,12 @@ measurement measure(const options& o, const std::vector<std::vector<message>>& w
   if (steady::now() > deadline) r.note += "deadline passed; ";
   r.note += sub->finish();
   return r;
+}
+
+/// Cores used during the window by anything but the broker, the subscriber and the publisher:
+/// other people's work on a shared machine (and this process's polling, for vitalsd).
+double other_cores(const measurement& m) {
+  return std::max(0.0, m.machine_cores - m.broker_cores - m.subscriber_cores - m.publisher_cores);
 }
 
 double median(std::vector<double> v) {
@@ -709,9 +736,11 @@ int main(int argc, char** argv) {
   mosquitto_lib_init();
   std::signal(SIGPIPE, SIG_IGN);
 
-  std::vector<std::string> subscribers{"libmosquitto"};
+  std::vector<std::string> subscribers;
+  if (o.libmosquitto) subscribers.push_back("libmosquitto");
   if (o.paho) subscribers.push_back("paho-c++");
   if (o.vitalsd) subscribers.push_back("vitalsd");
+  if (o.detection_off) subscribers.push_back("vitalsd-nodet");
 
   const auto work = make_workload(o);
   std::string broker_extra;
@@ -736,7 +765,11 @@ int main(int argc, char** argv) {
   std::map<int, std::map<std::string, std::vector<measurement>>> results;
   for (const int qos : o.qos) {
     for (int rep = 1; rep <= o.repeat; ++rep) {
-      for (const auto& which : subscribers) {
+      // vitalsd and vitalsd-nodet swap places every other repeat, so that a drift of the
+      // background load does not always favour the same one.
+      auto order = subscribers;
+      if (o.detection_off && rep % 2 == 0) std::iter_swap(order.end() - 2, order.end() - 1);
+      for (const auto& which : order) {
         std::printf("[QoS %d, run %d/%d] %-12s ...\n", qos, rep, o.repeat, which.c_str());
         std::fflush(stdout);
         measurement m;
@@ -747,10 +780,10 @@ int main(int argc, char** argv) {
         }
         std::printf(
             "    %-12s %7zu in %6.2f s = %8.0f /s; publisher %8.0f /s; cores: broker %.2f, "
-            "subscriber %.2f, publisher %.2f, machine %.2f%s%s\n",
+            "subscriber %.2f, publisher %.2f, machine %.2f (other %.2f)%s%s\n",
             which.c_str(), m.received, m.window_s, m.rate, m.publisher_rate, m.broker_cores,
-            m.subscriber_cores, m.publisher_cores, m.machine_cores, m.note.empty() ? "" : "\n    ",
-            m.note.c_str());
+            m.subscriber_cores, m.publisher_cores, m.machine_cores, other_cores(m),
+            m.note.empty() ? "" : "\n    ", m.note.c_str());
         if (!m.daemon_threads.empty()) {
           std::printf("    vitalsd threads (cores, thread-id order):");
           for (const double c : m.daemon_threads) std::printf(" %.2f", c);
@@ -801,6 +834,54 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("\nissue 2 target: vitalsd / libmosquitto >= 0.90 at QoS 0 and QoS 1\n");
+
+  if (o.detection_off) {
+    // Paired within each repeat: vitalsd (default config) against vitalsd-nodet.
+    auto us_per_sample = [](const measurement& m, double cores) {
+      return m.received ? cores * m.cpu_window_s / static_cast<double>(m.received) * 1e6 : 0.0;
+    };
+    auto pipeline_cores = [](const measurement& m) {
+      // Thread-id order: main, SQLite writer, pipeline, Paho send, Paho receive.
+      return m.daemon_threads.size() > 2 ? m.daemon_threads[2] : 0.0;
+    };
+    std::printf(
+        "\nDetection on / off (issue 4): vitalsd (default config) against vitalsd-nodet "
+        "([pipeline] detection = false),\npaired within each repeat, medians of the per-repeat "
+        "ratios. CPU: microseconds of CPU per stored sample, whole\ndaemon and its pipeline "
+        "thread (which runs the detectors); other: cores used by anything else during the\n"
+        "window (other people's work: when it differs between on and off, so does the rate).\n\n");
+    std::printf("%-4s %12s  %-30s %9s %9s %7s %12s %12s %7s %9s %6s\n", "QoS", "rate on/off",
+                "per repeat", "daemon on", "off", "on/off", "pipeline on", "off", "on/off",
+                "other on", "off");
+    for (const auto& [qos, by_sub] : results) {
+      const auto& on = by_sub.at("vitalsd");
+      const auto& off = by_sub.at("vitalsd-nodet");
+      std::vector<double> rate, cpu_on, cpu_off, cpu, pipe_on, pipe_off, pipe, other_on, other_off;
+      std::string each;
+      for (std::size_t i = 0; i < on.size() && i < off.size(); ++i) {
+        if (off[i].rate <= 0 || on[i].rate <= 0) continue;
+        rate.push_back(on[i].rate / off[i].rate);
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%s%.2f", each.empty() ? "" : " ", rate.back());
+        each += buf;
+        cpu_on.push_back(us_per_sample(on[i], on[i].subscriber_cores));
+        cpu_off.push_back(us_per_sample(off[i], off[i].subscriber_cores));
+        if (cpu_off.back() > 0) cpu.push_back(cpu_on.back() / cpu_off.back());
+        pipe_on.push_back(us_per_sample(on[i], pipeline_cores(on[i])));
+        pipe_off.push_back(us_per_sample(off[i], pipeline_cores(off[i])));
+        if (pipe_off.back() > 0) pipe.push_back(pipe_on.back() / pipe_off.back());
+        other_on.push_back(other_cores(on[i]));
+        other_off.push_back(other_cores(off[i]));
+      }
+      std::printf("%-4d %12.2f  %-30s %9.2f %9.2f %7.2f %12.3f %12.3f %7.2f %9.2f %6.2f\n", qos,
+                  median(rate), each.c_str(), median(cpu_on), median(cpu_off), median(cpu),
+                  median(pipe_on), median(pipe_off), median(pipe), median(other_on),
+                  median(other_off));
+    }
+    std::printf(
+        "\nissue 4 target: detection costs < 10 %% of throughput, i.e. vitalsd rate on/off >= "
+        "0.90\n");
+  }
   mosquitto_lib_cleanup();
   return 0;
 }
