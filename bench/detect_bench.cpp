@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include <vitals/core/alert.hpp>
 #include <vitals/core/baseline_detector.hpp>
 #include <vitals/core/detector.hpp>
@@ -63,72 +65,48 @@ struct options {
   std::uint64_t seed = 1;
 };
 
-[[noreturn]] void usage(int code) {
-  std::printf(
-      "usage: detect_bench [options]\n"
-      "  --patients N         patients of the timing runs (default 1000)\n"
-      "  --seconds S          simulated seconds per timing run (default 1200)\n"
-      "  --warmup S           simulated seconds before timing starts (default 60)\n"
-      "  --repeat R           timing runs per configuration, paired on/off (default 3)\n"
-      "  --cgm-share F        share of patients with a 5-minute CGM (default 0.3)\n"
-      "  --memory-patients M  patients of the memory phase (default 100000; 0 skips it)\n"
-      "  --memory-seconds S   simulated seconds timed at that scale after a 2 s warm-up "
-      "(default 5)\n"
-      "  --rate R             samples/s for the 'share of one core' figure (default 50000)\n"
-      "  --no-breakdown       skip the per-detector passes\n"
-      "  --seed N             trace seed (default 1)\n");
-  std::exit(code);
-}
-
+/// The command line (CLI11); exits with CLI11's message and code on --help or a bad option.
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "detect_bench: %s needs a value\n", a.c_str());
-        usage(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--patients") {
-        o.patients = std::stoul(value());
-      } else if (a == "--seconds") {
-        o.seconds = std::stoi(value());
-      } else if (a == "--warmup") {
-        o.warmup = std::stoi(value());
-      } else if (a == "--repeat") {
-        o.repeat = std::stoi(value());
-      } else if (a == "--cgm-share") {
-        o.cgm_share = std::stod(value());
-      } else if (a == "--memory-patients") {
-        o.memory_patients = std::stoul(value());
-        o.memory = o.memory_patients > 0;
-      } else if (a == "--memory-seconds") {
-        o.memory_seconds = std::stoi(value());
-      } else if (a == "--rate") {
-        o.rate = std::stod(value());
-      } else if (a == "--no-breakdown") {
-        o.breakdown = false;
-      } else if (a == "--seed") {
-        o.seed = std::stoull(value());
-      } else if (a == "--help" || a == "-h") {
-        usage(0);
-      } else {
-        std::fprintf(stderr, "detect_bench: unknown option %s\n", a.c_str());
-        usage(2);
-      }
-    } catch (const std::logic_error&) {
-      std::fprintf(stderr, "detect_bench: bad value for %s\n", a.c_str());
-      usage(2);
-    }
+  CLI::App app{
+      "Detection cost (issue 4): the full detector set per sample, on vs off in the same run, "
+      "per detector, and its state per patient.",
+      "detect_bench"};
+  app.add_option("--patients", o.patients, "patients of the timing runs")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->capture_default_str();
+  app.add_option("--seconds", o.seconds, "simulated seconds per timing run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--warmup", o.warmup, "simulated seconds before timing starts")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--repeat", o.repeat, "timing runs per configuration, paired on/off")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--cgm-share", o.cgm_share, "share of patients with a 5-minute CGM")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--memory-patients", o.memory_patients,
+                 "patients of the memory phase (0 skips it)")
+      ->capture_default_str();
+  app.add_option("--memory-seconds", o.memory_seconds,
+                 "simulated seconds timed at that scale after a 2 s warm-up")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--rate", o.rate, "samples/s for the 'share of one core' figure")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  bool no_breakdown = false;
+  app.add_flag("--no-breakdown", no_breakdown, "skip the per-detector passes");
+  app.add_option("--seed", o.seed, "trace seed")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
-  if (o.patients == 0 || o.seconds < 1 || o.warmup < 0 || o.repeat < 1 || o.cgm_share < 0 ||
-      o.cgm_share > 1 || o.memory_seconds < 1 || o.rate <= 0) {
-    std::fprintf(stderr, "detect_bench: option out of range\n");
-    usage(2);
-  }
+  o.breakdown = !no_breakdown;
+  o.memory = o.memory_patients > 0;
   return o;
 }
 
