@@ -78,8 +78,15 @@ TEST_CASE("a simulated ward day through mosquitto and vitalsd, scored by vitals-
   const auto code = vitals::it::terminate(*daemon);
   INFO(daemon->log_text());
   REQUIRE(code == 0);
-  // Each patient's personal baseline was saved when the daemon stopped.
+  // Each patient's personal baseline was saved when the daemon stopped, and is restored when it
+  // starts again.
   CHECK(env.count("SELECT count(*) FROM baselines") == 6);
+  {
+    auto again = env.start_daemon();
+    INFO(again->log_text());
+    CHECK(again->log_text().find("personal baselines: 6 restored") != std::string::npos);
+    CHECK(vitals::it::terminate(*again) == 0);
+  }
 
   // Six patients over a day: about 86 400 oximeter readings each (two samples each), minus the
   // dropouts and probe-off seconds; CGM readings of the two diabetics.
