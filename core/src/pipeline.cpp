@@ -224,7 +224,6 @@ void pipeline::hand_off() {
     accepted_.clear();
   }
   for (const auto& e : events_) {
-    store_.append(e);
     (e.transition == alert_transition::raised ? stats_.alerts_raised : stats_.alerts_cleared)
         .fetch_add(1, std::memory_order_relaxed);
     if (alert_handler_) alert_handler_(e);

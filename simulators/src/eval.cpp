@@ -279,13 +279,15 @@ std::vector<eval_alert> read_alerts_db(const std::string& path) {
   {
     auto s = prepare("PRAGMA user_version");
     if (sqlite3_step(s.get()) != SQLITE_ROW) throw fail(sqlite3_errmsg(db.get()));
-    // Version 2 added the personal baselines table; patients and alerts are as in version 1.
+    // Version 2 added the personal baselines table; version 3 rebuilt alerts for the alert
+    // manager, keeping the columns read here (rule, kind, priority, source, raised_at,
+    // cleared_at) with their names and meaning.
     const auto version = sqlite3_column_int64(s.get(), 0);
-    if (version < 1 || version > 2) {
+    if (version < 1 || version > 3) {
       throw eval_input_error("SQLite database '" + path + "': schema version " +
                              std::to_string(version) +
                              (version == 0 ? " (not a vitalsd database)" : "") +
-                             ", this vitals-eval reads versions 1 and 2");
+                             ", this vitals-eval reads versions 1 to 3");
     }
   }
   auto s = prepare(

@@ -124,23 +124,6 @@ std::vector<core::sample> make_samples(std::int64_t first, std::int64_t n) {
   return v;
 }
 
-core::alert_event make_event(core::alert_transition t, double value, std::int64_t time) {
-  core::alert_event e;
-  e.patient = core::short_id::truncate("pat-1");
-  e.device = core::short_id::truncate("dev-1");
-  e.rule = "spo2_low";
-  e.kind = core::vital_kind::spo2;
-  e.level = core::priority::high;
-  e.source = core::alert_source::physiological;
-  e.transition = t;
-  e.value = value;
-  e.threshold = 90.0;
-  e.condition_start = at_ms(time - 15000);
-  e.time = at_ms(time);
-  e.message = "SpO2 below 90% for 15 s";
-  return e;
-}
-
 store_options options_for(const temp_dir& dir) {
   store_options o;
   o.path = dir.file("vitals.db");
@@ -299,64 +282,6 @@ TEST_CASE("sqlite store: stop commits everything queued", "[sqlite]") {
   CHECK(st.store_commits >= 50);
 }
 
-TEST_CASE("sqlite store: raised then cleared alert is resolved with two audit events", "[sqlite]") {
-  temp_dir dir;
-  core::stats st;
-  const auto o = options_for(dir);
-  {
-    sqlite_store store(o, st);
-    store.start();
-    const auto s = make_sample(0);
-    store.append(std::span(&s, 1));
-    store.append(make_event(core::alert_transition::raised, 85.0, t0 + 20000));
-    store.append(make_event(core::alert_transition::cleared, 95.0, t0 + 60000));
-    // A clear with no active alert is not an error and records nothing.
-    auto stray = make_event(core::alert_transition::cleared, 95.0, t0 + 70000);
-    stray.rule = "hr_high";
-    store.append(stray);
-    store.flush();
-    CHECK(st.store_errors == 0);
-  }
-  reader r(o.path);
-  REQUIRE(r.count("alerts") == 1);
-  CHECK(r.text("SELECT state FROM alerts") == "resolved");
-  CHECK(r.text("SELECT priority || '/' || source || '/' || rule FROM alerts") ==
-        "high/physiological/spo2_low");
-  CHECK(r.integer("SELECT raised_at FROM alerts") == t0 + 20000);
-  CHECK(r.integer("SELECT cleared_at FROM alerts") == t0 + 60000);
-  CHECK(r.integer("SELECT condition_start FROM alerts") == t0 + 5000);
-  CHECK(r.integer("SELECT worst_value FROM alerts") == 85);
-  CHECK(r.integer("SELECT last_value FROM alerts") == 95);
-  REQUIRE(r.count("alert_events") == 2);
-  CHECK(r.text("SELECT group_concat(transition, ',') FROM (SELECT transition FROM alert_events "
-               "ORDER BY id)") == "raised,cleared");
-  CHECK(r.integer("SELECT count(DISTINCT alert_id) FROM alert_events") == 1);
-  CHECK(r.text("SELECT actor FROM alert_events LIMIT 1") == "detector");
-  CHECK(r.text("SELECT patient || '|' || state || '|' || raised || '|' || cleared FROM "
-               "alert_view") == "pat-1|resolved|2023-11-14T22:13:40.123Z|2023-11-14T22:14:20.123Z");
-}
-
-TEST_CASE("sqlite store: a second raise of an active alert adds an event, not an alert",
-          "[sqlite]") {
-  temp_dir dir;
-  core::stats st;
-  const auto o = options_for(dir);
-  {
-    sqlite_store store(o, st);
-    store.append(make_event(core::alert_transition::raised, 85.0, t0));
-  }
-  {
-    // After a restart the detector raises again: still one active alert for (patient, rule).
-    sqlite_store store(o, st);
-    store.append(make_event(core::alert_transition::raised, 82.0, t0 + 30000));
-  }
-  reader r(o.path);
-  CHECK(r.count("alerts") == 1);
-  CHECK(r.count("alert_events") == 2);
-  CHECK(r.text("SELECT state FROM alerts") == "active");
-  CHECK(r.integer("SELECT worst_value FROM alerts") == 82);
-}
-
 TEST_CASE("sqlite store: schema migrations", "[sqlite]") {
   temp_dir dir;
   core::stats st;
@@ -494,7 +419,7 @@ TEST_CASE("sqlite store: synchronous=full is accepted", "[sqlite]") {
   CHECK(reader(o.path).count("samples") == 3);
 }
 
-TEST_CASE("sqlite store: an alert event is committed without waiting for the interval",
+TEST_CASE("sqlite store: alert changes are committed without waiting for the interval",
           "[sqlite]") {
   temp_dir dir;
   core::stats st;
@@ -505,9 +430,16 @@ TEST_CASE("sqlite store: an alert event is committed without waiting for the int
   reader r(o.path);
   const auto s = make_sample(0);
   store.append(std::span(&s, 1));
-  store.append(make_event(core::alert_transition::raised, 85.0, t0 + 20000));
-  REQUIRE(eventually([&] { return r.count("alert_events") == 1; }));
-  CHECK(r.count("alerts") == 1);
+  core::alert_changes c;
+  core::alert_record a;
+  a.id = 1;
+  a.patient = core::short_id::truncate("pat-1");
+  a.device = core::short_id::truncate("dev-1");
+  a.rule = a.group = a.current_rule = "spo2_low";
+  a.message = "SpO2 below 90%";
+  c.alerts.push_back(a);
+  store.apply(std::move(c));
+  REQUIRE(eventually([&] { return r.count("alerts") == 1; }));
   CHECK(r.count("samples") == 1);  // samples queued before the alert are committed with it
   CHECK(st.store_commits == 1);
 }
@@ -573,15 +505,16 @@ TEST_CASE("sqlite store: a version 1 database gains the baselines table", "[sqli
   temp_dir dir;
   core::stats st;
   const auto o = options_for(dir);
+  // What vitalsd before schema 2 left behind, with one sample.
+  sqlite_store::create_schema_for_testing(o.path, 1);
   {
-    sqlite_store store(o, st);
-    const auto s = make_sample(1);
-    store.append(std::span(&s, 1));
-  }
-  {
-    // What vitalsd before schema 2 left behind.
     reader r(o.path);
-    r.exec("DROP VIEW baseline_view; DROP TABLE baselines; PRAGMA user_version = 1");
+    r.exec(
+        "INSERT INTO patients(id, key, first_seen) VALUES (1, 'pat-1', 0);"
+        "INSERT INTO devices(id, key, patient_id, first_seen, last_seen) "
+        "VALUES (1, 'dev-1', 1, 0, 0);"
+        "INSERT INTO samples(device_id, kind, device_ts, value, receive_ts, patient_id) "
+        "VALUES (1, 0, 1000, 61.0, 1050, 1)");
   }
   CHECK(sqlite_store::schema_version(o.path) == 1);
   {
@@ -589,7 +522,7 @@ TEST_CASE("sqlite store: a version 1 database gains the baselines table", "[sqli
     CHECK(store.load_baselines().empty());
     store.save_baseline(core::short_id::truncate("pat-1"), {9});
   }
-  CHECK(sqlite_store::schema_version(o.path) == 2);
+  CHECK(sqlite_store::schema_version(o.path) == sqlite_store::current_schema_version);
   reader r(o.path);
   CHECK(r.count("samples") == 1);
   CHECK(r.count("baselines") == 1);

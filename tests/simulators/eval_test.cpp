@@ -16,6 +16,7 @@
 
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/core/alert.hpp>
+#include <vitals/core/alert_manager.hpp>
 #include <vitals/core/stats.hpp>
 #include <vitals/simulators/eval.hpp>
 #include <vitals/simulators/ground_truth.hpp>
@@ -171,27 +172,29 @@ void write_db(const std::string& path, std::vector<sim::eval_alert> alerts) {
   core::stats st;
   vitals::adapters::sqlite::sqlite_store store(options, st);
   store.start();
+  core::alert_changes changes;
+  std::uint64_t id = 0;
   for (const auto& a : alerts) {
-    core::alert_event e;
-    e.patient = core::short_id::truncate(a.patient);
-    e.device = core::short_id::truncate(a.patient + "-dev");
-    e.rule = a.rule;
-    e.kind = a.vital;
-    e.level = a.level;
-    e.source = a.source;
-    e.transition = core::alert_transition::raised;
-    e.value = 1.0;
-    e.threshold = 2.0;
-    e.condition_start = a.raised;
-    e.time = a.raised;
-    e.message = "test";
-    store.append(e);
+    core::alert_record r;
+    r.id = ++id;
+    r.patient = core::short_id::truncate(a.patient);
+    r.device = core::short_id::truncate(a.patient + "-dev");
+    r.rule = r.group = r.current_rule = a.rule;
+    r.kind = a.vital;
+    r.level = r.peak_level = a.level;
+    r.source = a.source;
+    r.value = r.peak_value = r.last_value = 1.0;
+    r.threshold = 2.0;
+    r.condition_start = r.raised_at = r.created = r.updated = a.raised;
+    r.message = "test";
     if (a.cleared) {
-      e.transition = core::alert_transition::cleared;
-      e.time = *a.cleared;
-      store.append(e);
+      r.state = core::alert_state::resolved;
+      r.condition_present = false;
+      r.cleared_at = r.resolved_at = *a.cleared;
     }
+    changes.alerts.push_back(std::move(r));
   }
+  store.apply(std::move(changes));
   store.flush();
   store.stop();
 }

@@ -1,5 +1,7 @@
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 
+#include <vitals/adapters/sqlite/alert_reader.hpp>
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -7,10 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -127,6 +131,189 @@ constexpr migration migrations[] = {
      "  " VITALS_ISO_MS(
          "b.updated_at") " AS updated"
                          "  FROM baselines b JOIN patients p ON p.id = b.patient_id;"},
+    {3,
+     // The alert manager owns alert state: alerts gain the lifecycle (acknowledged, latched),
+     // groups, escalation and wall-clock times; the audit trail records the manager's actions.
+     // SQLite cannot alter CHECK constraints, so both tables are rebuilt. The old ones are
+     // renamed first (which also repoints alert_events' foreign key to the renamed alerts), so
+     // that dropping them later never orphans a row of the new tables. Version 1-2 rows keep
+     // their ids; their wall-clock times are unknown and take the device times.
+     "DROP VIEW alert_view;"
+     "DROP INDEX alerts_active_key;"
+     "DROP INDEX alert_events_alert;"
+     "ALTER TABLE alerts RENAME TO alerts_v2;"
+     "ALTER TABLE alert_events RENAME TO alert_events_v2;"
+     "CREATE TABLE alerts ("
+     "  id INTEGER PRIMARY KEY,"  // the manager's id
+     "  patient_id INTEGER NOT NULL REFERENCES patients(id),"
+     "  device_id INTEGER REFERENCES devices(id),"
+     "  rule TEXT NOT NULL,"
+     "  grp TEXT NOT NULL,"
+     "  current_rule TEXT NOT NULL,"
+     "  holding TEXT NOT NULL DEFAULT '',"  // comma-separated rule names
+     "  kind INTEGER NOT NULL,"
+     "  source TEXT NOT NULL CHECK (source IN ('physiological', 'technical')),"
+     "  priority TEXT NOT NULL CHECK (priority IN ('low', 'medium', 'high')),"
+     "  peak_priority TEXT NOT NULL CHECK (peak_priority IN ('low', 'medium', 'high')),"
+     "  state TEXT NOT NULL CHECK (state IN ('active', 'acknowledged', 'latched', 'resolved')),"
+     "  condition_present INTEGER NOT NULL,"
+     "  inhibited INTEGER NOT NULL DEFAULT 0,"
+     "  flaps INTEGER NOT NULL DEFAULT 0,"
+     "  condition_start INTEGER NOT NULL,"  // device time
+     "  raised_at INTEGER NOT NULL,"        // device time
+     "  cleared_at INTEGER,"                // device time
+     "  created INTEGER NOT NULL,"          // wall clock from here on
+     "  updated INTEGER NOT NULL,"
+     "  cleared_wall INTEGER,"
+     "  acknowledged_at INTEGER,"
+     "  acknowledged_by TEXT NOT NULL DEFAULT '',"
+     "  resolved_at INTEGER,"
+     "  resolved_by TEXT NOT NULL DEFAULT '',"
+     "  value REAL NOT NULL,"
+     "  threshold REAL NOT NULL,"
+     "  peak_value REAL NOT NULL,"
+     "  last_value REAL NOT NULL,"
+     "  message TEXT NOT NULL,"
+     "  route TEXT NOT NULL DEFAULT '',"
+     "  step INTEGER NOT NULL DEFAULT -1,"
+     "  next_step_at INTEGER,"
+     "  next_repeat_at INTEGER,"
+     "  deferred_until INTEGER);"
+     "INSERT INTO alerts(id, patient_id, device_id, rule, grp, current_rule, holding, kind, source,"
+     "  priority, peak_priority, state, condition_present, condition_start, raised_at, cleared_at,"
+     "  created, updated, cleared_wall, resolved_at, resolved_by, value, threshold, peak_value,"
+     "  last_value, message)"
+     "  SELECT id, patient_id, device_id, rule, rule, rule,"
+     "    CASE state WHEN 'active' THEN rule ELSE '' END, kind, source, priority, priority, state,"
+     "    state = 'active', condition_start, raised_at, cleared_at, raised_at,"
+     "    coalesce(cleared_at, raised_at), cleared_at,"
+     "    CASE state WHEN 'resolved' THEN coalesce(cleared_at, raised_at) END,"
+     "    CASE state WHEN 'resolved' THEN 'detector' ELSE '' END,"
+     "    value, threshold, worst_value, last_value, message FROM alerts_v2;"
+     "CREATE TABLE alert_events ("
+     "  id INTEGER PRIMARY KEY,"  // the manager's id
+     "  alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+     "  action TEXT NOT NULL CHECK (action IN ('raised', 'retriggered', 'escalated',"
+     "    'deescalated', 'condition_cleared', 'latched', 'acknowledged', 'resolved', 'snoozed',"
+     "    'snooze_ended', 'inhibited', 'uninhibited', 'notified')),"
+     "  at INTEGER NOT NULL,"  // wall clock
+     "  data_time INTEGER,"    // device time
+     "  actor TEXT NOT NULL,"
+     "  reason TEXT NOT NULL,"
+     "  priority TEXT NOT NULL CHECK (priority IN ('low', 'medium', 'high')),"
+     "  state TEXT NOT NULL CHECK (state IN ('active', 'acknowledged', 'latched', 'resolved')),"
+     "  value REAL NOT NULL);"
+     "INSERT INTO alert_events(id, alert_id, action, at, data_time, actor, reason, priority, state,"
+     "  value)"
+     "  SELECT e.id, e.alert_id,"
+     "    CASE e.transition WHEN 'raised' THEN 'raised' ELSE 'condition_cleared' END,"
+     "    e.at, e.at, e.actor, e.reason, a.priority,"
+     "    CASE e.transition WHEN 'raised' THEN 'active' ELSE 'resolved' END, e.value"
+     "  FROM alert_events_v2 e JOIN alerts_v2 a ON a.id = e.alert_id;"
+     "DROP TABLE alert_events_v2;"
+     "DROP TABLE alerts_v2;"
+     // The dedup key: at most one unacknowledged-or-acknowledged alert per (patient, group);
+     // latched and resolved ones no longer block a new alert.
+     "CREATE UNIQUE INDEX alerts_open_key ON alerts(patient_id, grp)"
+     "  WHERE state IN ('active', 'acknowledged');"
+     "CREATE INDEX alerts_open ON alerts(state) WHERE state <> 'resolved';"
+     "CREATE INDEX alert_events_alert ON alert_events(alert_id);"
+     "CREATE TABLE snoozes ("
+     "  patient_id INTEGER NOT NULL REFERENCES patients(id),"
+     "  grp TEXT NOT NULL,"
+     "  until INTEGER NOT NULL,"  // wall clock
+     "  up_to TEXT NOT NULL CHECK (up_to IN ('low', 'medium', 'high')),"
+     "  \"by\" TEXT NOT NULL,"
+     "  reason TEXT NOT NULL,"
+     "  created INTEGER NOT NULL,"
+     "  PRIMARY KEY (patient_id, grp)) WITHOUT ROWID;"
+     "CREATE TABLE outbox ("
+     "  id INTEGER PRIMARY KEY,"  // the manager's notification id: delivery order
+     "  alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+     "  event_id INTEGER NOT NULL,"
+     "  receiver TEXT NOT NULL,"
+     "  action TEXT NOT NULL CHECK (action IN ('trigger', 'escalate', 'repeat', 'acknowledge',"
+     "    'resolve')),"
+     "  step INTEGER NOT NULL,"
+     "  idempotency_key TEXT NOT NULL,"
+     "  document TEXT NOT NULL,"  // JSON: the notification with its alert and event snapshot
+     "  created INTEGER NOT NULL,"
+     "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered',"
+     "    'failed')),"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  last_error TEXT,"
+     "  delivered_at INTEGER);"
+     "CREATE INDEX outbox_status ON outbox(status, id);"
+     "CREATE VIEW alert_view AS SELECT"
+     "  a.id AS id, p.key AS patient, a.rule AS rule, a.grp AS grp, a.priority AS priority,"
+     "  a.peak_priority AS peak_priority, a.state AS state,"
+     "  " VITALS_ISO_MS(
+         "a.raised_at") " AS raised,"
+                        "  " VITALS_ISO_MS(
+                            "a.cleared_at") " AS cleared,"
+                                            "  " VITALS_ISO_MS(
+                                                "a.acknowledged_at") " AS acknowledged,"
+                                                                     "  nullif(a.acknowledged_by, "
+                                                                     "'') AS acknowledged_by,"
+                                                                     "  " VITALS_ISO_MS(
+                                                                         "a.resolved_at") " AS "
+                                                                                          "resolved"
+                                                                                          ","
+                                                                                          "  "
+                                                                                          "a.value "
+                                                                                          "AS "
+                                                                                          "value, "
+                                                                                          "a."
+                                                                                          "threshol"
+                                                                                          "d AS "
+                                                                                          "threshol"
+                                                                                          "d, "
+                                                                                          "a."
+                                                                                          "message "
+                                                                                          "AS "
+                                                                                          "message"
+                                                                                          "  FROM "
+                                                                                          "alerts "
+                                                                                          "a JOIN "
+                                                                                          "patients"
+                                                                                          " p ON "
+                                                                                          "p.id = "
+                                                                                          "a."
+                                                                                          "patient_"
+                                                                                          "id;"
+                                                                                          "CREATE "
+                                                                                          "VIEW "
+                                                                                          "alert_"
+                                                                                          "event_"
+                                                                                          "view AS "
+                                                                                          "SELECT"
+                                                                                          "  "
+                                                                                          "e.alert_"
+                                                                                          "id AS "
+                                                                                          "alert, "
+                                                                                          "p.key "
+                                                                                          "AS "
+                                                                                          "patient,"
+                                                                                          " e."
+                                                                                          "action "
+                                                                                          "AS "
+                                                                                          "action,"
+                                                                                          " "
+                                                                                          " " VITALS_ISO_MS(
+                                                                                              "e."
+                                                                                              "at") " AS time,"
+                                                                                                    "  e.actor AS actor, e.reason AS reason"
+                                                                                                    "  FROM alert_events e JOIN alerts a ON a.id = e.alert_id"
+                                                                                                    "  JOIN patients p ON p.id = a.patient_id;"
+                                                                                                    "CREATE VIEW outbox_view AS SELECT"
+                                                                                                    "  o.id AS id, o.alert_id AS alert, o.receiver AS receiver, o.action AS action,"
+                                                                                                    "  o.step AS step, o.status AS status, o.attempts AS attempts,"
+                                                                                                    "  " VITALS_ISO_MS(
+                                                                                                        "o.created") " AS created,"
+                                                                                                                     "  " VITALS_ISO_MS(
+                                                                                                                         "o.delivered_at") " AS delivered,"
+                                                                                                                                           "  o.last_error AS last_error"
+                                                                                                                                           "  FROM outbox o;"},
 };
 
 #undef VITALS_ISO_MS
@@ -134,8 +321,41 @@ constexpr migration migrations[] = {
 static_assert(std::size(migrations) == sqlite_store::current_schema_version,
               "one migration step per schema version");
 
-/// The actor recorded in alert_events for transitions made by the detectors.
-constexpr const char* detector_actor = "detector";
+/// Columns of `alerts` after id, in the order write_alert() binds them (?2 on).
+constexpr const char* alert_columns[] = {"patient_id",
+                                         "device_id",
+                                         "rule",
+                                         "grp",
+                                         "current_rule",
+                                         "holding",
+                                         "kind",
+                                         "source",
+                                         "priority",
+                                         "peak_priority",
+                                         "state",
+                                         "condition_present",
+                                         "inhibited",
+                                         "flaps",
+                                         "condition_start",
+                                         "raised_at",
+                                         "cleared_at",
+                                         "created",
+                                         "updated",
+                                         "cleared_wall",
+                                         "acknowledged_at",
+                                         "acknowledged_by",
+                                         "resolved_at",
+                                         "resolved_by",
+                                         "value",
+                                         "threshold",
+                                         "peak_value",
+                                         "last_value",
+                                         "message",
+                                         "route",
+                                         "step",
+                                         "next_step_at",
+                                         "next_repeat_at",
+                                         "deferred_until"};
 
 /// Backoff between retries of a failed transaction.
 constexpr std::chrono::milliseconds retry_min{100};
@@ -250,16 +470,36 @@ struct baseline_row {
   std::int64_t at = 0;  ///< wall-clock epoch ms of save_baseline()
 };
 
-/// Queue entry: a chunk of samples (from `offset` on), one alert event or one baseline, in
-/// arrival order.
+/// One apply(): the manager's changes and who to tell once they are durable.
+struct alert_work {
+  core::alert_changes changes;
+  std::function<void(bool, std::vector<core::notification>)> committed;
+};
+
+/// One mark_delivered() / mark_failed().
+struct outbox_update {
+  std::uint64_t id = 0;
+  bool delivered = false;
+  std::int64_t at = 0;  ///< delivered: when
+  int attempts = 0;     ///< failed: attempts so far
+  std::string error;
+  bool final = false;
+};
+
+/// Queue entry: a chunk of samples (from `offset` on), one baseline, one apply() or one outbox
+/// update, in arrival order.
 struct work_item {
   std::vector<core::sample> samples;
   std::size_t offset = 0;
-  std::optional<core::alert_event> event;
   std::optional<baseline_row> baseline;
+  std::optional<alert_work> alerts;
+  std::optional<outbox_update> outbox;
   steady::time_point enqueued;
 
-  std::size_t rows() const noexcept { return event || baseline ? 1 : samples.size() - offset; }
+  /// An apply() counts as one row however large: it is one unit the writer never splits.
+  std::size_t rows() const noexcept {
+    return baseline || alerts || outbox ? 1 : samples.size() - offset;
+  }
 };
 
 struct sqlite_store::impl {
@@ -288,8 +528,8 @@ struct sqlite_store::impl {
 
   // Writer-only state (or the stopping thread once the writer has been joined).
   stmt_ptr find_patient, insert_patient, find_device, insert_device, move_device, touch_device;
-  stmt_ptr insert_sample, find_active_alert, insert_alert, reraise_alert, resolve_alert,
-      insert_event, upsert_baseline;
+  stmt_ptr insert_sample, upsert_baseline, upsert_alert, insert_event, insert_outbox, upsert_snooze,
+      delete_snooze, outbox_delivered, outbox_failed;
   struct device_entry {
     std::int64_t id;
     std::int64_t patient_id;
@@ -297,6 +537,9 @@ struct sqlite_store::impl {
   std::unordered_map<core::short_id, std::int64_t> patients;
   std::unordered_map<core::short_id, device_entry> devices;
   std::unordered_map<std::int64_t, std::int64_t> touched;  // device id -> newest receive time
+
+  // Commit latency, guarded by mutex (read by commit_latency() from any thread).
+  commit_stats latency;
 
   void open();
   void migrate();
@@ -310,9 +553,13 @@ struct sqlite_store::impl {
   std::int64_t patient_id(const core::short_id& key, std::int64_t now);
   std::int64_t device_id(const core::short_id& key, std::int64_t patient, std::int64_t now);
   bool write_sample(const core::sample& s);
-  void write_event(const core::alert_event& e);
+  void write_changes(const core::alert_changes& c);
+  void write_alert(const core::alert_record& a);
+  bool write_row(sqlite3_stmt* q, const char* what);
+  void write_outbox_update(const outbox_update& u);
   void write_baseline(const baseline_row& b);
-  void enqueue(work_item item);
+  static void notify_committed(std::vector<work_item>& batch, bool ok);
+  bool enqueue(work_item item);
 };
 
 void sqlite_store::impl::open() {
@@ -400,21 +647,43 @@ void sqlite_store::impl::prepare_statements() {
                           "INSERT INTO samples(device_id, kind, device_ts, value, receive_ts, seq, "
                           "quality, patient_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
                           "ON CONFLICT(device_id, kind, device_ts) DO NOTHING");
-  find_active_alert = prepare(d,
-                              "SELECT id, worst_value, threshold FROM alerts "
-                              "WHERE patient_id = ?1 AND rule = ?2 AND state = 'active'");
-  insert_alert = prepare(d,
-                         "INSERT INTO alerts(patient_id, device_id, rule, kind, priority, source, "
-                         "state, raised_at, condition_start, value, threshold, worst_value, "
-                         "last_value, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, "
-                         "?9, ?10, ?9, ?9, ?11)");
-  reraise_alert = prepare(d, "UPDATE alerts SET worst_value = ?2, last_value = ?3 WHERE id = ?1");
-  resolve_alert = prepare(d,
-                          "UPDATE alerts SET state = 'resolved', cleared_at = ?2, last_value = ?3 "
-                          "WHERE id = ?1");
+  {
+    // Upsert by the manager's id: every call carries the alert's final state.
+    std::string sql = "INSERT INTO alerts(id";
+    std::string values = "?1";
+    std::string update;
+    for (std::size_t i = 0; i < std::size(alert_columns); ++i) {
+      sql += std::string(", ") + alert_columns[i];
+      values += ", ?" + std::to_string(i + 2);
+      if (i > 0) update += ", ";
+      update += std::string(alert_columns[i]) + " = excluded." + alert_columns[i];
+    }
+    sql += ") VALUES (" + values + ") ON CONFLICT(id) DO UPDATE SET " + update;
+    upsert_alert = prepare(d, sql.c_str());
+  }
+  // Events and outbox rows never change once written; a repeated apply() (not expected) is a
+  // no-op instead of a batch that fails forever.
   insert_event = prepare(d,
-                         "INSERT INTO alert_events(alert_id, transition, at, value, actor, reason) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                         "INSERT INTO alert_events(id, alert_id, action, at, data_time, actor, "
+                         "reason, priority, state, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                         "?9, ?10) ON CONFLICT(id) DO NOTHING");
+  insert_outbox = prepare(d,
+                          "INSERT INTO outbox(id, alert_id, event_id, receiver, action, step, "
+                          "idempotency_key, document, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                          "?8, ?9) ON CONFLICT(id) DO NOTHING");
+  upsert_snooze = prepare(d,
+                          "INSERT INTO snoozes(patient_id, grp, until, up_to, \"by\", reason, "
+                          "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                          "ON CONFLICT(patient_id, grp) DO UPDATE SET until = excluded.until, "
+                          "up_to = excluded.up_to, \"by\" = excluded.\"by\", "
+                          "reason = excluded.reason, created = excluded.created");
+  delete_snooze = prepare(d, "DELETE FROM snoozes WHERE patient_id = ?1 AND grp = ?2");
+  outbox_delivered = prepare(d,
+                             "UPDATE outbox SET status = 'delivered', delivered_at = ?2, "
+                             "attempts = attempts + 1, last_error = NULL WHERE id = ?1");
+  outbox_failed = prepare(d,
+                          "UPDATE outbox SET status = CASE WHEN ?4 THEN 'failed' ELSE status END, "
+                          "attempts = ?2, last_error = ?3 WHERE id = ?1");
   upsert_baseline =
       prepare(d,
               "INSERT INTO baselines(patient_id, state, updated_at) VALUES (?1, ?2, ?3) "
@@ -522,83 +791,152 @@ bool sqlite_store::impl::write_sample(const core::sample& s) {
   throw sqlite_error(sqlite3_errmsg(db.get()), rc);
 }
 
-void sqlite_store::impl::write_event(const core::alert_event& e) {
-  sqlite3* d = db.get();
-  const auto at = ms(e.time);
-  const auto pid = patient_id(e.patient, at);
-  std::optional<std::int64_t> did;
-  if (!e.device.empty()) did = device_id(e.device, pid, at);
+namespace {
 
-  std::int64_t alert_id = 0;
-  double worst = 0.0;
-  double threshold = 0.0;
-  {
-    reset_guard g{find_active_alert.get()};
-    sqlite3_bind_int64(find_active_alert.get(), 1, pid);
-    bind_text(find_active_alert.get(), 2, e.rule);
-    const int rc = sqlite3_step(find_active_alert.get());
-    if (rc == SQLITE_ROW) {
-      alert_id = sqlite3_column_int64(find_active_alert.get(), 0);
-      worst = sqlite3_column_double(find_active_alert.get(), 1);
-      threshold = sqlite3_column_double(find_active_alert.get(), 2);
-    } else if (rc != SQLITE_DONE) {
-      throw sqlite_error(sqlite3_errmsg(d), rc);
-    }
+void bind_opt_ms(sqlite3_stmt* q, int i, const std::optional<core::timestamp>& t) {
+  if (t) sqlite3_bind_int64(q, i, ms(*t));
+}
+
+std::string join_holding(const std::vector<std::string>& rules) {
+  std::string out;
+  for (const auto& r : rules) {
+    if (!out.empty()) out += ',';
+    out += r;
   }
+  return out;
+}
 
-  if (e.transition == core::alert_transition::raised) {
-    if (alert_id == 0) {
-      sqlite3_stmt* q = insert_alert.get();
-      reset_guard g{q};
-      sqlite3_bind_int64(q, 1, pid);
-      if (did) sqlite3_bind_int64(q, 2, *did);
-      bind_text(q, 3, e.rule);
-      sqlite3_bind_int(q, 4, static_cast<int>(e.kind));
-      bind_text(q, 5, core::to_string(e.level));
-      bind_text(q, 6, core::to_string(e.source));
-      sqlite3_bind_int64(q, 7, at);
-      sqlite3_bind_int64(q, 8, ms(e.condition_start));
-      sqlite3_bind_double(q, 9, e.value);
-      sqlite3_bind_double(q, 10, e.threshold);
-      bind_text(q, 11, e.message);
-      step_done(d, q);
-      alert_id = sqlite3_last_insert_rowid(d);
-    } else {
-      // Same dedup key still active (e.g. raised again after a restart lost the detector's
-      // state): one alert, one more audit event. "Worse" is further from the threshold on the
-      // side the alert was raised.
-      const bool below = worst < threshold;
-      worst = below ? std::min(worst, e.value) : std::max(worst, e.value);
-      reset_guard g{reraise_alert.get()};
-      sqlite3_bind_int64(reraise_alert.get(), 1, alert_id);
-      sqlite3_bind_double(reraise_alert.get(), 2, worst);
-      sqlite3_bind_double(reraise_alert.get(), 3, e.value);
-      step_done(d, reraise_alert.get());
-      spdlog::debug("sqlite store: rule {} raised again while active for patient {}", e.rule,
-                    e.patient.view());
-    }
-  } else {
-    if (alert_id == 0) {
-      spdlog::debug("sqlite store: rule {} cleared for patient {} with no active alert", e.rule,
-                    e.patient.view());
-      return;
-    }
-    reset_guard g{resolve_alert.get()};
-    sqlite3_bind_int64(resolve_alert.get(), 1, alert_id);
-    sqlite3_bind_int64(resolve_alert.get(), 2, at);
-    sqlite3_bind_double(resolve_alert.get(), 3, e.value);
-    step_done(d, resolve_alert.get());
+}  // namespace
+
+bool sqlite_store::impl::write_row(sqlite3_stmt* q, const char* what) {
+  const int rc = sqlite3_step(q);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    // A row the database can never take (a manager bug, e.g. two open alerts for one key):
+    // retrying would block every later commit, samples included. Skip it, loudly.
+    st.store_errors.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("sqlite store: {} rejected by the database, NOT stored: {}", what,
+                  sqlite3_errmsg(db.get()));
+    return false;
   }
+  throw sqlite_error(sqlite3_errmsg(db.get()), rc);
+}
 
-  sqlite3_stmt* q = insert_event.get();
+void sqlite_store::impl::write_alert(const core::alert_record& a) {
+  const auto now = ms(a.updated);
+  const auto pid = patient_id(a.patient, now);
+  sqlite3_stmt* q = upsert_alert.get();
   reset_guard g{q};
-  sqlite3_bind_int64(q, 1, alert_id);
-  bind_text(q, 2, core::to_string(e.transition));
-  sqlite3_bind_int64(q, 3, at);
-  sqlite3_bind_double(q, 4, e.value);
-  bind_text(q, 5, detector_actor);
-  bind_text(q, 6, e.message);
-  step_done(d, q);
+  sqlite3_bind_int64(q, 1, static_cast<std::int64_t>(a.id));
+  sqlite3_bind_int64(q, 2, pid);
+  if (!a.device.empty()) sqlite3_bind_int64(q, 3, device_id(a.device, pid, now));
+  bind_text(q, 4, a.rule);
+  bind_text(q, 5, a.group);
+  bind_text(q, 6, a.current_rule);
+  bind_text(q, 7, join_holding(a.holding));
+  sqlite3_bind_int(q, 8, static_cast<int>(a.kind));
+  bind_text(q, 9, core::to_string(a.source));
+  bind_text(q, 10, core::to_string(a.level));
+  bind_text(q, 11, core::to_string(a.peak_level));
+  bind_text(q, 12, core::to_string(a.state));
+  sqlite3_bind_int(q, 13, a.condition_present ? 1 : 0);
+  sqlite3_bind_int(q, 14, a.inhibited ? 1 : 0);
+  sqlite3_bind_int64(q, 15, a.flaps);
+  sqlite3_bind_int64(q, 16, ms(a.condition_start));
+  sqlite3_bind_int64(q, 17, ms(a.raised_at));
+  bind_opt_ms(q, 18, a.cleared_at);
+  sqlite3_bind_int64(q, 19, ms(a.created));
+  sqlite3_bind_int64(q, 20, ms(a.updated));
+  bind_opt_ms(q, 21, a.cleared_wall);
+  bind_opt_ms(q, 22, a.acknowledged_at);
+  bind_text(q, 23, a.acknowledged_by);
+  bind_opt_ms(q, 24, a.resolved_at);
+  bind_text(q, 25, a.resolved_by);
+  sqlite3_bind_double(q, 26, a.value);
+  sqlite3_bind_double(q, 27, a.threshold);
+  sqlite3_bind_double(q, 28, a.peak_value);
+  sqlite3_bind_double(q, 29, a.last_value);
+  bind_text(q, 30, a.message);
+  bind_text(q, 31, a.route);
+  sqlite3_bind_int(q, 32, a.step);
+  bind_opt_ms(q, 33, a.next_step_at);
+  bind_opt_ms(q, 34, a.next_repeat_at);
+  bind_opt_ms(q, 35, a.deferred_until);
+  write_row(q, "an alert");
+}
+
+void sqlite_store::impl::write_changes(const core::alert_changes& c) {
+  // Alerts leaving the dedup key (latched, resolved) first: when one call resolves an alert and
+  // raises the next one of the same (patient, group), the unique index must see the old one go.
+  for (const auto& a : c.alerts) {
+    if (a.state == core::alert_state::latched || a.state == core::alert_state::resolved) {
+      write_alert(a);
+    }
+  }
+  for (const auto& a : c.alerts) {
+    if (a.state == core::alert_state::active || a.state == core::alert_state::acknowledged) {
+      write_alert(a);
+    }
+  }
+  for (const auto& e : c.events) {
+    sqlite3_stmt* q = insert_event.get();
+    reset_guard g{q};
+    sqlite3_bind_int64(q, 1, static_cast<std::int64_t>(e.id));
+    sqlite3_bind_int64(q, 2, static_cast<std::int64_t>(e.alert_id));
+    bind_text(q, 3, core::to_string(e.action));
+    sqlite3_bind_int64(q, 4, ms(e.at));
+    bind_opt_ms(q, 5, e.data_time);
+    bind_text(q, 6, e.actor);
+    bind_text(q, 7, e.reason);
+    bind_text(q, 8, core::to_string(e.level));
+    bind_text(q, 9, core::to_string(e.state));
+    sqlite3_bind_double(q, 10, e.value);
+    write_row(q, "an alert event");
+  }
+  for (const auto& z : c.snoozes) {
+    const auto pid = patient_id(z.patient, ms(z.created));
+    sqlite3_stmt* q = z.removed ? delete_snooze.get() : upsert_snooze.get();
+    reset_guard g{q};
+    sqlite3_bind_int64(q, 1, pid);
+    bind_text(q, 2, z.group);
+    if (!z.removed) {
+      sqlite3_bind_int64(q, 3, ms(z.until));
+      bind_text(q, 4, core::to_string(z.up_to));
+      bind_text(q, 5, z.by);
+      bind_text(q, 6, z.reason);
+      sqlite3_bind_int64(q, 7, ms(z.created));
+    }
+    write_row(q, "a snooze");
+  }
+  // Last: an outbox row references its alert (foreign key), written above.
+  for (const auto& n : c.notifications) {
+    sqlite3_stmt* q = insert_outbox.get();
+    reset_guard g{q};
+    sqlite3_bind_int64(q, 1, static_cast<std::int64_t>(n.id));
+    sqlite3_bind_int64(q, 2, static_cast<std::int64_t>(n.alert.id));
+    sqlite3_bind_int64(q, 3, static_cast<std::int64_t>(n.event.id));
+    bind_text(q, 4, n.receiver);
+    bind_text(q, 5, core::to_string(n.action));
+    sqlite3_bind_int(q, 6, n.step);
+    bind_text(q, 7, n.idempotency_key());
+    bind_text(q, 8, to_document(n));
+    sqlite3_bind_int64(q, 9, ms(n.created));
+    write_row(q, "an outbox row");
+  }
+}
+
+void sqlite_store::impl::write_outbox_update(const outbox_update& u) {
+  sqlite3_stmt* q = u.delivered ? outbox_delivered.get() : outbox_failed.get();
+  reset_guard g{q};
+  sqlite3_bind_int64(q, 1, static_cast<std::int64_t>(u.id));
+  if (u.delivered) {
+    sqlite3_bind_int64(q, 2, u.at);
+  } else {
+    sqlite3_bind_int(q, 2, u.attempts);
+    bind_text(q, 3, u.error);
+    sqlite3_bind_int(q, 4, u.final ? 1 : 0);
+  }
+  step_done(db.get(), q);
 }
 
 void sqlite_store::impl::write_baseline(const baseline_row& b) {
@@ -619,8 +957,12 @@ void sqlite_store::impl::write_batch(const std::vector<work_item>& batch,
   exec(d, "BEGIN IMMEDIATE");
   try {
     for (const auto& item : batch) {
-      if (item.event) {
-        write_event(*item.event);
+      if (item.alerts) {
+        write_changes(item.alerts->changes);
+        continue;
+      }
+      if (item.outbox) {
+        write_outbox_update(*item.outbox);
         continue;
       }
       if (item.baseline) {
@@ -678,10 +1020,20 @@ std::size_t sqlite_store::impl::take_locked(std::vector<work_item>& batch) {
 void sqlite_store::impl::commit_with_retry(std::vector<work_item>& batch, std::uint64_t upto,
                                            bool bounded) {
   auto backoff = retry_min;
+  bool ok = false;
   for (int attempt = 1;; ++attempt) {
     std::uint64_t written = 0;
     try {
+      const auto began = steady::now();
       write_batch(batch, written);
+      const double seconds = std::chrono::duration<double>(steady::now() - began).count();
+      ok = true;
+      {
+        std::lock_guard lock(mutex);
+        ++latency.count;
+        latency.sum_seconds += seconds;
+        latency.max_seconds = std::max(latency.max_seconds, seconds);
+      }
       st.samples_stored.fetch_add(written, std::memory_order_relaxed);
       st.store_commits.fetch_add(1, std::memory_order_relaxed);
       if (attempt > 1) spdlog::info("sqlite store: commit succeeded after {} attempts", attempt);
@@ -703,11 +1055,26 @@ void sqlite_store::impl::commit_with_retry(std::vector<work_item>& batch, std::u
       backoff = std::min(backoff * 2, retry_max);
     }
   }
+  // Only now, after COMMIT returned (or the batch was given up): the caller may tell the world.
+  notify_committed(batch, ok);
   {
     std::lock_guard lock(mutex);
     committed_seq = upto;
   }
   done_cv.notify_all();
+}
+
+void sqlite_store::impl::notify_committed(std::vector<work_item>& batch, bool ok) {
+  for (auto& item : batch) {
+    if (!item.alerts || !item.alerts->committed) continue;
+    try {
+      item.alerts->committed(ok, ok ? std::move(item.alerts->changes.notifications)
+                                    : std::vector<core::notification>{});
+    } catch (const std::exception& e) {
+      // The writer thread must survive a misbehaving callback; the rows are committed anyway.
+      spdlog::error("sqlite store: a commit callback failed: {}", e.what());
+    }
+  }
 }
 
 void sqlite_store::impl::writer_loop() {
@@ -753,7 +1120,7 @@ void sqlite_store::impl::drain_inline() {
   }
 }
 
-void sqlite_store::impl::enqueue(work_item item) {
+bool sqlite_store::impl::enqueue(work_item item) {
   const std::size_t n = item.rows();
   std::unique_lock lock(mutex);
   // Back-pressure: wait for the writer, never drop. Without a writer nobody could make room.
@@ -764,12 +1131,14 @@ void sqlite_store::impl::enqueue(work_item item) {
     lock.unlock();
     st.store_errors.fetch_add(n, std::memory_order_relaxed);
     spdlog::error("sqlite store: {} rows appended after stop() were NOT stored", n);
-    return;
+    if (item.alerts && item.alerts->committed) item.alerts->committed(false, {});
+    return false;
   }
   const bool was_empty = queued_rows == 0;
-  // An alert must be durable before anyone is notified about it (outbox): commit it, and the
-  // samples before it, at once instead of waiting for the batch interval. Alerts are rare.
-  const bool urgent = item.event.has_value();
+  // Notifications wait for their alert's commit (outbox), and outbox updates are what the
+  // dispatcher's restart safety rests on: commit them, and the samples before them, at once
+  // instead of waiting for the batch interval. Both are rare next to samples.
+  const bool urgent = item.alerts.has_value() || item.outbox.has_value();
   item.enqueued = steady::now();
   queue.push_back(std::move(item));
   queued_rows += n;
@@ -778,6 +1147,7 @@ void sqlite_store::impl::enqueue(work_item item) {
   const bool wake = was_empty || urgent || queued_rows >= options.batch_rows;
   lock.unlock();
   if (wake) work_cv.notify_one();
+  return true;
 }
 
 sqlite_store::sqlite_store(store_options options, core::stats& st)
@@ -821,10 +1191,10 @@ void sqlite_store::stop() noexcept {
     m.drain_inline();
   }
   // Statements before the connection: close_v2 would otherwise keep it as a zombie.
-  for (auto* s :
-       {&m.find_patient, &m.insert_patient, &m.find_device, &m.insert_device, &m.move_device,
-        &m.touch_device, &m.insert_sample, &m.find_active_alert, &m.insert_alert, &m.reraise_alert,
-        &m.resolve_alert, &m.insert_event, &m.upsert_baseline}) {
+  for (auto* s : {&m.find_patient, &m.insert_patient, &m.find_device, &m.insert_device,
+                  &m.move_device, &m.touch_device, &m.insert_sample, &m.upsert_baseline,
+                  &m.upsert_alert, &m.insert_event, &m.insert_outbox, &m.upsert_snooze,
+                  &m.delete_snooze, &m.outbox_delivered, &m.outbox_failed}) {
     s->reset();
   }
   if (m.db) {
@@ -848,10 +1218,107 @@ void sqlite_store::append(std::span<const core::sample> samples) {
   impl_->enqueue(std::move(item));
 }
 
-void sqlite_store::append(const core::alert_event& event) {
+void sqlite_store::apply(core::alert_changes changes,
+                         std::function<void(bool ok, std::vector<core::notification>)> committed) {
+  if (changes.empty()) {
+    // Nothing to make durable, but the caller may still wait for its callback.
+    if (committed) committed(true, {});
+    return;
+  }
   work_item item;
-  item.event = event;
+  item.alerts = alert_work{std::move(changes), std::move(committed)};
   impl_->enqueue(std::move(item));
+}
+
+void sqlite_store::mark_delivered(std::uint64_t notification_id, core::timestamp at) {
+  work_item item;
+  item.outbox = outbox_update{notification_id, true, ms(at), 0, {}, false};
+  impl_->enqueue(std::move(item));
+}
+
+void sqlite_store::mark_failed(std::uint64_t notification_id, int attempts, std::string error,
+                               bool final) {
+  work_item item;
+  item.outbox = outbox_update{notification_id, false, 0, attempts, std::move(error), final};
+  impl_->enqueue(std::move(item));
+}
+
+sqlite_store::alert_snapshot sqlite_store::load_alert_state() {
+  auto& m = *impl_;
+  {
+    std::lock_guard lock(m.mutex);
+    if (m.running || m.stopping || m.closed) {
+      throw std::logic_error("sqlite store: load_alert_state() is only allowed before start()");
+    }
+  }
+  // Changes applied before start() are still queued: commit them first.
+  m.drain_inline();
+  alert_snapshot snap;
+  try {
+    sqlite3* d = m.db.get();
+    const auto each_row = [d](sqlite3_stmt* s, const auto& fn) {
+      for (;;) {
+        const int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE) return;
+        if (rc != SQLITE_ROW) throw sqlite_error(sqlite3_errmsg(d), rc);
+        fn(s);
+      }
+    };
+    {
+      auto s = prepare(
+          d, (std::string(detail::alert_select) + "WHERE a.state <> 'resolved' ORDER BY a.id")
+                 .c_str());
+      each_row(s.get(), [&](sqlite3_stmt* r) { snap.open.push_back(detail::read_alert(r)); });
+    }
+    {
+      auto s = prepare(
+          d, (std::string(detail::snooze_select) + "WHERE z.until > ?1 ORDER BY p.key, z.grp")
+                 .c_str());
+      sqlite3_bind_int64(s.get(), 1, ms(core::now_ms()));
+      each_row(s.get(), [&](sqlite3_stmt* r) { snap.snoozes.push_back(detail::read_snooze(r)); });
+    }
+    snap.ids.alert =
+        static_cast<std::uint64_t>(query_int(d, "SELECT coalesce(max(id), 0) FROM alerts"));
+    snap.ids.event =
+        static_cast<std::uint64_t>(query_int(d, "SELECT coalesce(max(id), 0) FROM alert_events"));
+    snap.ids.notification =
+        static_cast<std::uint64_t>(query_int(d, "SELECT coalesce(max(id), 0) FROM outbox"));
+    {
+      // The columns are the truth for what may change after the insert; the document for the
+      // snapshot the notification was made with.
+      auto s = prepare(d,
+                       "SELECT id, receiver, action, step, created, document FROM outbox "
+                       "WHERE status = 'pending' ORDER BY id");
+      each_row(s.get(), [&](sqlite3_stmt* r) {
+        const auto* doc = reinterpret_cast<const char*>(sqlite3_column_text(r, 5));
+        core::notification n;
+        try {
+          n = from_document(doc != nullptr ? doc : "");
+        } catch (const std::runtime_error& e) {
+          // One unreadable row must not keep the daemon from starting; it stays in the table.
+          spdlog::error("sqlite store: outbox row {} skipped: {}", sqlite3_column_int64(r, 0),
+                        e.what());
+          return;
+        }
+        n.id = static_cast<std::uint64_t>(sqlite3_column_int64(r, 0));
+        const auto* receiver = reinterpret_cast<const char*>(sqlite3_column_text(r, 1));
+        n.receiver = receiver != nullptr ? receiver : "";
+        const auto* action = reinterpret_cast<const char*>(sqlite3_column_text(r, 2));
+        n.action = core::parse_notify_action(action != nullptr ? action : "").value_or(n.action);
+        n.step = sqlite3_column_int(r, 3);
+        n.created = core::timestamp(std::chrono::milliseconds(sqlite3_column_int64(r, 4)));
+        snap.pending.push_back(std::move(n));
+      });
+    }
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("SQLite database '" + m.options.path + "': " + e.what());
+  }
+  return snap;
+}
+
+sqlite_store::commit_stats sqlite_store::commit_latency() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->latency;
 }
 
 void sqlite_store::flush() {
@@ -916,6 +1383,21 @@ std::vector<std::pair<std::string, std::vector<std::uint8_t>>> sqlite_store::loa
 std::size_t sqlite_store::queued_rows() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->queued_rows;
+}
+
+void sqlite_store::create_schema_for_testing(const std::string& path, int version) {
+  if (is_file_path(path)) secure_file(path);
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  db_ptr db(raw);
+  if (rc != SQLITE_OK) throw std::runtime_error("cannot open SQLite database '" + path + "'");
+  exec(db.get(), "PRAGMA journal_mode=WAL");
+  for (const auto& m : migrations) {
+    if (m.version > version) break;
+    exec(db.get(), m.sql);
+  }
+  exec(db.get(), ("PRAGMA user_version=" + std::to_string(version)).c_str());
 }
 
 int sqlite_store::schema_version(const std::string& path) {

@@ -77,7 +77,8 @@ class pipeline {
   /// Creates the input for one producer thread. Call before start().
   ingest_port& open_port(std::string name, std::size_t capacity);
 
-  /// Called on the pipeline thread for every alert event, after it was handed to the store.
+  /// Called on the pipeline thread for every alert event (the daemon hands them to the alert
+  /// manager), after the samples that led to it were handed to the store.
   void on_alert(std::function<void(const alert_event&)> handler);
 
   /// Starts the pipeline thread.

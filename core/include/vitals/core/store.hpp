@@ -10,7 +10,8 @@
 
 namespace vitals::core {
 
-/// Persistent sink for accepted samples and alert events. Calls come from the pipeline thread;
+/// Persistent sink for accepted samples (alert events go to the alert manager, which persists
+/// alert state through the store adapter itself). Calls come from the pipeline thread;
 /// an implementation hands the work to its own writer thread and must not do I/O in these calls.
 class store {
  public:
@@ -19,9 +20,6 @@ class store {
   /// Queues a batch of accepted samples. May block (bounded) when the writer is far behind:
   /// that is the back-pressure that reaches the ring and then the sources.
   virtual void append(std::span<const sample> samples) = 0;
-
-  /// Queues one alert event. Alert events are committed no later than samples queued before them.
-  virtual void append(const alert_event& event) = 0;
 
   /// Blocks until everything queued so far is committed.
   virtual void flush() = 0;

@@ -1,9 +1,11 @@
 #pragma once
-/// SQLite persistence for samples and alert events: one writer thread, batched WAL transactions.
+/// SQLite persistence for samples, baselines and the alert lifecycle (alerts, audit trail,
+/// snoozes, notification outbox): one writer thread, batched WAL transactions.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include <vitals/core/alert.hpp>
+#include <vitals/core/alert_manager.hpp>
 #include <vitals/core/sample.hpp>
 #include <vitals/core/stats.hpp>
 #include <vitals/core/store.hpp>
@@ -32,7 +35,7 @@ struct store_options {
 class sqlite_store final : public core::store {
  public:
   /// Schema version (PRAGMA user_version) this code creates and understands.
-  static constexpr int current_schema_version = 2;
+  static constexpr int current_schema_version = 3;
 
   /// Opens or creates the database, applies migrations; throws std::runtime_error naming the
   /// path on failure and std::invalid_argument for bad options.
@@ -53,9 +56,6 @@ class sqlite_store final : public core::store {
   /// Queues samples (one lock per call); blocks while more than max_queued_rows are waiting.
   void append(std::span<const core::sample> samples) override;
 
-  /// Queues an alert event, ordered after the samples queued before it.
-  void append(const core::alert_event& event) override;
-
   /// Blocks until everything queued before the call is committed (or given up after errors
   /// during shutdown, which is logged).
   void flush() override;
@@ -69,8 +69,48 @@ class sqlite_store final : public core::store {
   /// std::runtime_error naming the path when the database cannot be read.
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> load_baselines();
 
-  /// Rows (samples plus alert events) queued and not yet taken by the writer.
+  /// Queues the manager's changes; one transaction with everything queued before, in order.
+  /// Alerts and events are written before the outbox rows that mention them. `committed` (may be
+  /// empty) runs on the writer thread right after the commit that made them durable, with the
+  /// notifications now in the outbox (the daemon posts them to its dispatcher), or with
+  /// `ok == false` if the store gave up (shutdown with a dead disk, or apply() after stop()).
+  /// Committed at once, without waiting for the batch interval.
+  void apply(core::alert_changes changes,
+             std::function<void(bool ok, std::vector<core::notification>)> committed = {});
+
+  /// Queues an outbox update: delivered (or skipped) at `at`.
+  void mark_delivered(std::uint64_t notification_id, core::timestamp at);
+  /// Queues an outbox update: a failed attempt with its error; `final`: given up (status failed),
+  /// otherwise the row stays pending.
+  void mark_failed(std::uint64_t notification_id, int attempts, std::string error, bool final);
+
+  /// Everything the alert manager and dispatcher need after a restart.
+  struct alert_snapshot {
+    std::vector<core::alert_record> open;     ///< alerts not resolved, by id
+    std::vector<core::snooze> snoozes;        ///< snoozes running now
+    core::alert_id_state ids;                 ///< largest stored ids
+    std::vector<core::notification> pending;  ///< outbox rows not delivered, by id
+  };
+  /// Reads on the calling thread, so only before start() (std::logic_error after it); commits
+  /// what is queued first. std::runtime_error naming the path when the database cannot be read.
+  alert_snapshot load_alert_state();
+
+  /// Commit latency of the writer (for /metrics): count, sum of seconds, max seconds.
+  struct commit_stats {
+    std::uint64_t count = 0;
+    double sum_seconds = 0.0;
+    double max_seconds = 0.0;
+  };
+  /// Thread-safe.
+  commit_stats commit_latency() const;
+
+  /// Rows (samples, baselines, alert changes, outbox updates) queued and not yet taken by the
+  /// writer.
   std::size_t queued_rows() const;
+
+  /// Tests only: creates a database at an older schema `version` (the first `version` migration
+  /// steps), as an earlier vitalsd left it, to test the migrations from it.
+  static void create_schema_for_testing(const std::string& path, int version);
 
   /// Reads PRAGMA user_version of a database file without modifying it; throws on failure.
   static int schema_version(const std::string& path);

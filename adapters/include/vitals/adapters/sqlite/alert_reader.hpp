@@ -1,0 +1,82 @@
+#pragma once
+/// Read-only access to the alert tables (schema v3) for the HTTP API, and the JSON document the
+/// outbox keeps of each notification.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <vitals/core/alert_manager.hpp>
+
+struct sqlite3_stmt;
+
+namespace vitals::adapters::sqlite {
+
+/// The outbox `document` of a notification: the whole notification (alert snapshot and event
+/// included) as JSON, so that the dispatcher can rebuild it after a restart.
+std::string to_document(const core::notification& n);
+
+/// Parses to_document()'s output; throws std::runtime_error when it is not such a document.
+core::notification from_document(std::string_view document);
+
+/// Filter and page of alert_reader::list().
+struct alert_query {
+  std::optional<core::alert_state> state;
+  std::optional<std::string> patient;  ///< patient key
+  std::size_t limit = 100;
+  std::uint64_t before_id = 0;  ///< paging: only ids < before_id when non-zero
+};
+
+/// A separate read-only connection to the store's file. WAL lets it read while the writer
+/// writes, so API requests never wait for (or delay) the writer's transactions. Not thread-safe:
+/// use it from one thread.
+class alert_reader {
+ public:
+  /// Opens `path` read-only; throws std::runtime_error naming the path when it cannot be opened
+  /// or has no alert tables of schema version 3 or later.
+  explicit alert_reader(std::string path);
+  ~alert_reader();
+  alert_reader(const alert_reader&) = delete;
+  alert_reader& operator=(const alert_reader&) = delete;
+
+  /// Alerts matching `q`, newest (largest id) first.
+  std::vector<core::alert_record> list(const alert_query& q);
+  std::optional<core::alert_record> get(std::uint64_t id);
+  /// The audit trail of one alert, oldest first.
+  std::vector<core::lifecycle_event> events(std::uint64_t alert_id);
+  /// Snoozes still running at `now`, by patient and group.
+  std::vector<core::snooze> snoozes(core::timestamp now);
+
+  struct outbox_counts {
+    std::uint64_t pending = 0;
+    std::uint64_t delivered = 0;
+    std::uint64_t failed = 0;
+  };
+  outbox_counts outbox();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Row mapping shared by the reader and sqlite_store::load_alert_state(); not a public API.
+namespace detail {
+
+/// SELECT of every alert column in the order read_alert() expects; append WHERE/ORDER.
+extern const char* const alert_select;
+/// SELECT of every alert_events column in the order read_event() expects.
+extern const char* const event_select;
+/// SELECT of every snoozes column in the order read_snooze() expects.
+extern const char* const snooze_select;
+
+core::alert_record read_alert(sqlite3_stmt* s);
+core::lifecycle_event read_event(sqlite3_stmt* s);
+core::snooze read_snooze(sqlite3_stmt* s);
+
+}  // namespace detail
+
+}  // namespace vitals::adapters::sqlite
