@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost-dev            # Asio, lockfree (headers)
+  libboost-dev            # Asio, Beast, lockfree (headers)
+  libssl-dev              # TLS for notifiers, HMAC signatures, constant-time token compare
   libpaho-mqttpp-dev libpaho-mqtt-dev
   libsqlite3-dev sqlite3
   libeigen3-dev

@@ -172,6 +172,52 @@ void mqtt_publisher::publish(const std::string& topic, std::string_view payload,
   }
 }
 
+struct mqtt_subscriber::impl {
+  impl(const std::string& uri, const std::string& id) : client(uri, id, nullptr) {}
+  ::mqtt::async_client client;
+  mutable std::mutex mutex;
+  std::vector<std::pair<std::string, std::string>> messages;
+};
+
+mqtt_subscriber::mqtt_subscriber(const std::string& uri, const std::string& filter,
+                                 const std::string& client_id)
+    : impl_(std::make_unique<impl>(uri, client_id)) {
+  auto* d = impl_.get();
+  d->client.set_message_callback([d](::mqtt::const_message_ptr m) {
+    std::lock_guard lock(d->mutex);
+    d->messages.emplace_back(m->get_topic(), m->to_string());
+  });
+  try {
+    auto opts = ::mqtt::connect_options_builder()
+                    .mqtt_version(MQTTVERSION_3_1_1)
+                    .clean_session(true)
+                    .connect_timeout(std::chrono::seconds(5))
+                    .finalize();
+    d->client.connect(opts)->wait();
+    d->client.subscribe(filter, 1)->wait();
+  } catch (const ::mqtt::exception& e) {
+    throw std::runtime_error("mqtt_subscriber: cannot subscribe to " + filter + " at " + uri +
+                             ": " + e.what());
+  }
+}
+
+mqtt_subscriber::~mqtt_subscriber() {
+  try {
+    if (impl_->client.is_connected()) impl_->client.disconnect()->wait_for(std::chrono::seconds(2));
+  } catch (const ::mqtt::exception&) {
+    // The broker may be gone already.
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> mqtt_subscriber::messages() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->messages;
+}
+
+bool mqtt_subscriber::wait_for(std::size_t n, std::chrono::milliseconds timeout) const {
+  return eventually([&] { return messages().size() >= n; }, timeout);
+}
+
 void publish(const std::string& uri, const std::string& topic, std::string_view payload, int qos) {
   mqtt_publisher p(uri);
   p.publish(topic, payload, qos);

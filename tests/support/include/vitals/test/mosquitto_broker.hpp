@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <vitals/test/process.hpp>
@@ -74,6 +75,26 @@ class mqtt_publisher {
 
   /// Publishes one message and waits for its completion; throws std::runtime_error on failure.
   void publish(const std::string& topic, std::string_view payload, int qos = 1);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// A connected MQTT subscriber for tests that records every message on `filter` (QoS 1).
+class mqtt_subscriber {
+ public:
+  /// Connects and subscribes; throws std::runtime_error when either fails.
+  mqtt_subscriber(const std::string& uri, const std::string& filter,
+                  const std::string& client_id = "vitals-test-sub");
+  ~mqtt_subscriber();
+  mqtt_subscriber(const mqtt_subscriber&) = delete;
+  mqtt_subscriber& operator=(const mqtt_subscriber&) = delete;
+
+  /// (topic, payload) of every message so far, in arrival order.
+  std::vector<std::pair<std::string, std::string>> messages() const;
+  /// Waits until at least `n` messages arrived; false on timeout.
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
  private:
   struct impl;

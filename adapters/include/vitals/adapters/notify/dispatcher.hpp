@@ -1,0 +1,84 @@
+#pragma once
+/// Delivers committed outbox notifications to their receivers: one queue per receiver ordered by
+/// notification id, one attempt in flight per receiver (so an alert's trigger never overtakes
+/// nor follows its resolve out of order), retries with jittered exponential backoff, a token
+/// bucket per receiver. Runs on the daemon's io_context thread and only there.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <vitals/adapters/notify/message_publisher.hpp>
+#include <vitals/adapters/notify/receiver.hpp>
+#include <vitals/core/alert_manager.hpp>
+
+namespace vitals::adapters::notify {
+
+/// What the dispatcher reports back (on the io thread) so that the caller updates its outbox.
+struct dispatcher_callbacks {
+  /// The receiver accepted it (2xx, PUBACK) or had no use for it (skipped).
+  std::function<void(std::uint64_t id, core::timestamp at)> delivered;
+  /// One failed attempt; `final`: given up (permanent error or max_attempts reached).
+  std::function<void(std::uint64_t id, int attempts, std::string error, bool final)> failed;
+};
+
+/// Counters of one receiver, for /metrics.
+struct receiver_metrics {
+  std::string name;
+  std::string kind;
+  std::uint64_t sent = 0;
+  std::uint64_t skipped = 0;
+  std::uint64_t failed_attempts = 0;
+  std::uint64_t given_up = 0;
+  std::size_t pending = 0;
+};
+
+/// The rendering steps, replaceable so that tests can use their own payloads.
+using http_renderer =
+    std::function<std::optional<http_payload>(const receiver_settings&, const core::notification&)>;
+using mqtt_renderer = std::function<std::pair<std::string, std::string>(const receiver_settings&,
+                                                                        const core::notification&)>;
+
+struct dispatcher_hooks {
+  http_renderer render_http;  ///< empty: notify::render_http
+  mqtt_renderer render_mqtt;  ///< empty: notify::render_mqtt
+};
+
+class dispatcher {
+ public:
+  /// `mqtt` may be null: MQTT receivers then fail (final) with an error saying so. It must
+  /// outlive the dispatcher or be stopped first (its completions post to `io`).
+  /// Throws std::runtime_error for a receiver whose ca_file cannot be loaded.
+  dispatcher(boost::asio::io_context& io, std::vector<receiver_settings> receivers,
+             dispatcher_callbacks cb, message_publisher* mqtt = nullptr,
+             dispatcher_hooks hooks = {});
+  ~dispatcher();
+  dispatcher(const dispatcher&) = delete;
+  dispatcher& operator=(const dispatcher&) = delete;
+
+  /// Queues notifications (io thread). An id already queued is ignored; a notification for an
+  /// unknown receiver is reported failed (final) at once. Ignored after stop().
+  void submit(std::vector<core::notification> batch);
+
+  /// Cancels timers and attempts in flight; no callback runs afterwards. What was not delivered
+  /// stays pending in the caller's outbox for the next start.
+  void stop();
+
+  /// Per receiver, in configuration order.
+  std::vector<receiver_metrics> metrics() const;
+
+  /// Notifications queued or in flight, over all receivers.
+  std::size_t pending() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;  // shared: handlers hold a weak_ptr and outlive nothing
+};
+
+}  // namespace vitals::adapters::notify
