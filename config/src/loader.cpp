@@ -6,12 +6,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -553,7 +555,7 @@ bool valid_id(table_reader& r, const toml::node* n, std::string_view key, const 
 template <class F>
 void each_table(context& c, table_reader& parent, std::string_view key, F&& read_element) {
   if (c.schema) {
-    read_element(nullptr, fmt::format("{}[]", key));
+    read_element(nullptr, fmt::format("{}[]", parent.path(key)));
     parent.find(key);
     return;
   }
@@ -561,7 +563,7 @@ void each_table(context& c, table_reader& parent, std::string_view key, F&& read
   if (!a) return;
   for (std::size_t i = 0; i < a->size(); ++i) {
     const toml::node& e = *a->get(i);
-    const std::string path = fmt::format("{}[{}]", key, i);
+    const std::string path = fmt::format("{}[{}]", parent.path(key), i);
     if (!e.is_table()) {
       c.errors.push_back(
           at(c, e.source(), path, fmt::format("expected table, got {}", type_name(e.type()))));
@@ -571,42 +573,48 @@ void each_table(context& c, table_reader& parent, std::string_view key, F&& read
   }
 }
 
-void read_password(table_reader& r, const toml::node& n, const std::string& file,
-                   std::string& out) {
+/// Reads a secret (password, token, signing key) from the file named by `key`: secrets never sit
+/// in the config itself or on the command line. `what` names the secret in messages.
+void read_secret_file(table_reader& r, const toml::node& n, std::string_view key,
+                      std::string_view what, const std::string& file, std::string& out) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto st = fs::status(file, ec);
   if (ec || !fs::exists(st)) {
-    r.error(n, "password_file",
-            fmt::format("cannot read password file '{}': {}", file,
+    r.error(n, key,
+            fmt::format("cannot read {} file '{}': {}", what, file,
                         ec ? ec.message() : std::string("no such file")));
     return;
   }
   if (!fs::is_regular_file(st)) {
-    r.error(n, "password_file", fmt::format("password file '{}' is not a regular file", file));
+    r.error(n, key, fmt::format("{} file '{}' is not a regular file", what, file));
     return;
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    r.error(n, "password_file",
-            fmt::format("cannot read password file '{}': {}", file, std::strerror(errno)));
+    r.error(n, key, fmt::format("cannot read {} file '{}': {}", what, file, std::strerror(errno)));
     return;
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   if (text.empty()) {
-    r.error(n, "password_file", fmt::format("password file '{}' is empty", file));
+    r.error(n, key, fmt::format("{} file '{}' is empty", what, file));
     return;
   }
   const auto others = fs::perms::group_read | fs::perms::group_write | fs::perms::others_read |
                       fs::perms::others_write;
   if ((st.permissions() & others) != fs::perms::none) {
-    r.warning(n, "password_file",
-              fmt::format("password file '{}' is accessible by group or others (mode {:04o}); "
+    r.warning(n, key,
+              fmt::format("{} file '{}' is accessible by group or others (mode {:04o}); "
                           "chmod 600 it",
-                          file, static_cast<unsigned>(st.permissions() & fs::perms::mask)));
+                          what, file, static_cast<unsigned>(st.permissions() & fs::perms::mask)));
   }
   out = std::move(text);
+}
+
+void read_password(table_reader& r, const toml::node& n, const std::string& file,
+                   std::string& out) {
+  read_secret_file(r, n, "password_file", "password", file, out);
 }
 
 void read_mqtt(context& c, const toml::table* t, mqtt_settings& m) {
@@ -786,6 +794,8 @@ void read_patients(context& c, table_reader& root, settings& s) {
     const auto* oxygen_node = r.boolean("on_oxygen", oxygen);
     std::int32_t offset = 0;
     const auto* offset_node = r.integer("utc_offset_min", offset, -720, 840);
+    std::string care_team;
+    const auto* team_node = r.string("care_team", care_team, true);
     const toml::table* rt = r.table("rules");
     auto overrides = read_rules(c, rt, path + ".rules", rules);
     r.finish();
@@ -806,7 +816,286 @@ void read_patients(context& c, table_reader& root, settings& s) {
           scale == 2 ? core::spo2_scale::scale2 : core::spo2_scale::scale1, oxygen};
     }
     if (offset_node) s.baseline.patient_utc_offset_minutes[id] = offset;
+    if (team_node) s.alerts.lifecycle.care_teams[id] = care_team;
     s.detector.patients.emplace(id, std::move(overrides));
+  });
+}
+
+/// An array of non-empty strings; returns its node when present and valid.
+const toml::node* string_list(table_reader& r, std::string_view key,
+                              std::vector<std::string>& out) {
+  const toml::array* a = r.array(key, "array of strings");
+  if (!a) return nullptr;
+  std::vector<std::string> items;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const toml::node& e = *a->get(i);
+    const std::string k = fmt::format("{}[{}]", key, i);
+    if (!e.is_string()) {
+      r.type_error(e, k, "string");
+      return nullptr;
+    }
+    if (e.as_string()->get().empty()) {
+      r.error(e, k, "must not be empty");
+      return nullptr;
+    }
+    items.push_back(e.as_string()->get());
+  }
+  out = std::move(items);
+  return a;
+}
+
+/// A duration given in (possibly fractional) units of `unit_ms`, e.g. seconds or minutes.
+template <class Duration>
+const toml::node* duration(table_reader& r, std::string_view key, Duration& out, double min,
+                           double max, std::string_view unit) {
+  using ms = std::chrono::duration<double, std::milli>;
+  const double per_unit = unit == "min" ? 60000.0 : unit == "h" ? 3600000.0 : 1000.0;
+  double v = std::chrono::duration_cast<ms>(out).count() / per_unit;
+  const toml::node* n = r.number(key, v, min, max, unit);
+  if (n) out = std::chrono::duration_cast<Duration>(ms(v * per_unit));
+  return n;
+}
+
+void read_alerts(context& c, const toml::table* t, alert_settings& a) {
+  table_reader r(c, t, "alerts");
+  auto& l = a.lifecycle;
+  duration(r, "flap_window_s", l.flap_window, 0.0, 3600.0, "s");
+  r.boolean("latch_high", l.latch_high);
+  duration(r, "max_snooze_min", l.max_snooze, 1.0, 24 * 60.0, "min");
+  const auto* high = duration(r, "max_snooze_high_min", l.max_snooze_high, 1.0, 24 * 60.0, "min");
+  if (high && l.max_snooze_high > l.max_snooze) {
+    r.error(*high, "max_snooze_high_min", "must not be more than max_snooze_min");
+  }
+  r.boolean("inhibit", l.inhibit);
+  r.integer("utc_offset_min", l.utc_offset_min, -720, 840);
+  if (const auto* n = r.string("command_topic", a.command_topic, false);
+      n && a.command_topic.find_first_of("+#") != std::string::npos) {
+    r.error(*n, "command_topic", "must be a plain topic, without the wildcards + and #");
+  }
+  r.string("client_id", a.client_id, true);
+  r.finish();
+}
+
+void read_api(context& c, const toml::table* t, api_settings& a) {
+  table_reader r(c, t, "api");
+  r.boolean("enabled", a.enabled);
+  r.string("listen", a.listen, true);
+  r.integer("port", a.port, 0, 65535);
+  r.boolean("metrics_auth", a.metrics_auth);
+  std::set<std::string> names;
+  each_table(c, r, "tokens", [&](const toml::table* tt, const std::string& path) {
+    table_reader tr(c, tt, path);
+    api_token_settings tok;
+    const auto* name = tr.string("name", tok.name, true);
+    const auto* file = tr.string("token_file", tok.token_file, true);
+    tr.one_of("role", tok.role, {"read", "ack"});
+    tr.finish();
+    if (c.schema) return;
+    if (!name || !file) {
+      if (!tt->contains("name") || !tt->contains("token_file")) {
+        c.errors.push_back(at(c, tt->source(), path,
+                              "each API token needs a name and a token_file (the token itself "
+                              "never goes in the config)"));
+      }
+      return;
+    }
+    if (!names.insert(tok.name).second) {
+      tr.error(*name, "name", fmt::format("duplicate token name \"{}\"", tok.name));
+      return;
+    }
+    read_secret_file(tr, *file, "token_file", "token", tok.token_file, tok.token);
+    if (!tok.token.empty() && tok.token.size() < 16) {
+      tr.error(*file, "token_file", "the token must be at least 16 characters");
+      return;
+    }
+    if (!tok.token.empty()) a.tokens.push_back(std::move(tok));
+  });
+  r.finish();
+}
+
+void read_receivers(context& c, table_reader& root, std::vector<receiver_config>& out) {
+  std::set<std::string> names;
+  each_table(c, root, "receivers", [&](const toml::table* t, const std::string& path) {
+    table_reader r(c, t, path);
+    receiver_config rc;
+    const auto* name = r.string("name", rc.name, true);
+    const auto* type =
+        r.one_of("type", rc.type, {"webhook", "alertmanager", "pagerduty", "ntfy", "mqtt", "fhir"});
+    const auto* url = r.string("url", rc.url, false);
+    const auto* secret = r.string("secret_file", rc.secret_file, false);
+    r.string("topic", rc.topic, false);
+    r.string("external_url", rc.external_url, false);
+    r.string("ca_file", rc.ca_file, false);
+    const auto* verify = r.boolean("verify_tls", rc.verify_tls);
+    r.number("timeout_s", rc.timeout_s, 0.1, 300.0, "s");
+    r.number("backoff_min_s", rc.backoff_min_s, 0.01, 3600.0, "s");
+    const auto* bmax = r.number("backoff_max_s", rc.backoff_max_s, 0.01, 86400.0, "s");
+    r.integer("max_attempts", rc.max_attempts, 0, 1000000);
+    r.number("rate_per_min", rc.rate_per_min, 0.01, 100000.0, "per minute");
+    r.integer("burst", rc.burst, 1, 10000);
+    r.finish();
+    if (c.schema) return;
+    if (!name || !type) {
+      // Present but invalid values were reported already.
+      if (!t->contains("name") || !t->contains("type")) {
+        c.errors.push_back(at(c, t->source(), path, "each receiver needs a name and a type"));
+      }
+      return;
+    }
+    if (!names.insert(rc.name).second) {
+      r.error(*name, "name", fmt::format("duplicate receiver name \"{}\"", rc.name));
+      return;
+    }
+    if (bmax && rc.backoff_max_s < rc.backoff_min_s) {
+      r.error(*bmax, "backoff_max_s", "must not be less than backoff_min_s");
+    }
+    if (rc.type != "mqtt") {
+      const bool http = rc.url.rfind("http://", 0) == 0 || rc.url.rfind("https://", 0) == 0;
+      if (!http) {
+        if (url) {
+          r.error(*url, "url",
+                  fmt::format("must be an http:// or https:// URL, got \"{}\"", rc.url));
+        } else {
+          c.errors.push_back(at(c, t->source(), path + ".url",
+                                fmt::format("missing (a {} receiver needs a URL)", rc.type)));
+        }
+      } else if (rc.url.substr(0, rc.url.find('/', 8)).find('@') != std::string::npos) {
+        r.error(*url, "url", "must not contain credentials; use secret_file");
+      }
+    }
+    if (rc.type == "pagerduty" && !secret) {
+      c.errors.push_back(at(c, t->source(), path + ".secret_file",
+                            "missing (PagerDuty needs the integration's routing key, in a file)"));
+    }
+    if (rc.type == "ntfy" && rc.topic.empty()) {
+      c.errors.push_back(
+          at(c, t->source(), path + ".topic", "missing (ntfy publishes to a topic)"));
+    }
+    if (secret && !rc.secret_file.empty()) {
+      read_secret_file(r, *secret, "secret_file", "secret", rc.secret_file, rc.secret);
+    }
+    if (verify && !rc.verify_tls) {
+      r.warning(*verify, "verify_tls",
+                "TLS certificates of this receiver are not verified: anyone on the path can read "
+                "and change alerts");
+    }
+    out.push_back(std::move(rc));
+  });
+}
+
+/// "HH:MM-HH:MM" in local time.
+std::optional<core::quiet_hours> parse_quiet_hours(std::string_view text) {
+  int h1 = 0, m1 = 0, h2 = 0, m2 = 0;
+  char tail = 0;
+  const std::string s(text);
+  if (std::sscanf(s.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4) {
+    return std::nullopt;
+  }
+  if (h1 < 0 || h1 > 23 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59) {
+    return std::nullopt;
+  }
+  return core::quiet_hours{h1 * 60 + m1, h2 * 60 + m2};
+}
+
+void read_routes(context& c, table_reader& root, const std::vector<receiver_config>& receivers,
+                 std::vector<core::route>& out) {
+  std::vector<std::string> receiver_names;
+  for (const auto& rc : receivers) receiver_names.push_back(rc.name);
+  std::set<std::string> names;
+  each_table(c, root, "routes", [&](const toml::table* t, const std::string& path) {
+    table_reader r(c, t, path);
+    core::route rt;
+    const auto* name = r.string("name", rt.name, true);
+    string_list(r, "patients", rt.patients);
+    string_list(r, "care_teams", rt.care_teams);
+    string_list(r, "rules", rt.rules);
+    std::vector<std::string> prios;
+    const auto* prio_node = string_list(r, "priorities", prios);
+    std::string source;
+    const auto* source_node = r.one_of("source", source, {"any", "physiological", "technical"});
+    double repeat_min = 0;
+    if (r.number("repeat_min", repeat_min, 0.0, 7 * 24 * 60.0, "min")) {
+      rt.repeat_interval = std::chrono::seconds(std::llround(repeat_min * 60));
+    }
+    std::string quiet;
+    const auto* quiet_node = r.string("quiet_hours", quiet, false);
+    bool steps_ok = true;
+    each_table(c, r, "steps", [&](const toml::table* st, const std::string& spath) {
+      table_reader sr(c, st, spath);
+      core::escalation_step step;
+      double after = 0;
+      const auto* after_node = sr.number("after_min", after, 0.0, 7 * 24 * 60.0, "min");
+      const auto* recv_node = string_list(sr, "receivers", step.receivers);
+      sr.finish();
+      if (c.schema) return;
+      step.after = std::chrono::seconds(std::llround(after * 60));
+      if (!recv_node || step.receivers.empty()) {
+        c.errors.push_back(at(c, st->source(), spath + ".receivers",
+                              "missing (each step pages at least one receiver)"));
+        steps_ok = false;
+        return;
+      }
+      for (const auto& rn : step.receivers) {
+        if (std::find(receiver_names.begin(), receiver_names.end(), rn) == receiver_names.end()) {
+          sr.error(
+              *recv_node, "receivers",
+              fmt::format(
+                  "unknown receiver \"{}\"{}; receivers: {}", rn, did_you_mean(rn, receiver_names),
+                  receiver_names.empty() ? std::string("none defined") : list(receiver_names)));
+          steps_ok = false;
+          return;
+        }
+      }
+      if (!rt.steps.empty() && step.after < rt.steps.back().after) {
+        sr.error(after_node ? *after_node : *st, "after_min",
+                 "steps must be in order: after_min may not be less than the previous step's");
+        steps_ok = false;
+        return;
+      }
+      rt.steps.push_back(std::move(step));
+    });
+    r.finish();
+    if (c.schema) return;
+    if (!name) {
+      c.errors.push_back(at(c, t->source(), path + ".name", "missing (each route needs a name)"));
+      return;
+    }
+    if (!names.insert(rt.name).second) {
+      r.error(*name, "name", fmt::format("duplicate route name \"{}\"", rt.name));
+      return;
+    }
+    for (const auto& p : prios) {
+      const auto level = core::parse_priority(p);
+      if (!level) {
+        r.error(*prio_node, "priorities",
+                fmt::format("must list \"low\", \"medium\" or \"high\", got \"{}\"", p));
+        return;
+      }
+      rt.priorities.push_back(*level);
+    }
+    if (source_node && source != "any") {
+      rt.source =
+          source == "technical" ? core::alert_source::technical : core::alert_source::physiological;
+    }
+    if (quiet_node && !quiet.empty()) {
+      rt.quiet = parse_quiet_hours(quiet);
+      if (!rt.quiet) {
+        r.error(*quiet_node, "quiet_hours",
+                fmt::format("expected \"HH:MM-HH:MM\" in local time, e.g. \"22:00-07:00\", got "
+                            "\"{}\"",
+                            quiet));
+        return;
+      }
+    }
+    if (rt.steps.empty()) {
+      if (steps_ok) {
+        c.errors.push_back(at(c, t->source(), path + ".steps",
+                              "missing (a route needs at least one [[routes.steps]] with "
+                              "receivers)"));
+      }
+      return;
+    }
+    out.push_back(std::move(rt));
   });
 }
 
@@ -834,8 +1123,12 @@ void read_all(context& c, const toml::table& root, settings& s) {
   read_stale(c, r.table("stale"), s.stale);
   read_baseline(c, r.table("baseline"), s.baseline);
   apply_global_rules(read_rules(c, r.table("rules"), "rules", rule_catalog()), s);
+  read_alerts(c, r.table("alerts"), s.alerts);
+  read_api(c, r.table("api"), s.api);
   read_devices(c, r, s);
   read_patients(c, r, s);
+  read_receivers(c, r, s.receivers);
+  read_routes(c, r, s.receivers, s.alerts.lifecycle.routes);
   r.finish(section_hint);
 }
 

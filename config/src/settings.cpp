@@ -58,6 +58,25 @@ std::string summary(const settings& s) {
       "devices mapped to patients: {}; patients with own settings: {} ({} rule "
       "overrides)",
       s.devices.size(), s.detector.patients.size(), overrides);
+  const auto& l = s.alerts.lifecycle;
+  out += fmt::format(
+      "\nalerts: flap window {} s, high priority {}, snooze up to {} min ({} min for high), "
+      "inhibition {}, MQTT commands {}",
+      l.flap_window.count(), l.latch_high ? "latches" : "does not latch", l.max_snooze.count() / 60,
+      l.max_snooze_high.count() / 60, l.inhibit ? "on" : "off",
+      s.alerts.command_topic.empty() ? std::string("off") : "on " + s.alerts.command_topic);
+  // Names and kinds only: URLs may carry tokens in their query, secrets never leave the loader.
+  std::string receivers;
+  for (const auto& r : s.receivers) {
+    receivers += fmt::format("{}{} ({})", receivers.empty() ? "" : ", ", r.name, r.type);
+  }
+  out += fmt::format("\n  receivers: {}; routes: {}", receivers.empty() ? "none" : receivers,
+                     l.routes.size());
+  out += fmt::format(
+      "\napi: {}", s.api.enabled ? fmt::format("http://{}:{}, {} token(s){}", s.api.listen,
+                                               s.api.port, s.api.tokens.size(),
+                                               s.api.metrics_auth ? "" : ", /metrics without token")
+                                 : std::string("off"));
   for (const auto& w : s.warnings) out += "\nwarning: " + w;
   return out;
 }

@@ -101,6 +101,20 @@ std::vector<std::string> differences(const settings& a, const settings& b) {
   cmp("log.format", a.log.format, b.log.format);
   cmp("log.include_phi", a.log.include_phi, b.log.include_phi);
   cmp("devices", a.devices, b.devices);
+  const auto& la = a.alerts.lifecycle;
+  const auto& lb = b.alerts.lifecycle;
+  cmp("alerts.flap_window_s", la.flap_window, lb.flap_window);
+  cmp("alerts.latch_high", la.latch_high, lb.latch_high);
+  cmp("alerts.max_snooze_min", la.max_snooze, lb.max_snooze);
+  cmp("alerts.max_snooze_high_min", la.max_snooze_high, lb.max_snooze_high);
+  cmp("alerts.inhibit", la.inhibit, lb.inhibit);
+  cmp("alerts.utc_offset_min", la.utc_offset_min, lb.utc_offset_min);
+  cmp("alerts.command_topic", a.alerts.command_topic, b.alerts.command_topic);
+  cmp("alerts.client_id", a.alerts.client_id, b.alerts.client_id);
+  cmp("routes", la.routes, lb.routes);
+  cmp("patients[].care_team", la.care_teams, lb.care_teams);
+  cmp("api", a.api, b.api);
+  cmp("receivers", a.receivers, b.receivers);
   if (a.detector.rules.size() != b.detector.rules.size()) {
     d.push_back("rules (count)");
   } else {
@@ -639,9 +653,15 @@ TEST_CASE("the example config shows every key with its default value", "[config]
   for (std::string line; std::getline(in, line);) {
     if (std::regex_match(line, m, header)) {
       section = m[1].str();
-      // Arrays of tables are listed as "devices[]" by known_keys().
-      if (section == "devices" || section == "patients") section += "[]";
-      if (section.rfind("patients.", 0) == 0) section.insert(8, "[]");
+      // Arrays of tables are listed as "devices[]", "routes[].steps[]" by known_keys().
+      for (const std::string array :
+           {"routes.steps", "api.tokens", "devices", "patients", "receivers", "routes"}) {
+        if (section == array || section.rfind(array + ".", 0) == 0) {
+          section.insert(array.size(), "[]");
+          if (array == "routes.steps") section.insert(6, "[]");
+          break;
+        }
+      }
     } else if (std::regex_match(line, m, assignment)) {
       shown.insert(section + "." + m[1].str());
     }
@@ -675,10 +695,42 @@ TEST_CASE("the comparison behind the example test can fail", "[config]") {
         std::vector<std::string>{"rules.hr_low.limit"});
 }
 
-TEST_CASE("the example's [[devices]] and [[patients]] blocks are valid", "[config]") {
+/// Replaces every occurrence of `from` in `text`.
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (auto pos = text.find(from); pos != std::string::npos;
+       pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+TEST_CASE("the example's [[devices]], [[patients]], [[receivers]] and [[routes]] are valid",
+          "[config]") {
   std::size_t n = 0;
-  const std::string all = uncomment(read_text(example_path), true, true, &n);
+  temp_dir dir;
+  const auto rw = fs::perms::owner_read | fs::perms::owner_write;
+  std::string all = uncomment(read_text(example_path), true, true, &n);
+  // The secrets the example names live on the operator's box: stand-ins here.
+  for (const std::string name : {"nurse-station.token", "ward-3-webhook.secret", "pagerduty.key"}) {
+    const auto p = dir.write(name, "0123456789abcdef0123456789abcdef\n", rw);
+    all = replace_all(all, "/etc/vitalsd/" + name, p.string());
+  }
   const settings s = load_string(all, "vitalsd.example.toml (with examples)");
+  INFO(joined(s.warnings));
+  REQUIRE(s.api.tokens.size() == 1);
+  CHECK(s.api.tokens[0].name == "nurse-station");
+  CHECK(s.api.tokens[0].token == "0123456789abcdef0123456789abcdef");
+  REQUIRE(s.receivers.size() == 2);
+  CHECK(s.receivers[0].type == "webhook");
+  CHECK(s.receivers[1].secret == "0123456789abcdef0123456789abcdef");
+  const auto& routes = s.alerts.lifecycle.routes;
+  REQUIRE(routes.size() == 1);
+  CHECK(routes[0].care_teams == std::vector<std::string>{"ward-3"});
+  REQUIRE(routes[0].steps.size() == 2);
+  CHECK(routes[0].steps[1].after == 5min);
+  CHECK(routes[0].steps[1].receivers == std::vector<std::string>{"oncall-pagerduty"});
+  CHECK(routes[0].repeat_interval == 10min);
+  CHECK(s.alerts.lifecycle.care_teams.at("p-0042") == "ward-3");
   REQUIRE(s.devices.size() == 2);
   CHECK(s.devices[0].id == "c8:7f:54:0a:11:2b");
   CHECK(s.devices[1].patient == "p-0042");
@@ -776,4 +828,125 @@ TEST_CASE("personal baselines: [baseline], their rules and a patient's local tim
   const auto e = load_error("[baseline]\nbuckets = 5\n");
   CHECK(e.key() == "baseline.buckets");
   CHECK_THAT(e.what(), Catch::Contains("1, 2, 3, 4 or 6"));
+}
+
+TEST_CASE("alerts, receivers and routes: settings and errors with file, line and key",
+          "[config][alerts]") {
+  temp_dir dir;
+  const auto secret =
+      dir.write("key", "routing-key-0123456789\n", fs::perms::owner_read | fs::perms::owner_write);
+
+  SECTION("a full alerting setup") {
+    const settings s = load_string(fmt::format(R"([alerts]
+flap_window_s = 60
+latch_high = false
+max_snooze_min = 60
+max_snooze_high_min = 10
+command_topic = ""
+
+[[receivers]]
+name = "nurse"
+type = "ntfy"
+url = "https://ntfy.example.org"
+topic = "ward-3"
+
+[[receivers]]
+name = "pd"
+type = "pagerduty"
+url = "https://events.pagerduty.com/v2/enqueue"
+secret_file = "{}"
+
+[[routes]]
+name = "night"
+priorities = ["medium", "low"]
+source = "physiological"
+quiet_hours = "22:30-06:00"
+  [[routes.steps]]
+  receivers = ["nurse"]
+  [[routes.steps]]
+  after_min = 2.5
+  receivers = ["pd", "nurse"]
+)",
+                                               secret.string()),
+                                   "alerts.toml");
+    const auto& l = s.alerts.lifecycle;
+    CHECK(l.flap_window == 60s);
+    CHECK_FALSE(l.latch_high);
+    CHECK(l.max_snooze == 60min);
+    CHECK(l.max_snooze_high == 10min);
+    CHECK(s.alerts.command_topic.empty());
+    REQUIRE(s.receivers.size() == 2);
+    CHECK(s.receivers[1].secret == "routing-key-0123456789");
+    REQUIRE(l.routes.size() == 1);
+    const auto& r = l.routes[0];
+    CHECK(r.priorities == std::vector<vitals::core::priority>{priority::medium, priority::low});
+    CHECK(r.source == vitals::core::alert_source::physiological);
+    REQUIRE(r.quiet.has_value());
+    CHECK(r.quiet->start_min == 22 * 60 + 30);
+    CHECK(r.quiet->end_min == 6 * 60);
+    REQUIRE(r.steps.size() == 2);
+    CHECK(r.steps[0].after == 0s);
+    CHECK(r.steps[1].after == 150s);
+    CHECK_THAT(vitals::config::summary(s), !Catch::Contains("routing-key"));
+  }
+
+  SECTION("a route naming an unknown receiver") {
+    const auto e = load_error(
+        "[[receivers]]\nname = \"nurse\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\n"
+        "[[routes]]\nname = \"r\"\n  [[routes.steps]]\n  receivers = [\"nurze\"]\n");
+    CHECK(e.line() == 8);
+    CHECK(e.key() == "routes[0].steps[0].receivers");
+    CHECK_THAT(e.what(), Catch::Contains("unknown receiver \"nurze\" (did you mean 'nurse'?)"));
+  }
+
+  SECTION("a route without steps, steps out of order, bad quiet hours, bad priority") {
+    const auto e = load_error(
+        "[[receivers]]\nname = \"n\"\ntype = \"mqtt\"\n"
+        "[[routes]]\nname = \"a\"\n"
+        "[[routes]]\nname = \"b\"\nquiet_hours = \"22-7\"\n  [[routes.steps]]\n  receivers = "
+        "[\"n\"]\n"
+        "[[routes]]\nname = \"c\"\npriorities = [\"urgent\"]\n  [[routes.steps]]\n  receivers = "
+        "[\"n\"]\n"
+        "[[routes]]\nname = \"d\"\n  [[routes.steps]]\n  after_min = 5\n  receivers = [\"n\"]\n"
+        "  [[routes.steps]]\n  after_min = 1\n  receivers = [\"n\"]\n");
+    std::vector<std::string> keys;
+    for (const auto& p : e.problems()) keys.push_back(p.key);
+    CHECK(keys == std::vector<std::string>{"routes[0].steps", "routes[1].quiet_hours",
+                                           "routes[2].priorities", "routes[3].steps[1].after_min"});
+    CHECK_THAT(e.what(), Catch::Contains("\"HH:MM-HH:MM\""));
+  }
+
+  SECTION("receivers: bad type, URL with credentials, missing routing key, ntfy without topic") {
+    const auto e = load_error(
+        "[[receivers]]\nname = \"a\"\ntype = \"slack\"\n"
+        "[[receivers]]\nname = \"b\"\ntype = \"webhook\"\nurl = \"https://u:p@example.org/\"\n"
+        "[[receivers]]\nname = \"c\"\ntype = \"pagerduty\"\nurl = \"https://e.example.org/\"\n"
+        "[[receivers]]\nname = \"d\"\ntype = \"ntfy\"\nurl = \"ftp://x\"\n");
+    std::vector<std::string> keys;
+    for (const auto& p : e.problems()) keys.push_back(p.key);
+    CHECK(keys == std::vector<std::string>{"receivers[0].type", "receivers[1].url",
+                                           "receivers[2].secret_file", "receivers[3].topic",
+                                           "receivers[3].url"});
+    CHECK_THAT(e.what(), !Catch::Contains("u:p@"));
+  }
+
+  SECTION("API tokens come from files, at least 16 characters, names unique") {
+    const auto short_token =
+        dir.write("short", "abc\n", fs::perms::owner_read | fs::perms::owner_write);
+    const auto e = load_error(fmt::format(
+        "[[api.tokens]]\nname = \"a\"\ntoken_file = \"{}\"\n"
+        "[[api.tokens]]\nname = \"b\"\ntoken_file = \"/nonexistent/token\"\nrole = \"admin\"\n",
+        short_token.string()));
+    std::vector<std::string> keys;
+    for (const auto& p : e.problems()) keys.push_back(p.key);
+    CHECK(keys == std::vector<std::string>{"api.tokens[0].token_file", "api.tokens[1].token_file",
+                                           "api.tokens[1].role"});
+    const settings s = load_string(fmt::format(
+        "[api]\nport = 0\n[[api.tokens]]\nname = \"ro\"\ntoken_file = \"{}\"\nrole = \"read\"\n",
+        secret.string()));
+    REQUIRE(s.api.tokens.size() == 1);
+    CHECK(s.api.tokens[0].role == "read");
+    CHECK(s.api.port == 0);
+    CHECK_THAT(vitals::config::summary(s), !Catch::Contains("routing-key"));
+  }
 }

@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include <vitals/core/alert_manager.hpp>
 #include <vitals/core/baseline_detector.hpp>
 #include <vitals/core/detector.hpp>
 #include <vitals/core/glucose_detector.hpp>
@@ -78,6 +79,55 @@ struct device_mapping {
   bool operator==(const device_mapping&) const = default;
 };
 
+/// [alerts]: the alert lifecycle. Routes come from [[routes]], care teams from [[patients]].
+struct alert_settings {
+  core::alert_manager_settings lifecycle;  ///< flap window, latching, snooze bounds, inhibition
+  std::string command_topic = "vitalsd/alerts/commands";  ///< MQTT acknowledge commands; "": off
+  std::string client_id = "vitalsd-alerts";               ///< MQTT client of the alert channel
+};
+
+/// One [[api.tokens]] entry: a named bearer token read from a file.
+struct api_token_settings {
+  std::string name;
+  std::string token_file;
+  std::string token;         ///< read from token_file by the loader; never printed
+  std::string role = "ack";  ///< "read" (GET only) or "ack" (also acknowledge, resolve, snooze)
+
+  bool operator==(const api_token_settings&) const = default;
+};
+
+/// [api]: the HTTP API (alerts, acknowledgements, /healthz, /metrics).
+struct api_settings {
+  bool enabled = true;
+  std::string listen = "127.0.0.1";  ///< loopback by default: other hosts need a proxy or this
+  int port = 8470;
+  bool metrics_auth = true;  ///< /metrics needs a token too
+  std::vector<api_token_settings> tokens;
+
+  bool operator==(const api_settings&) const = default;
+};
+
+/// One [[receivers]] entry: where notifications go (adapters::notify::receiver_settings).
+struct receiver_config {
+  std::string name;
+  std::string type;  ///< webhook, alertmanager, pagerduty, ntfy, mqtt, fhir
+  std::string url;
+  std::string secret_file;  ///< HMAC key, PagerDuty routing key or bearer token, in a file
+  std::string secret;       ///< read from secret_file by the loader; never printed
+  std::string topic;        ///< ntfy topic, or MQTT topic template
+  std::string external_url;
+  std::string ca_file;
+  bool verify_tls = true;
+  double timeout_s = 10;
+  double backoff_min_s = 1;
+  double backoff_max_s = 300;
+  int max_attempts = 0;
+  double rate_per_min = 60;
+  int burst = 10;
+
+  bool operator==(const receiver_config&) const = default;
+};
+
 /// Everything vitalsd is configured with; a default-constructed value is the built-in defaults.
 struct settings {
   mqtt_settings mqtt;
@@ -98,6 +148,10 @@ struct settings {
   core::baseline_settings baseline;
   /// [stale]: silence limits per vital before a stale-data technical alert.
   core::stale_settings stale;
+  /// [alerts] with [[routes]] and [[patients]] care_team in `alerts.lifecycle`.
+  alert_settings alerts;
+  api_settings api;
+  std::vector<receiver_config> receivers;  ///< [[receivers]], in file order
   /// Non-fatal findings of the loader ("FILE:LINE:COL: key 'k': ..."), for the caller to log.
   std::vector<std::string> warnings;
 };
