@@ -114,6 +114,8 @@ broker = "tcp://127.0.0.1:$port"
 client_id = "vitalsd-bench"
 [store]
 path = "$work/vitalsd.db"
+[api]
+port = 0
 TOML
   "$daemon" --config "$work/vitalsd.toml" >"$work/vitalsd.log" 2>&1 &
   daemon_pid=$!

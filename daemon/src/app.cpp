@@ -13,6 +13,8 @@
 #include <vitals/adapters/mqtt/mqtt_source.hpp>
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/core/pipeline.hpp>
+#include <vitals/daemon/alert_service.hpp>
+#include <vitals/daemon/api_server.hpp>
 
 namespace vitals::daemon {
 
@@ -71,6 +73,17 @@ core::detection_settings detection_settings_from(const config::settings& s) {
   return d;
 }
 
+api_options api_options_from(const config::settings& s) {
+  api_options o;
+  o.address = s.api.listen;
+  o.port = static_cast<std::uint16_t>(s.api.port);
+  o.metrics_auth = s.api.metrics_auth;
+  for (const auto& t : s.api.tokens) {
+    o.tokens.push_back({t.name, t.token, t.role == "read" ? api_role::read : api_role::ack});
+  }
+  return o;
+}
+
 }  // namespace
 
 struct app::impl {
@@ -82,7 +95,14 @@ struct app::impl {
         port(pipe.open_port("mqtt", settings.pipeline.ring_capacity)),
         source(source_options_from(settings), port, counters),
         signals(io, SIGINT, SIGTERM, SIGHUP),
-        stats_timer(io) {}
+        stats_timer(io),
+        alerts(
+            io, settings, store, counters, [this] { return pipe.depth(); },
+            [this] { return source.connected(); }) {
+    if (settings.api.enabled) {
+      api = std::make_unique<api_server>(io, api_options_from(settings), alerts);
+    }
+  }
 
   void log_alert(const core::alert_event& e) const {
     if (settings.log.include_phi) {
@@ -174,19 +194,25 @@ struct app::impl {
     // Order matters: no new samples, then drain the ring into the store, then commit and close.
     source.stop();
     pipe.stop();
+    alerts.stop();  // the last detector events, then delivery stops (the outbox keeps the rest)
+    if (api) api->stop();
     store.stop();
     log_stats("stopped");
   }
 
+  // Declaration order is destruction order reversed: the io_context outlives the store, whose
+  // writer thread posts commit completions to it until the store has stopped.
   config::settings settings;
   core::stats counters;
+  asio::io_context io;
   adapters::sqlite::sqlite_store store;
   core::pipeline pipe;
   core::ingest_port& port;
   adapters::mqtt::mqtt_source source;
-  asio::io_context io;
   asio::signal_set signals;
   asio::steady_timer stats_timer;
+  alert_service alerts;
+  std::unique_ptr<api_server> api;
   bool stopping = false;
 };
 
@@ -204,9 +230,19 @@ void app::stop() {
 
 int app::run() {
   auto& d = *impl_;
-  d.pipe.on_alert([&d](const core::alert_event& e) { d.log_alert(e); });
+  d.pipe.on_alert([&d](const core::alert_event& e) {
+    d.log_alert(e);
+    d.alerts.on_detector_event(e);
+  });
   d.load_baselines();
+  d.alerts.load();
   d.store.start();
+  d.alerts.start();
+  if (d.api) {
+    d.api->start();
+    spdlog::info("HTTP API on http://{}:{} ({} token(s))", d.settings.api.listen, d.api->port(),
+                 d.settings.api.tokens.size());
+  }
   d.pipe.start();
   d.source.start();
   spdlog::info("vitalsd running: broker {}, {} topic(s), database {}", d.settings.mqtt.broker,

@@ -67,6 +67,9 @@ harness_start() {
     echo "[store]"
     echo "path = \"$db\""
     echo "batch_interval_ms = 50"
+    echo "## Evaluations read the database; the HTTP API would only compete for its port."
+    echo "[api]"
+    echo "enabled = false"
     if [ -n "$extra" ]; then
       echo
       echo "## From $extra:"

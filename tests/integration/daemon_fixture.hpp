@@ -68,15 +68,18 @@ struct daemon_env {
   test::mosquitto_broker broker;
   std::filesystem::path config = dir.path() / "vitalsd.toml";
   std::filesystem::path db = dir.path() / "vitalsd.db";
+  /// The HTTP API's port: a free one, so that tests can run side by side.
+  std::uint16_t api_port = test::free_loopback_port();
   int runs = 0;
 
-  /// Writes the config; `extra` is appended verbatim (TOML).
-  explicit daemon_env(const std::string& extra = "") {
+  /// Writes the config; `extra` is appended verbatim (TOML), `api_extra` goes into [api].
+  explicit daemon_env(const std::string& extra = "", const std::string& api_extra = "") {
     std::ofstream out(config);
     out << "[mqtt]\nbroker = \"" << broker.uri() << "\"\nclient_id = \"vitalsd-it\"\n"
         << "[store]\npath = \"" << db.string() << "\"\nbatch_interval_ms = 50\n"
         << "[log]\nlevel = \"info\"\n"
-        << extra;
+        << "[api]\nport = " << api_port << "\n"
+        << api_extra << extra;
   }
 
   /// Starts vitalsd and waits until it has subscribed (so that nothing published is missed).

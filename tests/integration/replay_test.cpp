@@ -75,7 +75,8 @@ TEST_CASE("a recorded CGM trace replayed through mosquitto into vitalsd", "[inte
   }
 
   // The episode (77 readings below 70 from 03:54:00 to 10:14:01, nadir at the 39.6 floor) raises
-  // glucose_low at its first reading, and glucose_urgent_low on the way down.
+  // glucose_low at its first reading, and glucose_urgent_low on the way down, which escalates
+  // that same alert (one group) to high priority.
   const auto low = vitals::it::query_strings(
       env.db,
       "SELECT raised FROM alert_view WHERE patient = 'd001' AND rule = 'glucose_low' ORDER BY "
@@ -83,8 +84,11 @@ TEST_CASE("a recorded CGM trace replayed through mosquitto into vitalsd", "[inte
   REQUIRE_FALSE(low.empty());
   CHECK(low.front() == "2014-10-03T03:54:00.000Z");
   CHECK(env.count("SELECT count(*) FROM alert_view WHERE patient = 'd001' AND rule = "
-                  "'glucose_urgent_low' AND raised >= '2014-10-03T03:54:00' AND raised <= "
-                  "'2014-10-03T10:14:01'") >= 1);
+                  "'glucose_low' AND peak_priority = 'high' AND raised >= '2014-10-03T03:54:00' "
+                  "AND raised <= '2014-10-03T10:14:01'") >= 1);
+  CHECK(env.count("SELECT count(*) FROM alert_events e JOIN alerts a ON a.id = e.alert_id "
+                  "WHERE e.action = 'escalated' AND a.current_rule = 'glucose_urgent_low' OR "
+                  "(e.action = 'escalated' AND e.reason LIKE '%glucose_urgent_low%')") >= 1);
 }
 
 TEST_CASE("a trace with bad lines is refused, nothing published", "[integration][replay]") {

@@ -1,0 +1,75 @@
+#pragma once
+/// vitalsd's HTTP API (HTTP/1.1 on the daemon's io_context): bearer-token auth, routing, request
+/// validation and JSON errors in front of an api_backend.
+///
+/// Routes:
+///   GET    /healthz                              no auth
+///   GET    /metrics                              auth unless metrics_auth = false
+///   GET    /api/v1/alerts?state=&patient=&limit=&before=
+///   GET    /api/v1/alerts/{id}
+///   POST   /api/v1/alerts/{id}/acknowledge      {"by"?, "reason"?}
+///   POST   /api/v1/alerts/{id}/resolve          {"by"?, "reason"?}
+///   POST   /api/v1/alerts/{id}/snooze           {"minutes", "by"?, "reason"?}
+///   GET    /api/v1/snoozes
+///   POST   /api/v1/snoozes                      {"patient", "rule", "minutes", "up_to"?, ...}
+///   DELETE /api/v1/snoozes/{patient}/{rule}     {"by"?, "reason"?}
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include <vitals/daemon/api_backend.hpp>
+
+namespace vitals::daemon {
+
+/// read: every GET; ack: GETs and the commands (acknowledge, resolve, snooze, unsnooze).
+enum class api_role : std::uint8_t { read, ack };
+
+/// A named bearer token. The name (never the token) appears in logs and in the audit trail.
+struct api_token {
+  std::string name;
+  std::string token;
+  api_role role = api_role::ack;
+};
+
+struct api_options {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8470;  ///< 0: any free port (tests); port() tells which
+  /// No tokens: authenticated routes answer 503 "no API tokens configured" (and start() warns)
+  /// rather than refusing to start, so /healthz keeps working for the orchestrator while the
+  /// alert data stays closed.
+  std::vector<api_token> tokens;
+  bool metrics_auth = true;
+  std::size_t max_body_bytes = 16384;
+  std::chrono::seconds timeout{30};  ///< per read or write, including keep-alive idle time
+};
+
+/// The server. Construct, start() and stop() on the io_context thread (or before it runs);
+/// destroy it there too, or after the io_context stopped running.
+class api_server {
+ public:
+  /// Binds and listens; throws std::runtime_error naming address:port if that fails.
+  api_server(boost::asio::io_context& io, api_options options, api_backend& backend);
+  ~api_server();
+  api_server(const api_server&) = delete;
+  api_server& operator=(const api_server&) = delete;
+
+  /// Begins accepting connections.
+  void start();
+  /// Closes the acceptor and every open connection; nothing reaches the backend afterwards
+  /// (a command already with the backend completes into a closed connection).
+  void stop();
+  /// The bound port.
+  std::uint16_t port() const noexcept;
+
+ private:
+  struct impl;
+  // Shared with the connections, so a handler still queued after destruction finds it alive.
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace vitals::daemon
