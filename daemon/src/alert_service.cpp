@@ -73,23 +73,14 @@ api_response json_response(unsigned status, std::string body) {
   return r;
 }
 
-std::string iso(core::timestamp t) {
-  const auto ms_total = t.time_since_epoch().count();
-  const std::time_t secs = static_cast<std::time_t>(ms_total / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms_total % 1000);
-}
-
 json snooze_json(const core::snooze& z) {
   return json{{"patient", std::string(z.patient.view())},
               {"rule", z.group},
-              {"until", iso(z.until)},
+              {"until", notify::format_utc(z.until)},
               {"up_to", std::string(core::to_string(z.up_to))},
               {"by", z.by},
               {"reason", z.reason},
-              {"created", iso(z.created)}};
+              {"created", notify::format_utc(z.created)}};
 }
 
 /// Prometheus text exposition format 0.0.4.
