@@ -276,13 +276,14 @@ std::vector<eval_alert> read_alerts_db(const std::string& path) {
     }
     return std::unique_ptr<sqlite3_stmt, finalizer>(s);
   };
+  std::int64_t version = 0;
   {
     auto s = prepare("PRAGMA user_version");
     if (sqlite3_step(s.get()) != SQLITE_ROW) throw fail(sqlite3_errmsg(db.get()));
     // Version 2 added the personal baselines table; version 3 rebuilt alerts for the alert
     // manager, keeping the columns read here (rule, kind, priority, source, raised_at,
     // cleared_at) with their names and meaning.
-    const auto version = sqlite3_column_int64(s.get(), 0);
+    version = sqlite3_column_int64(s.get(), 0);
     if (version < 1 || version > 3) {
       throw eval_input_error("SQLite database '" + path + "': schema version " +
                              std::to_string(version) +
@@ -290,9 +291,22 @@ std::vector<eval_alert> read_alerts_db(const std::string& path) {
                              ", this vitals-eval reads versions 1 to 3");
     }
   }
-  auto s = prepare(
-      "SELECT p.key, a.rule, a.kind, a.priority, a.source, a.raised_at, a.cleared_at "
-      "FROM alerts a JOIN patients p ON p.id = a.patient_id ORDER BY a.raised_at, a.id");
+  // From version 3 on, a more severe rule of an alert's group (glucose_urgent_low under
+  // glucose_low) escalates that alert instead of opening its own. It is scored as the alert
+  // of that rule it used to be, starting at the escalation: the audit event's reason begins
+  // with the rule's name ("glucose_urgent_low raised the priority to high").
+  const std::string escalations =
+      version >= 3
+          ? " UNION ALL SELECT p.key, substr(e.reason, 1, instr(e.reason, ' ') - 1), a.kind, "
+            "e.priority, a.source, e.data_time, a.cleared_at, a.id FROM alert_events e "
+            "JOIN alerts a ON a.id = e.alert_id JOIN patients p ON p.id = a.patient_id "
+            "WHERE e.action = 'escalated' AND e.data_time IS NOT NULL AND "
+            "instr(e.reason, ' ') > 1"
+          : "";
+  auto s = prepare(("SELECT p.key, a.rule, a.kind, a.priority, a.source, a.raised_at, "
+                    "a.cleared_at, a.id FROM alerts a JOIN patients p ON p.id = a.patient_id" +
+                    escalations + " ORDER BY 6, 8")
+                       .c_str());
   std::vector<eval_alert> alerts;
   for (;;) {
     const int step = sqlite3_step(s.get());
