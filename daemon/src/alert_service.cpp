@@ -499,33 +499,28 @@ api_response alert_service::metrics() {
   m.sample("vitalsd_alert_commands_total", d.commands_refused, "outcome=\"refused\"");
   m.sample("vitalsd_alert_commands_total", d.mqtt_commands_invalid, "outcome=\"invalid\"");
   const auto receivers = d.dispatcher->metrics();
-  m.family("vitalsd_notifications_sent_total", "counter", "Notifications delivered.");
-  for (const auto& r : receivers) {
-    m.sample("vitalsd_notifications_sent_total", r.sent,
-             fmt::format("receiver=\"{}\",kind=\"{}\"", label(r.name), label(r.kind)));
-  }
-  m.family("vitalsd_notifications_skipped_total", "counter",
-           "Notifications the receiver has no use for (e.g. acknowledgements to Alertmanager).");
-  for (const auto& r : receivers) {
-    m.sample("vitalsd_notifications_skipped_total", r.skipped,
-             fmt::format("receiver=\"{}\"", label(r.name)));
-  }
-  m.family("vitalsd_notifications_failed_total", "counter", "Failed delivery attempts.");
-  for (const auto& r : receivers) {
-    m.sample("vitalsd_notifications_failed_total", r.failed_attempts,
-             fmt::format("receiver=\"{}\"", label(r.name)));
-  }
-  m.family("vitalsd_notifications_given_up_total", "counter",
-           "Notifications given up (permanent error or max_attempts).");
-  for (const auto& r : receivers) {
-    m.sample("vitalsd_notifications_given_up_total", r.given_up,
-             fmt::format("receiver=\"{}\"", label(r.name)));
-  }
-  m.family("vitalsd_notifications_pending", "gauge", "Notifications waiting for delivery.");
-  for (const auto& r : receivers) {
-    m.sample("vitalsd_notifications_pending", r.pending,
-             fmt::format("receiver=\"{}\"", label(r.name)));
-  }
+  // One family per receiver counter; the first carries the receiver's kind as well.
+  const auto per_receiver = [&](std::string_view name, std::string_view type, std::string_view help,
+                                auto field, bool with_kind) {
+    m.family(name, type, help);
+    for (const auto& r : receivers) {
+      m.sample(name, r.*field,
+               with_kind ? fmt::format("receiver=\"{}\",kind=\"{}\"", label(r.name), label(r.kind))
+                         : fmt::format("receiver=\"{}\"", label(r.name)));
+    }
+  };
+  using rm = notify::receiver_metrics;
+  per_receiver("vitalsd_notifications_sent_total", "counter", "Notifications delivered.", &rm::sent,
+               true);
+  per_receiver("vitalsd_notifications_skipped_total", "counter",
+               "Notifications the receiver has no use for (e.g. acknowledgements to Alertmanager).",
+               &rm::skipped, false);
+  per_receiver("vitalsd_notifications_failed_total", "counter", "Failed delivery attempts.",
+               &rm::failed_attempts, false);
+  per_receiver("vitalsd_notifications_given_up_total", "counter",
+               "Notifications given up (permanent error or max_attempts).", &rm::given_up, false);
+  per_receiver("vitalsd_notifications_pending", "gauge", "Notifications waiting for delivery.",
+               &rm::pending, false);
   const auto commit = d.store.commit_latency();
   m.family("vitalsd_store_commit_seconds", "summary", "SQLite transaction commit latency.");
   m.sample("vitalsd_store_commit_seconds_sum", commit.sum_seconds);

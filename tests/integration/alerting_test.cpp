@@ -283,6 +283,17 @@ TEST_CASE("every receiver gets its documented payload: trigger, acknowledge, res
   CHECK(std::find(actions.begin(), actions.end(), "acknowledged") != actions.end());
   CHECK(actions.back() == "resolved");
 
+  // /metrics counts what each receiver got: trigger, acknowledge and resolve for the webhook;
+  // Alertmanager's acknowledgement skipped.
+  const auto metrics = api(env, "GET", "/metrics", read_token);
+  REQUIRE(metrics.status == 200);
+  CHECK_THAT(
+      metrics.body,
+      Catch::Contains("vitalsd_notifications_sent_total{receiver=\"web\",kind=\"webhook\"} 3"));
+  CHECK_THAT(metrics.body,
+             Catch::Contains("vitalsd_notifications_skipped_total{receiver=\"am\"} 1"));
+  CHECK_THAT(metrics.body, Catch::Contains("vitalsd_notifications_pending{receiver=\"web\"} 0"));
+
   CHECK(vitals::it::terminate(*daemon) == 0);
 }
 
