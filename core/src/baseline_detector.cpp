@@ -210,7 +210,8 @@ int baseline_detector::bucket_of(std::int32_t minute, const profile& p) const no
 
 void baseline_detector::observe(const sample& s, std::vector<alert_event>& out) {
   if (s.kind != vital_kind::heart_rate && s.kind != vital_kind::spo2) return;
-  if ((s.quality & (quality_artifact | quality_sensor_contact_lost | quality_out_of_order)) != 0) {
+  if ((s.quality & (quality_artifact | quality_sensor_contact_lost | quality_out_of_order |
+                    quality_device_flagged | quality_no_value)) != 0) {
     return;
   }
   if (!std::isfinite(s.value)) return;

@@ -26,7 +26,8 @@ double to_minutes(milliseconds d) noexcept {
 
 /// Readings the detector never evaluates (the pipeline normally keeps them away already).
 constexpr std::uint16_t ignored_quality =
-    quality_artifact | quality_sensor_contact_lost | quality_out_of_order | quality_backfilled;
+    quality_artifact | quality_sensor_contact_lost | quality_out_of_order | quality_backfilled |
+    quality_device_flagged | quality_no_value;
 
 /// At the sensor's floor or ceiling the reading is censored ("LOW" / "HIGH"), not a value.
 constexpr std::uint16_t censored_quality = quality_device_low | quality_device_high;

@@ -36,7 +36,8 @@ constexpr std::uint8_t all_parameters = (1u << news2_parameter_count) - 1;
 
 /// Quality bits that keep a reading out of the score.
 constexpr std::uint16_t ignored_quality =
-    quality_artifact | quality_sensor_contact_lost | quality_out_of_order | quality_backfilled;
+    quality_artifact | quality_sensor_contact_lost | quality_out_of_order | quality_backfilled |
+    quality_device_flagged | quality_no_value;
 
 /// Median of the first `n` (1..3) values; the mean of two when only two are held.
 float median_of(const std::array<float, 3>& v, std::size_t n) noexcept {

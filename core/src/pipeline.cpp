@@ -152,6 +152,14 @@ std::size_t pipeline::drain_once() {
 }
 
 void pipeline::process(const sample& s) {
+  if ((s.quality & quality_no_value) != 0) {
+    // A condition-only report (probe off, no reading, link state): never a reading, so never
+    // stored or evaluated; it feeds the technical alerts and says the device is alive.
+    stats_.condition_reports.fetch_add(1, std::memory_order_relaxed);
+    detectors_.observe_conditions(s, events_);
+    if ((s.quality & quality_link_state) == 0) detectors_.on_fresh(s, events_);
+    return;
+  }
   if (!std::isfinite(s.value)) {
     stats_.count_reject(reject_reason::bad_value);
     return;
@@ -200,6 +208,7 @@ void pipeline::process(const sample& s) {
     return;
   }
   detectors_.on_fresh(accepted, events_);
+  detectors_.observe_conditions(accepted, events_);
 
   // A jump physiology cannot make is an artifact until the new level holds (signal_quality.hpp).
   if (options_.quality_checks &&
@@ -208,8 +217,12 @@ void pipeline::process(const sample& s) {
     stats_.samples_artifact.fetch_add(1, std::memory_order_relaxed);
   }
   keep(accepted);
-  // Device-reported contact loss or artifacts gate every physiological rule.
-  if ((accepted.quality & (quality_artifact | quality_sensor_contact_lost)) != 0) return;
+  // Device-reported contact loss, questionable readings or artifacts gate every physiological
+  // rule.
+  if ((accepted.quality &
+       (quality_artifact | quality_sensor_contact_lost | quality_device_flagged)) != 0) {
+    return;
+  }
   detectors_.observe(accepted, events_);
 }
 

@@ -258,6 +258,52 @@ TEST_CASE("readings without sensor contact and motion spikes are stored but rais
   CHECK(st.events.empty());
 }
 
+TEST_CASE(
+    "condition-only reports are never stored; they raise a technical alert, and flagged "
+    "readings are stored but raise nothing physiological",
+    "[pipeline][conditions]") {
+  memory_store st;
+  stats counters;
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
+  p.on_alert([&st](const alert_event& e) { st.record(e); });
+  auto& port = p.open_port("test", 256);
+  // Receive times just behind the wall clock, so that a tick of the pipeline (stale data, held
+  // conditions) during the test finds nothing else to say.
+  const auto base = now_ms() - 80s;
+  p.start();
+  // 15 s of probe off (sensor_off alerts after 10 s): one report per vital per second.
+  for (int i = 0; i < 15; ++i) {
+    for (const auto kind : {vital_kind::spo2, vital_kind::heart_rate}) {
+      auto s = make("p1", "ox", kind, 0, std::chrono::seconds(i));
+      s.receive_time = base + std::chrono::seconds(i);
+      s.quality = quality_no_value;
+      s.conditions = condition_sensor_off | condition_no_reading;
+      REQUIRE(port.push(s));
+    }
+  }
+  // Then 60 s of low SpO2 the device marks questionable (low perfusion): stored, not evaluated.
+  for (int i = 15; i < 75; ++i) {
+    auto s = make("p1", "ox", vital_kind::spo2, 80, std::chrono::seconds(i));
+    s.receive_time = base + std::chrono::seconds(i);
+    s.quality = quality_device_flagged;
+    s.conditions = condition_signal_poor;
+    REQUIRE(port.push(s));
+  }
+  p.stop();
+  CHECK(counters.condition_reports == 30);
+  REQUIRE(st.samples.size() == 60);
+  for (const auto& s : st.samples) CHECK(s.value == 80);
+  CHECK(counters.total_rejects() == 0);
+  std::vector<std::string> raised, cleared;
+  for (const auto& e : st.events) {
+    CHECK(e.source == alert_source::technical);
+    (e.transition == alert_transition::raised ? raised : cleared).push_back(e.rule);
+  }
+  // sensor_off held 10 s and ended with the first flagged reading; the poor signal held 59 s.
+  CHECK(raised == std::vector<std::string>{"sensor_off", "signal_poor"});
+  CHECK(cleared == std::vector<std::string>{"sensor_off"});
+}
+
 TEST_CASE("a device that goes silent raises a stale-data technical alert from the tick",
           "[pipeline]") {
   memory_store st;

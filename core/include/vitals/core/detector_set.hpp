@@ -1,12 +1,13 @@
 #pragma once
 /// Every detector of the pipeline behind one interface: threshold rules, glucose prediction and
-/// rates, personal baselines, NEWS2, and stale-data technical alerts.
+/// rates, personal baselines, NEWS2, stale-data and device-condition technical alerts.
 
 #include <cstddef>
 #include <vector>
 
 #include <vitals/core/alert.hpp>
 #include <vitals/core/baseline_detector.hpp>
+#include <vitals/core/condition_monitor.hpp>
 #include <vitals/core/detector.hpp>
 #include <vitals/core/glucose_detector.hpp>
 #include <vitals/core/news2_detector.hpp>
@@ -22,7 +23,8 @@ struct detection_settings {
   baseline_settings baseline;
   news2_settings news2;
   stale_settings stale;
-  bool physiological = true;  ///< false: no physiological detector runs (benchmarks compare)
+  condition_settings conditions;  ///< technical alerts from device-reported conditions
+  bool physiological = true;      ///< false: no physiological detector runs (benchmarks compare)
 };
 
 /// Owns the detectors; called on the pipeline thread only.
@@ -37,7 +39,11 @@ class detector_set {
   /// An in-order, on-time reading (whatever its quality): the device is alive.
   void on_fresh(const sample& s, std::vector<alert_event>& out);
 
-  /// Periodic work at wall time `now` (stale data).
+  /// Conditions a device reports (probe off, link state, ...) with an in-order, on-time
+  /// sample or a condition-only report: technical alerts (condition_monitor.hpp).
+  void observe_conditions(const sample& s, std::vector<alert_event>& out);
+
+  /// Periodic work at wall time `now` (stale data, conditions that have held long enough).
   void tick(timestamp now, std::vector<alert_event>& out);
 
   /// The personal baselines, for loading and saving their state.
@@ -56,6 +62,7 @@ class detector_set {
   baseline_detector baseline_;
   news2_detector news2_;
   stale_monitor stale_;
+  condition_monitor conditions_;
 };
 
 }  // namespace vitals::core

@@ -74,7 +74,35 @@ enum quality_flag : std::uint16_t {
   quality_backfilled = 1u << 3,           ///< delivered late (device time far behind receive time)
   quality_device_low = 1u << 4,           ///< at the sensor's floor (e.g. CGM "LOW")
   quality_device_high = 1u << 5,          ///< at the sensor's ceiling (e.g. CGM "HIGH")
+  /// Carries technical conditions only (probe off, no reading, link state): `value` means
+  /// nothing; never stored as a reading, never evaluated by a physiological rule.
+  quality_no_value = 1u << 6,
+  /// The device marked the reading questionable (low perfusion, poor signal, questionable or
+  /// early-estimate measurement): stored, never evaluated by a physiological rule.
+  quality_device_flagged = 1u << 7,
+  /// With quality_no_value: a connection-state report of the device's link (BLE connection,
+  /// gateway); its `conditions` speak about condition_disconnected and
+  /// condition_gateway_offline only.
+  quality_link_state = 1u << 8,
 };
+
+/// Technical conditions a device (or its link) reports with or instead of a reading (bit set).
+/// They become technical alerts (core/condition_monitor.hpp), never physiological values.
+enum device_condition : std::uint16_t {
+  condition_none = 0,
+  condition_sensor_off = 1u << 0,       ///< no skin contact; sensor unconnected, displaced or off
+  condition_signal_poor = 1u << 1,      ///< low perfusion, weak or erratic signal, questionable
+  condition_no_reading = 1u << 2,       ///< the device could not measure (NaN, NRes, unavailable)
+  condition_sensor_fault = 1u << 3,     ///< equipment or sensor malfunction, wrong sensor
+  condition_session_stopped = 1u << 4,  ///< CGM sensor session stopped
+  condition_battery_low = 1u << 5,      ///< device battery low
+  condition_calibration = 1u << 6,      ///< calibration or time synchronisation required
+  condition_disconnected = 1u << 7,     ///< the device's BLE link is down
+  condition_gateway_offline = 1u << 8,  ///< the gateway that relays the device is offline
+};
+
+/// The conditions that only connection-state reports set and clear.
+inline constexpr std::uint16_t link_conditions = condition_disconnected | condition_gateway_offline;
 
 /// One reading of one vital from one device of one patient.
 struct sample {
@@ -86,7 +114,11 @@ struct sample {
   std::uint64_t sequence = 0;  ///< per-device sequence number, valid when has_sequence
   vital_kind kind = vital_kind::heart_rate;
   bool has_sequence = false;
-  std::uint16_t quality = quality_none;  ///< quality_flag bits
+  std::uint16_t quality = quality_none;       ///< quality_flag bits
+  std::uint16_t conditions = condition_none;  ///< device_condition bits
+  /// Raw device status kept for diagnosis, not interpreted by the pipeline: the CGM sensor status
+  /// annunciation (24 bits, status octet least significant), 0 when the device sent none.
+  std::uint32_t device_status = 0;
 };
 
 static_assert(std::is_trivially_copyable_v<sample>,

@@ -23,6 +23,8 @@ enum class reject_reason : std::uint8_t {
   bad_topic,         ///< topic does not match the subscription template
   unknown_device,    ///< device not known and auto-registration is off
   implausible,       ///< value outside physiological plausibility limits
+  bad_frame,         ///< BLE GATT value that does not decode (truncated, size, bad hex)
+  crc_mismatch,      ///< CGM record whose E2E-CRC does not match (dropped, not a reading)
   count_
 };
 
@@ -55,6 +57,10 @@ constexpr std::string_view to_string(reject_reason r) noexcept {
       return "unknown_device";
     case reject_reason::implausible:
       return "implausible";
+    case reject_reason::bad_frame:
+      return "bad_frame";
+    case reject_reason::crc_mismatch:
+      return "crc_mismatch";
     case reject_reason::count_:
       break;
   }
@@ -69,6 +75,7 @@ struct stats {
   std::atomic<std::uint64_t> samples_duplicate{0};  ///< exact repeats ignored by the pipeline
   std::atomic<std::uint64_t> samples_late{0};       ///< stored, not evaluated: backfilled or late
   std::atomic<std::uint64_t> samples_artifact{0};   ///< stored, not evaluated: impossible jump
+  std::atomic<std::uint64_t> condition_reports{0};  ///< condition-only samples (probe off, link)
   std::atomic<std::uint64_t> samples_stored{0};     ///< rows committed (new or already present)
   std::atomic<std::uint64_t> ring_full_waits{0};    ///< times a producer had to wait for space
   std::atomic<std::uint64_t> ring_drops{0};         ///< samples dropped after the bounded wait
