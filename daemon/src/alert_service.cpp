@@ -474,6 +474,9 @@ api_response alert_service::metrics() {
            c.samples_late.load());
   m.single("vitalsd_samples_artifact_total", "counter", "Impossible jumps, stored only.",
            c.samples_artifact.load());
+  m.single("vitalsd_condition_reports_total", "counter",
+           "Condition-only reports from devices (probe off, no reading, link state), never stored.",
+           c.condition_reports.load());
   m.single("vitalsd_samples_stored_total", "counter", "Sample rows committed.",
            c.samples_stored.load());
   m.single("vitalsd_ring_depth", "gauge", "Samples waiting in the ring.", d.ring_depth());

@@ -282,9 +282,9 @@ std::vector<eval_alert> read_alerts_db(const std::string& path) {
     if (sqlite3_step(s.get()) != SQLITE_ROW) throw fail(sqlite3_errmsg(db.get()));
     // Version 2 added the personal baselines table; version 3 rebuilt alerts for the alert
     // manager, keeping the columns read here (rule, kind, priority, source, raised_at,
-    // cleared_at) with their names and meaning.
+    // cleared_at) with their names and meaning; version 4 added sample columns only.
     version = sqlite3_column_int64(s.get(), 0);
-    if (version < 1 || version > 3) {
+    if (version < 1 || version > 4) {
       throw eval_input_error("SQLite database '" + path + "': schema version " +
                              std::to_string(version) +
                              (version == 0 ? " (not a vitalsd database)" : "") +

@@ -552,7 +552,7 @@ TEST_CASE("sqlite alert: a version 2 database migrates to version 3 with its ale
     CHECK(snap.ids.alert == 2);
     CHECK(snap.ids.event == 3);
   }
-  CHECK(sqlite_store::schema_version(o.path) == 3);
+  CHECK(sqlite_store::schema_version(o.path) == sqlite_store::current_schema_version);
 
   alert_reader reader(o.path);
   const auto old = reader.get(1);

@@ -132,6 +132,31 @@ store_options options_for(const temp_dir& dir) {
 
 }  // namespace
 
+TEST_CASE("sqlite store: device conditions and the CGM annunciation are kept with the sample",
+          "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  {
+    sqlite_store store(o, st);
+    store.start();
+    auto samples = make_samples(0, 2);
+    samples[0].kind = core::vital_kind::glucose;
+    samples[0].quality = core::quality_device_flagged;
+    samples[0].conditions = core::condition_calibration | core::condition_battery_low;
+    samples[0].device_status = 0x0C0802;  // battery low, calibration required, hypo warnings
+    store.append(samples);
+    store.flush();
+  }
+  reader r(o.path);
+  const auto at = std::to_string(t0);
+  CHECK(r.integer("SELECT conditions FROM samples WHERE kind = 2 AND device_ts = " + at) ==
+        (core::condition_calibration | core::condition_battery_low));
+  CHECK(r.integer("SELECT device_status FROM sample_view WHERE vital = 'glucose'") == 0x0C0802);
+  CHECK(r.integer("SELECT conditions FROM sample_view WHERE vital = 'hr'") == 0);
+  CHECK(r.integer("SELECT device_status FROM sample_view WHERE vital = 'hr'") == 0);
+}
+
 TEST_CASE("sqlite store: samples are stored and readable through sample_view", "[sqlite]") {
   temp_dir dir;
   core::stats st;

@@ -314,6 +314,24 @@ constexpr migration migrations[] = {
                                                                                                                          "o.delivered_at") " AS delivered,"
                                                                                                                                            "  o.last_error AS last_error"
                                                                                                                                            "  FROM outbox o;"},
+    // v4 (issue 6): what the device said about a reading. conditions: core::device_condition bits
+    // (e.g. a poor signal on a stored, not evaluated reading); device_status: the raw CGM
+    // sensor status annunciation, kept for diagnosis (the CGM's own hypo/hyper warnings).
+    {4,
+     "ALTER TABLE samples ADD COLUMN conditions INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE samples ADD COLUMN device_status INTEGER NOT NULL DEFAULT 0;"
+     "DROP VIEW sample_view;"
+     "CREATE VIEW sample_view AS SELECT"
+     "  p.key AS patient, d.key AS device,"
+     "  CASE s.kind WHEN 0 THEN 'hr' WHEN 1 THEN 'spo2' WHEN 2 THEN 'glucose' END AS vital,"
+     "  " VITALS_ISO_MS(
+         "s.device_ts") " AS time, s.value AS value,"
+                        "  CASE s.kind WHEN 0 THEN '/min' WHEN 1 THEN '%' WHEN 2 THEN 'mg/dL' END "
+                        "AS unit,"
+                        "  s.quality AS quality, s.conditions AS conditions, s.device_status AS "
+                        "device_status"
+                        "  FROM samples s JOIN devices d ON d.id = s.device_id JOIN patients p ON "
+                        "p.id = s.patient_id;"},
 };
 
 #undef VITALS_ISO_MS
@@ -645,7 +663,8 @@ void sqlite_store::impl::prepare_statements() {
   // binds as NULL) still fails loudly, which INSERT OR IGNORE would also swallow.
   insert_sample = prepare(d,
                           "INSERT INTO samples(device_id, kind, device_ts, value, receive_ts, seq, "
-                          "quality, patient_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                          "quality, patient_id, conditions, device_status) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                           "ON CONFLICT(device_id, kind, device_ts) DO NOTHING");
   {
     // Upsert by the manager's id: every call carries the alert's final state.
@@ -774,6 +793,8 @@ bool sqlite_store::impl::write_sample(const core::sample& s) {
   }
   sqlite3_bind_int(q, 7, s.quality);
   sqlite3_bind_int64(q, 8, pid);
+  sqlite3_bind_int(q, 9, s.conditions);
+  sqlite3_bind_int64(q, 10, s.device_status);
   const int rc = sqlite3_step(q);
   if (rc == SQLITE_DONE) {
     auto& newest = touched[did];

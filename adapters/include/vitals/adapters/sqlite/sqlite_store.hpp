@@ -35,7 +35,7 @@ struct store_options {
 class sqlite_store final : public core::store {
  public:
   /// Schema version (PRAGMA user_version) this code creates and understands.
-  static constexpr int current_schema_version = 3;
+  static constexpr int current_schema_version = 4;
 
   /// Opens or creates the database, applies migrations; throws std::runtime_error naming the
   /// path on failure and std::invalid_argument for bad options.
