@@ -19,6 +19,9 @@ packages=(
   libbenchmark-dev
   mosquitto mosquitto-clients
   libmosquitto-dev        # bench/ingest_bench: bare subscriber and flood publisher
+  libsdbus-c++-dev        # BlueZ source (D-Bus)
+  dbus-daemon             # tests: a private bus for the stand-in org.bluez service
+  clang libclang-rt-14-dev  # libFuzzer targets of the GATT decoders (scripts/fuzz.sh)
 )
 
 missing=()

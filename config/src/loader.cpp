@@ -4,6 +4,7 @@
 #include <bit>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +24,12 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+
+#include <vitals/adapters/ble/ble_device.hpp>
+#include <vitals/adapters/ble/gateway_source.hpp>
+#include <vitals/adapters/ble/gatt.hpp>
+#include <vitals/adapters/mqtt/json_decoder.hpp>
+#include <vitals/adapters/mqtt/topic_template.hpp>
 
 namespace vitals::config {
 
@@ -1099,6 +1106,269 @@ void read_routes(context& c, table_reader& root, const std::vector<receiver_conf
   });
 }
 
+/// The preset a [[ble.gateways]] preset name stands for.
+adapters::ble::gateway_preset gateway_preset_of(std::string_view name) {
+  if (name == "cassia") return adapters::ble::gateway_preset::cassia;
+  if (name == "custom") return adapters::ble::gateway_preset::custom;
+  return adapters::ble::gateway_preset::generic;
+}
+
+/// An MQTT topic filter of a gateway: levels, '+' and a last '#', no braces.
+void check_topic_filter(table_reader& r, const toml::node& n, std::string_view key,
+                        const std::string& filter) {
+  if (filter.find_first_of("{}") != std::string::npos) {
+    r.error(n, key, fmt::format("topic filter \"{}\" must not contain '{{' or '}}'", filter));
+    return;
+  }
+  try {
+    adapters::mqtt::topic_template t(filter);
+  } catch (const std::invalid_argument& e) {
+    r.error(n, key, e.what());
+  }
+}
+
+void read_ble_gateways(context& c, table_reader& ble, std::vector<ble_gateway_settings>& out) {
+  std::set<std::string> names;
+  each_table(c, ble, "gateways", [&](const toml::table* t, const std::string& path) {
+    table_reader r(c, t, path);
+    ble_gateway_settings g;
+    const auto* name = r.string("name", g.name, true);
+    r.one_of("preset", g.preset, {"cassia", "generic", "custom"});
+    const auto* topics = string_list(r, "topics", g.topics);
+    const auto* status = r.string("status_topic", g.status_topic, false);
+    const auto* online = r.string("online_payload", g.online_payload, true);
+    const auto* offline = r.string("offline_payload", g.offline_payload, true);
+    // [ble.gateways.fields]: the preset's names, each key replacing one.
+    const toml::table* ft = r.table("fields");
+    table_reader fr(c, ft, path + ".fields");
+    const auto preset = adapters::ble::preset_fields(gateway_preset_of(g.preset));
+    auto& f = g.fields;
+    f = {preset.type,  preset.notification, preset.device, preset.uuid,         preset.handle,
+         preset.value, preset.time,         preset.state,  preset.session_start};
+    const std::pair<std::string_view, std::string*> field_keys[] = {
+        {"type", &f.type},
+        {"notification", &f.notification},
+        {"device", &f.device},
+        {"uuid", &f.uuid},
+        {"handle", &f.handle},
+        {"value", &f.value},
+        {"time", &f.time},
+        {"state", &f.state},
+        {"session_start", &f.session_start}};
+    for (const auto& [key, target] : field_keys) fr.string(key, *target, false);
+    fr.finish();
+    r.finish();
+    if (c.schema) return;
+    if (!name) {
+      if (!t->contains("name")) {
+        c.errors.push_back(
+            at(c, t->source(), path + ".name", "missing (each gateway needs a name)"));
+      }
+      return;
+    }
+    if (!names.insert(g.name).second) {
+      r.error(*name, "name", fmt::format("duplicate gateway name \"{}\"", g.name));
+      return;
+    }
+    if (!topics) {
+      if (!t->contains("topics")) {
+        c.errors.push_back(at(c, t->source(), path + ".topics",
+                              "missing (the MQTT topic filters the gateway publishes on)"));
+      }
+    } else if (g.topics.empty()) {
+      r.error(*topics, "topics", "must name at least one topic filter");
+    } else {
+      for (std::size_t i = 0; i < g.topics.size(); ++i) {
+        check_topic_filter(r, *topics->as_array()->get(i), fmt::format("topics[{}]", i),
+                           g.topics[i]);
+      }
+    }
+    if (status && g.status_topic.find_first_of("+#") != std::string::npos) {
+      r.error(*status, "status_topic", "must be a plain topic, without the wildcards + and #");
+    }
+    if ((online || offline) && g.online_payload == g.offline_payload) {
+      r.error(offline ? *offline : *online, offline ? "offline_payload" : "online_payload",
+              "online_payload and offline_payload must differ");
+    }
+    const toml::node& fields_at = ft ? static_cast<const toml::node&>(*ft) : *t;
+    const std::string fields_path = ft ? path + ".fields" : path;
+    if (g.preset == "custom" && !ft) {
+      c.errors.push_back(at(c, t->source(), path + ".fields",
+                            "missing (preset \"custom\" needs a [ble.gateways.fields] table)"));
+    } else if (f.device.empty() || f.value.empty()) {
+      c.errors.push_back(at(c, fields_at.source(), fields_path,
+                            "the device and value field names must not be empty"));
+    } else if (f.uuid.empty() && f.handle.empty()) {
+      c.errors.push_back(at(c, fields_at.source(), fields_path,
+                            "needs a uuid or a handle field name (which characteristic)"));
+    }
+    out.push_back(std::move(g));
+  });
+}
+
+/// The ATT handle -> characteristic map of a device (`handles = { "16" = "2a5f" }`).
+void read_handles(context& c, table_reader& r, const std::string& path,
+                  std::map<std::uint16_t, std::string>& out) {
+  const toml::table* t = r.table("handles");
+  if (!t || c.schema) return;
+  for (const auto& [k, v] : *t) {
+    const std::string key = path + ".handles." + std::string(k.str());
+    const std::string_view text = k.str();
+    unsigned long handle = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), handle);
+    if (ec != std::errc{} || end != text.data() + text.size() || handle < 1 || handle > 0xFFFF) {
+      c.errors.push_back(
+          at(c, k.source(), key,
+             fmt::format("an ATT handle is a decimal number 1..65535, got \"{}\"", text)));
+      continue;
+    }
+    if (!v.is_string()) {
+      c.errors.push_back(
+          at(c, v.source(), key, fmt::format("expected string, got {}", type_name(v.type()))));
+      continue;
+    }
+    const auto ch = adapters::ble::parse_characteristic(v.as_string()->get());
+    if (!ch) {
+      c.errors.push_back(
+          at(c, v.source(), key,
+             fmt::format("unknown characteristic \"{}\"; known: 2a37 (heart_rate_measurement), "
+                         "2a5e (plx_spot_check), 2a5f (plx_continuous), 2aa7 (cgm_measurement), "
+                         "2aaa (cgm_session_start_time)",
+                         v.as_string()->get())));
+      continue;
+    }
+    out[static_cast<std::uint16_t>(handle)] = std::string(adapters::ble::to_string(*ch));
+  }
+}
+
+void read_ble_devices(context& c, table_reader& ble, const std::vector<ble_gateway_settings>& gws,
+                      std::vector<ble_device_settings>& out) {
+  std::vector<std::string> gateway_names;
+  for (const auto& g : gws) gateway_names.push_back(g.name);
+  std::map<std::string, std::size_t> addresses;  // normalised address -> index in the file
+  std::size_t index = 0;
+  each_table(c, ble, "devices", [&](const toml::table* t, const std::string& path) {
+    table_reader r(c, t, path);
+    ble_device_settings d;
+    std::string address;
+    const auto* address_node = r.string("address", address, true);
+    const auto* patient = r.string("patient", d.patient, true);
+    const auto* device = r.string("device", d.device, false);
+    const auto* gateway = r.string("gateway", d.gateway, false);
+    read_handles(c, r, path, d.handles);
+    r.one_of("cgm_crc", d.cgm_crc, {"detect", "required", "absent"});
+    std::string start;
+    const auto* start_node = r.string("cgm_session_start", start, false);
+    r.finish();
+    if (c.schema) return;
+    const std::size_t i = index++;
+    bool ok = true;
+    for (const char* key : {"address", "patient"}) {
+      if (!t->contains(key)) {
+        c.errors.push_back(at(c, t->source(), path + "." + key,
+                              fmt::format("missing (each BLE device needs an address and a "
+                                          "patient)")));
+        ok = false;
+      }
+    }
+    ok = ok && address_node && patient;
+    ok = (!patient || valid_id(r, patient, "patient", d.patient)) && ok;
+    if (device && !d.device.empty()) ok = valid_id(r, device, "device", d.device) && ok;
+    if (address_node) {
+      const auto normal = adapters::ble::normalize_address(address);
+      if (!normal) {
+        r.error(*address_node, "address",
+                fmt::format("expected a BLE MAC address such as \"C0:26:DA:01:02:03\", got \"{}\"",
+                            address));
+        ok = false;
+      } else if (const auto [it, fresh] = addresses.emplace(*normal, i); !fresh) {
+        r.error(*address_node, "address",
+                fmt::format("duplicate device address \"{}\" (also ble.devices[{}])", *normal,
+                            it->second));
+        ok = false;
+      } else {
+        d.address = *normal;
+      }
+    }
+    if (gateway && !d.gateway.empty() &&
+        std::find(gateway_names.begin(), gateway_names.end(), d.gateway) == gateway_names.end()) {
+      r.error(
+          *gateway, "gateway",
+          fmt::format("unknown gateway \"{}\"{}; gateways: {}", d.gateway,
+                      did_you_mean(d.gateway, gateway_names),
+                      gateway_names.empty() ? std::string("none defined") : list(gateway_names)));
+      ok = false;
+    }
+    if (start_node && !start.empty()) {
+      d.cgm_session_start = adapters::mqtt::parse_rfc3339(start);
+      if (!d.cgm_session_start) {
+        r.error(*start_node, "cgm_session_start",
+                fmt::format("expected an RFC 3339 date-time such as \"2026-11-28T00:00:00Z\", "
+                            "got \"{}\"",
+                            start));
+        ok = false;
+      }
+    }
+    if (ok) out.push_back(std::move(d));
+  });
+}
+
+void read_ble(context& c, const toml::table* t, ble_settings& b) {
+  table_reader r(c, t, "ble");
+  const auto* enabled = r.boolean("enabled", b.enabled);
+  r.string("client_id", b.client_id, true);
+  r.integer("max_payload_bytes", b.max_payload_bytes, 1, 268435455);
+  read_ble_gateways(c, r, b.gateways);
+  read_ble_devices(c, r, b.gateways, b.devices);
+  r.finish();
+  if (c.schema || !enabled || !b.enabled) return;
+  if (b.gateways.empty() && !(t && t->contains("gateways"))) {
+    r.error(*enabled, "enabled",
+            "the gateway source is enabled but no [[ble.gateways]] is configured");
+  } else if (b.devices.empty() && !(t && t->contains("devices"))) {
+    r.warning(*enabled, "enabled",
+              "the gateway source is enabled but no [[ble.devices]] is configured: every "
+              "notification is rejected as unknown_device");
+  }
+}
+
+void read_bluez(context& c, const toml::table* t, bluez_settings& b, const ble_settings& ble) {
+  table_reader r(c, t, "bluez");
+  const auto* enabled = r.boolean("enabled", b.enabled);
+  if (const auto* n = r.string("bus", b.bus, true);
+      n && b.bus != "system" && b.bus.find(':') == std::string::npos) {
+    r.error(*n, "bus",
+            fmt::format("must be \"system\" or a D-Bus address such as "
+                        "\"unix:path=/run/dbus/system_bus_socket\", got \"{}\"",
+                        b.bus));
+  }
+  r.string("adapter", b.adapter, false);
+  const auto* rmin = r.integer("reconnect_min_s", b.reconnect_min_s, 1, 3600);
+  const auto* rmax = r.integer("reconnect_max_s", b.reconnect_max_s, 1, 3600);
+  if ((rmin || rmax) && b.reconnect_max_s < b.reconnect_min_s) {
+    r.error(rmax ? *rmax : *rmin, rmax ? "reconnect_max_s" : "reconnect_min_s",
+            fmt::format("reconnect_max_s ({}) must not be less than reconnect_min_s ({})",
+                        b.reconnect_max_s, b.reconnect_min_s));
+  }
+  r.finish();
+  if (!c.schema && enabled && b.enabled && ble.devices.empty()) {
+    r.warning(*enabled, "enabled",
+              "the BlueZ source is enabled but no [[ble.devices]] is configured: it uses none");
+  }
+}
+
+void read_technical(context& c, const toml::table* t, core::condition_settings& s) {
+  table_reader r(c, t, "technical");
+  // Rule index = device_condition bit (core/sample.hpp).
+  auto& rules = s.rules;
+  duration(r, "sensor_off_delay_s", rules[0].delay, 0.0, 3600.0, "s");
+  duration(r, "signal_poor_delay_s", rules[1].delay, 0.0, 3600.0, "s");
+  if (duration(r, "link_delay_s", rules[7].delay, 0.0, 3600.0, "s")) {
+    rules[8].delay = rules[7].delay;
+  }
+  r.finish();
+}
+
 std::vector<std::string> known_keys_impl();
 
 /// A key written above every section header lands at the top level: name its section.
@@ -1129,6 +1399,9 @@ void read_all(context& c, const toml::table& root, settings& s) {
   read_patients(c, r, s);
   read_receivers(c, r, s.receivers);
   read_routes(c, r, s.receivers, s.alerts.lifecycle.routes);
+  read_ble(c, r.table("ble"), s.ble);
+  read_bluez(c, r.table("bluez"), s.bluez, s.ble);
+  read_technical(c, r.table("technical"), s.technical);
   r.finish(section_hint);
 }
 

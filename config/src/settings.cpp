@@ -77,6 +77,21 @@ std::string summary(const settings& s) {
                                                s.api.port, s.api.tokens.size(),
                                                s.api.metrics_auth ? "" : ", /metrics without token")
                                  : std::string("off"));
+  // Counts only: device addresses and patient ids stay out of the summary.
+  out += fmt::format("\nble: gateway source {} ({} gateway(s), client_id {}); {} BLE device(s)",
+                     s.ble.enabled ? "on" : "off", s.ble.gateways.size(), s.ble.client_id,
+                     s.ble.devices.size());
+  out += fmt::format("\nbluez: {}",
+                     s.bluez.enabled
+                         ? fmt::format("on (bus {}, adapter {}, reconnect {}..{} s)", s.bluez.bus,
+                                       s.bluez.adapter.empty() ? "any" : s.bluez.adapter,
+                                       s.bluez.reconnect_min_s, s.bluez.reconnect_max_s)
+                         : std::string("off"));
+  const auto& tr = s.technical.rules;
+  out += fmt::format(
+      "\ntechnical alerts: sensor off after {}, poor signal after {}, device disconnected after "
+      "{}, gateway offline after {}",
+      seconds(tr[0].delay), seconds(tr[1].delay), seconds(tr[7].delay), seconds(tr[8].delay));
   for (const auto& w : s.warnings) out += "\nwarning: " + w;
   return out;
 }

@@ -126,13 +126,15 @@ std::string label(std::string_view v) {
 
 struct alert_service::impl {
   impl(asio::io_context& io_, const config::settings& s, adapters::sqlite::sqlite_store& st,
-       core::stats& c, std::function<std::size_t()> depth, std::function<bool()> connected)
+       core::stats& c, std::function<std::size_t()> depth, std::function<bool()> connected,
+       std::function<bool()> ble_connected)
       : io(io_),
         settings(s),
         store(st),
         counters(c),
         ring_depth(std::move(depth)),
         mqtt_connected(std::move(connected)),
+        ble_gateway_connected(std::move(ble_connected)),
         manager(s.alerts.lifecycle),
         timer(io_) {
     if (needs_channel(s)) {
@@ -162,6 +164,7 @@ struct alert_service::impl {
   core::stats& counters;
   std::function<std::size_t()> ring_depth;
   std::function<bool()> mqtt_connected;
+  std::function<bool()> ble_gateway_connected;  ///< empty: no BLE gateway source
   core::alert_manager manager;
   asio::steady_timer timer;
   std::unique_ptr<notify::mqtt_channel> channel;
@@ -372,9 +375,10 @@ struct alert_service::impl {
 alert_service::alert_service(asio::io_context& io, const config::settings& settings,
                              adapters::sqlite::sqlite_store& store, core::stats& counters,
                              std::function<std::size_t()> ring_depth,
-                             std::function<bool()> mqtt_connected)
+                             std::function<bool()> mqtt_connected,
+                             std::function<bool()> ble_gateway_connected)
     : impl_(std::make_unique<impl>(io, settings, store, counters, std::move(ring_depth),
-                                   std::move(mqtt_connected))) {}
+                                   std::move(mqtt_connected), std::move(ble_gateway_connected))) {}
 
 alert_service::~alert_service() = default;
 
@@ -445,13 +449,15 @@ void alert_service::stop() {
 api_response alert_service::health() {
   auto& d = *impl_;
   const bool mqtt = d.mqtt_connected();
-  json j{{"status", mqtt ? "ok" : "degraded"},
+  const bool ble = !d.ble_gateway_connected || d.ble_gateway_connected();
+  json j{{"status", mqtt && ble ? "ok" : "degraded"},
          {"mqtt", mqtt ? "connected" : "disconnected"},
          {"store_queued_rows", d.store.queued_rows()},
          {"ring_depth", d.ring_depth()},
          {"alerts_open", d.manager.open_alerts().size()},
          {"notifications_pending", d.dispatcher->pending()}};
-  return json_response(mqtt ? 200 : 503, j.dump());
+  if (d.ble_gateway_connected) j["ble_gateway"] = ble ? "connected" : "disconnected";
+  return json_response(mqtt && ble ? 200 : 503, j.dump());
 }
 
 api_response alert_service::metrics() {
@@ -536,6 +542,11 @@ api_response alert_service::metrics() {
            c.store_errors.load());
   m.single("vitalsd_mqtt_connected", "gauge", "1 when the MQTT source is connected.",
            d.mqtt_connected() ? 1 : 0);
+  if (d.ble_gateway_connected) {
+    m.single("vitalsd_ble_gateway_connected", "gauge",
+             "1 when the BLE gateway source is connected and subscribed.",
+             d.ble_gateway_connected() ? 1 : 0);
+  }
   api_response r;
   r.status = 200;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

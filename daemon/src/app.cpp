@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <vitals/adapters/ble/bluez_source.hpp>
+#include <vitals/adapters/ble/gateway_source.hpp>
 #include <vitals/adapters/mqtt/mqtt_source.hpp>
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/core/pipeline.hpp>
@@ -51,6 +53,71 @@ adapters::mqtt::source_options source_options_from(const config::settings& s) {
   return o;
 }
 
+std::vector<adapters::ble::ble_device> ble_devices_from(const config::settings& s) {
+  namespace ble = adapters::ble;
+  std::vector<ble::ble_device> out;
+  for (const auto& d : s.ble.devices) {
+    ble::ble_device b;
+    b.address = d.address;
+    b.patient = d.patient;
+    b.device = d.device;
+    b.gateway = d.gateway;
+    // The loader checked every name.
+    for (const auto& [handle, name] : d.handles) {
+      if (const auto c = ble::parse_characteristic(name)) b.handles.emplace(handle, *c);
+    }
+    b.cgm_crc = d.cgm_crc == "required" ? ble::crc_mode::required
+                : d.cgm_crc == "absent" ? ble::crc_mode::absent
+                                        : ble::crc_mode::detect;
+    b.cgm_session_start = d.cgm_session_start;
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+/// The BLE-to-MQTT gateway source: the [mqtt] broker, credentials and back-off, its own client.
+adapters::ble::gateway_source_options gateway_options_from(const config::settings& s) {
+  namespace ble = adapters::ble;
+  ble::gateway_source_options o;
+  o.server_uri = s.mqtt.broker;
+  o.client_id = s.ble.client_id;
+  o.qos = s.mqtt.qos;
+  o.clean_session = s.mqtt.clean_session;
+  o.keep_alive = std::chrono::seconds(s.mqtt.keep_alive_s);
+  o.username = s.mqtt.username;
+  o.password = s.mqtt.password;
+  o.max_payload_bytes = s.ble.max_payload_bytes;
+  o.reconnect_min = std::chrono::seconds(s.mqtt.reconnect_min_s);
+  o.reconnect_max = std::chrono::seconds(s.mqtt.reconnect_max_s);
+  for (const auto& g : s.ble.gateways) {
+    ble::gateway_config c;
+    c.name = g.name;
+    c.preset = g.preset == "cassia"   ? ble::gateway_preset::cassia
+               : g.preset == "custom" ? ble::gateway_preset::custom
+                                      : ble::gateway_preset::generic;
+    const auto& f = g.fields;  // the preset's names with the config's applied (loader)
+    c.fields = {f.type,  f.notification, f.device, f.uuid,         f.handle,
+                f.value, f.time,         f.state,  f.session_start};
+    c.topics = g.topics;
+    c.status_topic = g.status_topic;
+    c.online_payload = g.online_payload;
+    c.offline_payload = g.offline_payload;
+    o.gateways.push_back(std::move(c));
+  }
+  o.devices = ble_devices_from(s);
+  return o;
+}
+
+adapters::ble::bluez_options bluez_options_from(const config::settings& s) {
+  adapters::ble::bluez_options o;
+  o.bus_address = s.bluez.bus == "system" ? std::string() : s.bluez.bus;
+  o.adapter = s.bluez.adapter;
+  o.reconnect_min = std::chrono::seconds(s.bluez.reconnect_min_s);
+  o.reconnect_max = std::chrono::seconds(s.bluez.reconnect_max_s);
+  o.devices = ble_devices_from(s);
+  return o;
+}
+
 core::pipeline_options pipeline_options_from(const config::settings& s) {
   core::pipeline_options o;
   o.batch_max = s.pipeline.batch_max;
@@ -69,6 +136,7 @@ core::detection_settings detection_settings_from(const config::settings& s) {
   d.baseline = s.baseline;
   d.baseline.patients = s.detector.patients;
   d.stale = s.stale;
+  d.conditions = s.technical;
   d.physiological = s.pipeline.detection;
   return d;
 }
@@ -98,9 +166,46 @@ struct app::impl {
         stats_timer(io),
         alerts(
             io, settings, store, counters, [this] { return pipe.depth(); },
-            [this] { return source.connected(); }) {
+            [this] { return source.connected(); },
+            settings.ble.enabled
+                ? std::function<bool()>([this] { return gateway && gateway->connected(); })
+                : std::function<bool()>()) {
     if (settings.api.enabled) {
       api = std::make_unique<api_server>(io, api_options_from(settings), alerts);
+    }
+    // Each BLE source is a producer thread of its own, so each gets its own ring.
+    if (settings.ble.enabled) {
+      gateway = std::make_unique<adapters::ble::gateway_source>(
+          gateway_options_from(settings),
+          pipe.open_port("ble-gateway", settings.pipeline.ring_capacity), counters);
+    }
+    if (settings.bluez.enabled) {
+      bluez = std::make_unique<adapters::ble::bluez_source>(
+          bluez_options_from(settings), pipe.open_port("bluez", settings.pipeline.ring_capacity),
+          counters);
+    }
+  }
+
+  /// Starts the sources once the pipeline runs. A source that cannot start (the BlueZ source
+  /// without a D-Bus) stops everything again and fails the start-up.
+  void start_sources() {
+    try {
+      source.start();
+      if (gateway) {
+        gateway->start();
+        spdlog::info("BLE gateway source: {} gateway(s), {} device(s), on broker {}",
+                     settings.ble.gateways.size(), settings.ble.devices.size(),
+                     settings.mqtt.broker);
+      }
+      if (bluez) {
+        bluez->start();
+        spdlog::info("BlueZ source: {} device(s), bus {}, adapter {}", settings.ble.devices.size(),
+                     settings.bluez.bus,
+                     settings.bluez.adapter.empty() ? "any" : settings.bluez.adapter);
+      }
+    } catch (...) {
+      do_stop();
+      throw;
     }
   }
 
@@ -193,6 +298,8 @@ struct app::impl {
     stats_timer.cancel();
     // Order matters: no new samples, then drain the ring into the store, then commit and close.
     source.stop();
+    if (gateway) gateway->stop();
+    if (bluez) bluez->stop();
     pipe.stop();
     alerts.stop();  // the last detector events, then delivery stops (the outbox keeps the rest)
     if (api) api->stop();
@@ -209,6 +316,8 @@ struct app::impl {
   core::pipeline pipe;
   core::ingest_port& port;
   adapters::mqtt::mqtt_source source;
+  std::unique_ptr<adapters::ble::gateway_source> gateway;  ///< [ble] enabled
+  std::unique_ptr<adapters::ble::bluez_source> bluez;      ///< [bluez] enabled
   asio::signal_set signals;
   asio::steady_timer stats_timer;
   alert_service alerts;
@@ -244,7 +353,7 @@ int app::run() {
                  d.settings.api.tokens.size());
   }
   d.pipe.start();
-  d.source.start();
+  d.start_sources();
   spdlog::info("vitalsd running: broker {}, {} topic(s), database {}", d.settings.mqtt.broker,
                d.settings.mqtt.topics.size(), d.settings.store.path);
   d.do_wait_signal();

@@ -115,6 +115,20 @@ std::vector<std::string> differences(const settings& a, const settings& b) {
   cmp("patients[].care_team", la.care_teams, lb.care_teams);
   cmp("api", a.api, b.api);
   cmp("receivers", a.receivers, b.receivers);
+  cmp("ble.enabled", a.ble.enabled, b.ble.enabled);
+  cmp("ble.client_id", a.ble.client_id, b.ble.client_id);
+  cmp("ble.max_payload_bytes", a.ble.max_payload_bytes, b.ble.max_payload_bytes);
+  cmp("ble.gateways", a.ble.gateways, b.ble.gateways);
+  cmp("ble.devices", a.ble.devices, b.ble.devices);
+  cmp("bluez.enabled", a.bluez.enabled, b.bluez.enabled);
+  cmp("bluez.bus", a.bluez.bus, b.bluez.bus);
+  cmp("bluez.adapter", a.bluez.adapter, b.bluez.adapter);
+  cmp("bluez.reconnect_min_s", a.bluez.reconnect_min_s, b.bluez.reconnect_min_s);
+  cmp("bluez.reconnect_max_s", a.bluez.reconnect_max_s, b.bluez.reconnect_max_s);
+  for (std::size_t i = 0; i < a.technical.rules.size(); ++i) {
+    cmp(fmt::format("technical ({} delay)", a.technical.rules[i].rule), a.technical.rules[i].delay,
+        b.technical.rules[i].delay);
+  }
   if (a.detector.rules.size() != b.detector.rules.size()) {
     d.push_back("rules (count)");
   } else {
@@ -654,8 +668,8 @@ TEST_CASE("the example config shows every key with its default value", "[config]
     if (std::regex_match(line, m, header)) {
       section = m[1].str();
       // Arrays of tables are listed as "devices[]", "routes[].steps[]" by known_keys().
-      for (const std::string array :
-           {"routes.steps", "api.tokens", "devices", "patients", "receivers", "routes"}) {
+      for (const std::string array : {"routes.steps", "api.tokens", "ble.gateways", "ble.devices",
+                                      "devices", "patients", "receivers", "routes"}) {
         if (section == array || section.rfind(array + ".", 0) == 0) {
           section.insert(array.size(), "[]");
           if (array == "routes.steps") section.insert(6, "[]");
@@ -739,6 +753,13 @@ TEST_CASE("the example's [[devices]], [[patients]], [[receivers]] and [[routes]]
   CHECK(p.at("spo2_low").limit == 86.0);
   CHECK(p.at("spo2_low").min_duration == 30s);
   CHECK(p.at("glucose_low").level == priority::high);
+  REQUIRE(s.ble.gateways.size() == 1);
+  CHECK(s.ble.gateways[0].name == "livingroom");
+  CHECK(s.ble.gateways[0].fields.device == "mac");
+  REQUIRE(s.ble.devices.size() == 2);
+  CHECK(s.ble.devices[0].handles.at(16) == "plx_continuous");
+  CHECK(s.ble.devices[1].cgm_session_start.has_value());
+  CHECK_FALSE(s.ble.enabled);
 }
 
 TEST_CASE("warnings: switching off urgent low glucose", "[config]") {
@@ -948,5 +969,172 @@ quiet_hours = "22:30-06:00"
     CHECK(s.api.tokens[0].role == "read");
     CHECK(s.api.port == 0);
     CHECK_THAT(vitals::config::summary(s), !Catch::Contains("routing-key"));
+  }
+}
+
+TEST_CASE("BLE gateways and devices, BlueZ and technical alert delays", "[config][ble]") {
+  using vitals::config::ble_field_names;
+
+  SECTION("a full BLE file sets every field") {
+    const settings s = load_file(testdata / "ble.toml");
+    CHECK(s.warnings.empty());
+    CHECK(s.ble.enabled);
+    CHECK(s.ble.client_id == "vitalsd-ble-7");
+    CHECK(s.ble.max_payload_bytes == 4096);
+    REQUIRE(s.ble.gateways.size() == 3);
+    const auto& cassia = s.ble.gateways[0];
+    CHECK(cassia.name == "ward-ap");
+    CHECK(cassia.preset == "cassia");
+    CHECK(cassia.topics == std::vector<std::string>{"cassia/+/notify", "cassia/+/state"});
+    CHECK(cassia.status_topic == "cassia/ap1/status");
+    CHECK(cassia.online_payload == "up");
+    CHECK(cassia.offline_payload == "down");
+    // A preset's names, as the gateway source's presets define them.
+    CHECK(cassia.fields == ble_field_names{"dataType", "notification", "device", "", "handle",
+                                           "value", "", "connectionState", ""});
+    CHECK(s.ble.gateways[1].preset == "custom");
+    CHECK(s.ble.gateways[1].fields == ble_field_names{"kind", "notify", "addr", "char", "att",
+                                                      "data", "at", "link", "cgm_start"});
+    // A field table on a preset replaces only the names it sets.
+    CHECK(s.ble.gateways[2].preset == "generic");
+    CHECK(s.ble.gateways[2].fields == ble_field_names{"", "notification", "mac", "uuid", "", "hex",
+                                                      "", "state", "session_start"});
+    REQUIRE(s.ble.devices.size() == 2);
+    const auto& ox = s.ble.devices[0];
+    CHECK(ox.address == "C0:26:DA:01:02:03");  // normalised
+    CHECK(ox.patient == "p-0042");
+    CHECK(ox.device == "p0042-ox");
+    CHECK(ox.gateway == "ward-ap");
+    CHECK(ox.handles == std::map<std::uint16_t, std::string>{{16, "plx_continuous"},
+                                                             {20, "heart_rate_measurement"}});
+    CHECK(ox.cgm_crc == "absent");
+    CHECK_FALSE(ox.cgm_session_start.has_value());
+    const auto& cgm = s.ble.devices[1];
+    CHECK(cgm.address == "C0:26:DA:01:02:04");
+    CHECK(cgm.device.empty());
+    CHECK(cgm.gateway.empty());
+    CHECK(cgm.cgm_crc == "required");
+    REQUIRE(cgm.cgm_session_start.has_value());
+    CHECK(cgm.cgm_session_start->time_since_epoch() ==
+          std::chrono::sys_days{std::chrono::November / 28 / 2026}.time_since_epoch());
+    CHECK(s.bluez.enabled);
+    CHECK(s.bluez.bus == "unix:path=/tmp/test-bus");
+    CHECK(s.bluez.adapter.empty());
+    CHECK(s.bluez.reconnect_min_s == 2);
+    CHECK(s.bluez.reconnect_max_s == 30);
+    const auto& rules = s.technical.rules;
+    CHECK(rules[0].delay == 5s);
+    CHECK(rules[1].delay == 12500ms);
+    CHECK(rules[7].delay == 0s);
+    CHECK(rules[8].delay == 0s);
+    CHECK(rules[3].delay == vitals::core::condition_settings::default_rules()[3].delay);
+
+    const std::string sum = vitals::config::summary(s);
+    CHECK_THAT(sum, Catch::Contains("ble: gateway source on (3 gateway(s)") &&
+                        Catch::Contains("2 BLE device(s)") &&
+                        Catch::Contains("bluez: on (bus unix:path=/tmp/test-bus, adapter any") &&
+                        Catch::Contains("sensor off after 5 s, poor signal after 12.5 s"));
+    CHECK_THAT(sum, !Catch::Contains("p-0042") && !Catch::Contains("C0:26") &&
+                        !Catch::Contains("ward-ap") && !Catch::Contains("p0042-ox"));
+  }
+
+  SECTION("every error in a BLE file names its line and key") {
+    const fs::path file = testdata / "ble_errors.toml";
+    try {
+      (void)load_file(file);
+      FAIL("no error");
+    } catch (const config_error& e) {
+      const std::string f = file.string();
+      const std::vector<std::string> expected{
+          f + ":3:21: key 'ble.max_payload_bytes': must be between 1 and 268435455, got 0",
+          f + ":7:10: key 'ble.gateways[0].preset': must be one of \"cassia\", \"generic\", "
+              "\"custom\", got \"cassa\" (did you mean 'cassia'?)",
+          f + ":8:11: key 'ble.gateways[0].topics[0]': topic template 'ap/#/x': '#' must be "
+              "the last level",
+          f + ":9:16: key 'ble.gateways[0].status_topic': must be a plain topic, without the "
+              "wildcards + and #",
+          f + ":12:8: key 'ble.gateways[1].name': duplicate gateway name \"ap\"",
+          f + ":15:1: key 'ble.gateways[2].fields': missing (preset \"custom\" needs a "
+              "[ble.gateways.fields] table)",
+          f + ":21:11: key 'ble.devices[0].address': expected a BLE MAC address such as "
+              "\"C0:26:DA:01:02:03\", got \"C0:26:DA:01:02\"",
+          f + ":27:11: key 'ble.devices[1].gateway': unknown gateway \"aq\" (did you mean "
+              "'ap'?); gateways: ap, odd",
+          f + ":28:13: key 'ble.devices[1].handles.16x': an ATT handle is a decimal number "
+              "1..65535, got \"16x\"",
+          f + ":28:36: key 'ble.devices[1].handles.17': unknown characteristic \"2a19\"; known: "
+              "2a37 (heart_rate_measurement), 2a5e (plx_spot_check), 2a5f (plx_continuous), "
+              "2aa7 (cgm_measurement), 2aaa (cgm_session_start_time)",
+          f + ":29:11: key 'ble.devices[1].cgm_crc': must be one of \"detect\", \"required\", "
+              "\"absent\", got \"maybe\"",
+          f + ":30:21: key 'ble.devices[1].cgm_session_start': expected an RFC 3339 date-time "
+              "such as \"2026-11-28T00:00:00Z\", got \"2026-11-28 00:00\"",
+          f + ":33:11: key 'ble.devices[2].address': duplicate device address "
+              "\"C0:26:DA:01:02:03\" (also ble.devices[1])",
+          f + ":37:7: key 'bluez.bus': must be \"system\" or a D-Bus address such as "
+              "\"unix:path=/run/dbus/system_bus_socket\", got \"session\"",
+          f + ":39:19: key 'bluez.reconnect_max_s': reconnect_max_s (5) must not be less than "
+              "reconnect_min_s (10)",
+          f + ":42:22: key 'technical.sensor_off_delay_s': must be between 0 and 3600 s, got -1",
+          f + ":43:16: key 'technical.link_delay_s': expected number, got string",
+      };
+      std::vector<std::string> lines;
+      std::istringstream in(e.what());
+      for (std::string l; std::getline(in, l);) lines.push_back(l);
+      CHECK(lines == expected);
+    }
+  }
+
+  SECTION("more errors and warnings") {
+    auto e = load_error("[ble]\nenabled = true\n");
+    CHECK(e.key() == "ble.enabled");
+    CHECK(e.line() == 2);
+    CHECK_THAT(e.what(), Catch::Contains("no [[ble.gateways]]"));
+
+    e = load_error(
+        "[[ble.gateways]]\nname = \"g\"\ntopics = [\"a/#\"]\n"
+        "[ble.gateways.fields]\nuuid = \"\"\n");
+    CHECK(e.key() == "ble.gateways[0].fields");
+    CHECK(e.line() == 4);
+    CHECK_THAT(e.what(), Catch::Contains("needs a uuid or a handle field name"));
+
+    e = load_error(
+        "[[ble.gateways]]\nname = \"g\"\ntopics = [\"a/#\"]\n"
+        "[ble.gateways.fields]\nadress = \"a\"\n");
+    CHECK(e.key() == "ble.gateways[0].fields.adress");
+    CHECK(e.line() == 5);
+    CHECK_THAT(e.what(), Catch::Contains("unknown key"));
+
+    e = load_error("[[ble.gateways]]\nname = \"g\"\ntopics = [\"a/{device}\"]\n");
+    CHECK(e.key() == "ble.gateways[0].topics[0]");
+    CHECK_THAT(e.what(), Catch::Contains("must not contain"));
+
+    e = load_error("[[ble.gateways]]\nname = \"g\"\n");
+    CHECK(e.key() == "ble.gateways[0].topics");
+    CHECK(e.line() == 1);
+
+    e = load_error("[[ble.devices]]\naddress = \"02:00:00:00:00:01\"\n");
+    CHECK(e.key() == "ble.devices[0].patient");
+    CHECK_THAT(e.what(), Catch::Contains("missing"));
+
+    e = load_error(
+        "[[ble.devices]]\naddress = \"02:00:00:00:00:01\"\npatient = \"p\"\n"
+        "gateway = \"g\"\n");
+    CHECK(e.key() == "ble.devices[0].gateway");
+    CHECK(e.line() == 4);
+    CHECK_THAT(e.what(), Catch::Contains("gateways: none defined"));
+
+    e = load_error(
+        "[[ble.devices]]\naddress = \"02:00:00:00:00:01\"\npatient = \"p\"\n"
+        "handles = { \"0\" = \"2a37\", \"16\" = 3 }\n");
+    REQUIRE(e.problems().size() == 2);
+    CHECK(e.problems()[0].key == "ble.devices[0].handles.0");
+    CHECK(e.problems()[1].key == "ble.devices[0].handles.16");
+    CHECK_THAT(e.problems()[1].message, Catch::Contains("expected string, got integer"));
+
+    const settings w = load_string("[bluez]\nenabled = true\n", "w.toml");
+    REQUIRE(w.warnings.size() == 1);
+    CHECK_THAT(w.warnings[0], Catch::StartsWith("w.toml:2:11: key 'bluez.enabled': ") &&
+                                  Catch::Contains("no [[ble.devices]]"));
   }
 }

@@ -1,88 +1,16 @@
 #include <vitals/adapters/mqtt/mqtt_source.hpp>
 
-#include <array>
-#include <atomic>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
-
-#include <mqtt/async_client.h>
-#include <spdlog/spdlog.h>
 
 #include <vitals/adapters/mqtt/json_decoder.hpp>
 #include <vitals/adapters/mqtt/topic_template.hpp>
 
+#include "subscriber.hpp"
+
 namespace vitals::adapters::mqtt {
 
 namespace {
-
-using namespace std::chrono_literals;
-
-/// How long stop() waits for the broker to confirm UNSUBSCRIBE and DISCONNECT.
-constexpr auto broker_reply_timeout = 5s;
-
-/// Replaces bytes that could forge log lines or upset terminals; cuts long text.
-std::string printable(std::string_view s, std::size_t max) {
-  std::string out;
-  const auto n = std::min(s.size(), max);
-  out.reserve(n + 3);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    out += (u < 0x20 || u == 0x7f) ? '.' : s[i];
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
-
-/// Warn-level reject lines, at most one per reason per interval, saying how many were held
-/// back: a misbehaving device can send thousands of bad messages a second, and a log that
-/// floods hides everything else. Used from Paho's callback thread only.
-class reject_log {
- public:
-  void note(core::reject_reason reason, std::string_view why, std::string_view topic,
-            std::string_view payload) {
-    // Topic and payload carry patient ids and values: debug level only.
-    if (spdlog::should_log(spdlog::level::debug))
-      spdlog::debug("mqtt: rejected ({}): {}; topic '{}' payload '{}'", core::to_string(reason),
-                    why, printable(topic, 256), printable(payload, 512));
-    auto& e = entries_[static_cast<std::size_t>(reason)];
-    const auto now = std::chrono::steady_clock::now();
-    if (now < e.next) {
-      ++e.suppressed;
-      return;
-    }
-    if (e.suppressed > 0)
-      spdlog::warn(
-          "mqtt: message rejected ({}): {} ({} more rejected for this reason in the "
-          "last {} s; details at debug level)",
-          core::to_string(reason), why, e.suppressed, interval_.count());
-    else
-      spdlog::warn("mqtt: message rejected ({}): {} (details at debug level)",
-                   core::to_string(reason), why);
-    e.suppressed = 0;
-    e.next = now + interval_;
-  }
-
- private:
-  struct entry {
-    std::chrono::steady_clock::time_point next{};
-    std::uint64_t suppressed = 0;
-  };
-  std::array<entry, core::reject_reason_count> entries_{};
-  std::chrono::seconds interval_{10};
-};
-
-/// Logs what Paho reports about SUBSCRIBE / initial CONNECT, from Paho's threads.
-class listener final : public ::mqtt::iaction_listener {
- public:
-  using handler = std::function<void(const ::mqtt::token&, bool)>;
-  explicit listener(handler h) : handler_(std::move(h)) {}
-  void on_failure(const ::mqtt::token& t) override { handler_(t, false); }
-  void on_success(const ::mqtt::token& t) override { handler_(t, true); }
-
- private:
-  handler handler_;
-};
 
 decoder_options decoder_options_from(const source_options& o) {
   decoder_options d;
@@ -92,6 +20,30 @@ decoder_options decoder_options_from(const source_options& o) {
   return d;
 }
 
+/// The templates of `o`, validated (throws std::invalid_argument naming a bad one).
+std::vector<topic_template> templates_of(const source_options& o) {
+  std::vector<topic_template> out;
+  for (const auto& t : o.topics) out.emplace_back(t);
+  return out;
+}
+
+detail::subscriber_options subscriber_options_from(const source_options& o,
+                                                   const std::vector<topic_template>& templates) {
+  detail::subscriber_options s;
+  s.name = "mqtt";
+  s.server_uri = o.server_uri;
+  s.client_id = o.client_id;
+  for (const auto& t : templates) s.filters.push_back(t.filter());
+  s.qos = o.qos;
+  s.clean_session = o.clean_session;
+  s.keep_alive = o.keep_alive;
+  s.username = o.username;
+  s.password = o.password;
+  s.reconnect_min = o.reconnect_min;
+  s.reconnect_max = o.reconnect_max;
+  return s;
+}
+
 }  // namespace
 
 struct mqtt_source::impl {
@@ -99,169 +51,16 @@ struct mqtt_source::impl {
       : options(std::move(o)),
         sink(s),
         stats(st),
+        templates(templates_of(options)),
         decoder(decoder_options_from(options), st),
-        connect_listener([this](const ::mqtt::token& t, bool ok) { on_connect_result(t, ok); }),
-        subscribe_listener(
-            [this](const ::mqtt::token& t, bool ok) { on_subscribe_result(t, ok); }) {
-    if (options.server_uri.empty()) throw std::invalid_argument("mqtt server_uri is empty");
-    if (options.client_id.empty() && !options.clean_session)
-      throw std::invalid_argument(
-          "mqtt client_id is empty: a persistent session (clean_session = false) needs a fixed id");
-    if (options.qos < 0 || options.qos > 2)
-      throw std::invalid_argument("mqtt qos " + std::to_string(options.qos) + " is not 0, 1 or 2");
-    if (options.topics.empty()) throw std::invalid_argument("mqtt topics is empty");
-    if (options.reconnect_min < 1s || options.reconnect_max < options.reconnect_min)
-      throw std::invalid_argument(
-          "mqtt reconnect_min must be at least 1 s and not above reconnect_max");
+        subscription(
+            subscriber_options_from(options, templates),
+            [this](std::string_view topic, std::string_view payload) { handle(topic, payload); }) {
     if (options.max_payload_bytes == 0)
       throw std::invalid_argument("mqtt max_payload_bytes must be above 0");
-    filters = std::make_shared<::mqtt::string_collection>();
-    for (const auto& t : options.topics) {
-      templates.emplace_back(t);  // throws, naming the template
-      filters->push_back(templates.back().filter());
-    }
-    qos.assign(templates.size(), options.qos);
-    try {
-      // No client-side persistence: a subscriber has no outgoing QoS 1 messages to keep, and
-      // Paho's default would write files into the working directory.
-      client =
-          std::make_unique<::mqtt::async_client>(options.server_uri, options.client_id, nullptr);
-    } catch (const ::mqtt::exception& e) {
-      throw std::invalid_argument("mqtt server_uri '" + options.server_uri +
-                                  "' rejected by Paho: " + e.what());
-    }
   }
 
-  void start() {
-    // state_mutex is never held while calling into Paho: Paho holds its own mutex while it runs
-    // our callbacks, which take state_mutex (lock-order inversion found by ThreadSanitizer).
-    {
-      std::lock_guard lock(state_mutex);
-      if (started) throw std::logic_error("mqtt_source::start() called twice");
-      if (stopped) throw std::logic_error("mqtt_source::start() called after stop()");
-      started = true;
-    }
-    {
-      std::lock_guard lock(callback_mutex);
-      accepting = true;
-    }
-    client->set_connected_handler([this](const std::string&) { on_connected(); });
-    client->set_connection_lost_handler([this](const std::string& cause) { on_lost(cause); });
-    client->set_message_callback([this](::mqtt::const_message_ptr m) { on_message(m); });
-
-    auto builder = ::mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_3_1_1)
-                       .clean_session(options.clean_session)
-                       .keep_alive_interval(options.keep_alive)
-                       .connect_timeout(10s)
-                       .automatic_reconnect(options.reconnect_min, options.reconnect_max);
-    if (!options.username.empty()) builder.user_name(options.username);
-    if (!options.password.empty()) builder.password(options.password);
-    spdlog::info("mqtt: connecting to {} as client '{}' ({} topic filter(s), QoS {}, {} session)",
-                 options.server_uri, options.client_id, filters->size(), options.qos,
-                 options.clean_session ? "clean" : "persistent");
-    try {
-      client->connect(builder.finalize(), nullptr, connect_listener);
-    } catch (const ::mqtt::exception& e) {
-      throw std::runtime_error("mqtt: cannot start connecting to " + options.server_uri + ": " +
-                               e.what());
-    }
-  }
-
-  void stop() {
-    {
-      std::lock_guard lock(state_mutex);
-      if (stopped) return;
-      stopped = true;  // from here on a reconnect does not resubscribe (see on_connected)
-      if (!started) return;
-    }
-    stopping = true;
-    if (client->is_connected()) {
-      // No unsubscribe: with a persistent session the broker keeps the subscriptions and queues
-      // what is published while vitalsd restarts, so a restart loses nothing.
-      try {
-        client->disconnect(broker_reply_timeout)->wait_for(broker_reply_timeout + 1s);
-      } catch (const ::mqtt::exception& e) {
-        spdlog::warn("mqtt: disconnect on stop failed: {}", e.what());
-      }
-    }
-    {
-      // Waits for a callback that is inside sink.push(); later callbacks see !accepting.
-      std::lock_guard cb(callback_mutex);
-      accepting = false;
-    }
-    // Paho keeps retrying a connection that never succeeded even after disconnect() (which
-    // then fails with "not connected"); destroying the client is the only way to end that.
-    // Destroyed outside state_mutex: Paho calls pending listeners ("discarded") from inside.
-    std::unique_ptr<::mqtt::async_client> dying;
-    {
-      std::lock_guard lock(state_mutex);
-      dying = std::move(client);
-    }
-    dying.reset();
-    is_connected = false;
-    spdlog::info("mqtt: stopped (broker {})", options.server_uri);
-  }
-
-  void on_connect_result(const ::mqtt::token& t, bool ok) {
-    if (ok || stopping) return;  // on_connected() logs and subscribes
-    spdlog::warn("mqtt: broker {} not reachable ({}); retrying in the background every {}-{} s",
-                 options.server_uri, ::mqtt::exception::error_str(t.get_return_code()),
-                 options.reconnect_min.count(), options.reconnect_max.count());
-  }
-
-  // Paho's cause text ("connect onSuccess called") tells an operator nothing; not logged.
-  void on_connected() {
-    std::lock_guard lock(state_mutex);
-    if (stopped || !client) return;
-    spdlog::info("mqtt: {} to {}", connects == 0 ? "connected" : "reconnected", options.server_uri);
-    ++connects;
-    // Every (re)connect: a broker that restarted without persistence has lost our session and
-    // its subscriptions. Never wait on a token here: this is Paho's callback thread.
-    try {
-      client->subscribe(filters, qos, nullptr, subscribe_listener);
-    } catch (const ::mqtt::exception& e) {
-      spdlog::error("mqtt: subscribe failed: {}", e.what());
-    }
-  }
-
-  void on_subscribe_result(const ::mqtt::token& t, bool ok) {
-    if (stopping) return;
-    if (!ok) {
-      spdlog::error("mqtt: broker {} refused the subscription ({}): no data will arrive",
-                    options.server_uri, ::mqtt::exception::error_str(t.get_return_code()));
-      return;
-    }
-    is_connected = true;  // only now can messages arrive: connected() means "receiving"
-    std::string list;
-    for (std::size_t i = 0; i < filters->size(); ++i) {
-      if (i) list += ", ";
-      list += (*filters)[i];
-    }
-    spdlog::info("mqtt: subscribed to {} at QoS {}", list, options.qos);
-  }
-
-  void on_lost(const std::string& cause) {
-    is_connected = false;
-    if (stopping) return;
-    spdlog::warn("mqtt: connection to {} lost{}{}; reconnecting", options.server_uri,
-                 cause.empty() ? "" : ": ", cause);
-  }
-
-  void on_message(const ::mqtt::const_message_ptr& msg) {
-    std::lock_guard lock(callback_mutex);
-    if (!accepting || !msg) return;
-    // Nothing may escape into Paho: an exception here would leave the message unacknowledged
-    // in Paho's queue and stall the subscription.
-    try {
-      handle(msg->get_topic(), msg->get_payload());
-    } catch (const std::exception& e) {
-      spdlog::error("mqtt: message handling failed: {}", e.what());
-    } catch (...) {
-      spdlog::error("mqtt: message handling failed with an unknown exception");
-    }
-  }
-
+  // On Paho's callback thread, one message at a time (the subscriber serialises the calls).
   void handle(std::string_view topic, std::string_view payload) {
     stats.messages_received.fetch_add(1, std::memory_order_relaxed);
     std::optional<topic_fields> fields;
@@ -289,28 +88,14 @@ struct mqtt_source::impl {
   core::sample_sink& sink;
   core::stats& stats;
   std::vector<topic_template> templates;
-  ::mqtt::string_collection_ptr filters;
-  std::vector<int> qos;
 
-  // Callback-thread state, guarded by callback_mutex.
-  std::mutex callback_mutex;
-  bool accepting = false;
+  // Callback-thread state, used by handle() only.
   json_decoder decoder;
   std::vector<core::sample> samples;
-  reject_log rejects;
+  detail::reject_log rejects{"mqtt"};
 
-  // Lifecycle, guarded by state_mutex.
-  std::mutex state_mutex;
-  bool started = false;
-  bool stopped = false;
-  std::uint64_t connects = 0;
-  std::atomic<bool> is_connected{false};
-  std::atomic<bool> stopping{false};  // read by Paho's threads to keep shutdown quiet
-
-  listener connect_listener;
-  listener subscribe_listener;
-  // Last member: destroyed first, so no Paho callback can outlive the state it uses.
-  std::unique_ptr<::mqtt::async_client> client;
+  // Last member: destroyed (and stopped) first, so no message outlives the state it uses.
+  detail::subscriber subscription;
 };
 
 mqtt_source::mqtt_source(source_options options, core::sample_sink& sink, core::stats& stats)
@@ -321,15 +106,15 @@ mqtt_source::~mqtt_source() {
 }
 
 void mqtt_source::start() {
-  impl_->start();
+  impl_->subscription.start();
 }
 
 void mqtt_source::stop() {
-  impl_->stop();
+  impl_->subscription.stop();
 }
 
 bool mqtt_source::connected() const noexcept {
-  return impl_->is_connected.load(std::memory_order_relaxed);
+  return impl_->subscription.connected();
 }
 
 }  // namespace vitals::adapters::mqtt

@@ -2,16 +2,19 @@
 /// vitalsd's typed settings with their embedded defaults (config/vitalsd.example.toml shows each).
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include <map>
-
 #include <vitals/core/alert_manager.hpp>
 #include <vitals/core/baseline_detector.hpp>
+#include <vitals/core/condition_monitor.hpp>
 #include <vitals/core/detector.hpp>
 #include <vitals/core/glucose_detector.hpp>
 #include <vitals/core/news2_detector.hpp>
+#include <vitals/core/sample.hpp>
 #include <vitals/core/stale_monitor.hpp>
 
 namespace vitals::config {
@@ -128,6 +131,72 @@ struct receiver_config {
   bool operator==(const receiver_config&) const = default;
 };
 
+/// The member names of a gateway's JSON messages (adapters::ble::field_map): the loader fills
+/// them with the preset's names and applies [ble.gateways.fields] on top; "" means absent.
+struct ble_field_names {
+  std::string type;           ///< message type member ("dataType")
+  std::string notification;   ///< value of `type` for a notification
+  std::string device;         ///< device address
+  std::string uuid;           ///< characteristic UUID (or name)
+  std::string handle;         ///< ATT handle (number)
+  std::string value;          ///< characteristic value in hex
+  std::string time;           ///< reading time, epoch ms or RFC 3339
+  std::string state;          ///< connection state: connected / disconnected
+  std::string session_start;  ///< CGM session start, epoch ms or RFC 3339
+
+  bool operator==(const ble_field_names&) const = default;
+};
+
+/// One [[ble.gateways]] entry: a BLE-to-MQTT gateway.
+struct ble_gateway_settings {
+  std::string name;                 ///< what [[ble.devices]] gateway refers to
+  std::string preset = "generic";   ///< "cassia", "generic" or "custom"
+  ble_field_names fields;           ///< preset names with [ble.gateways.fields] applied
+  std::vector<std::string> topics;  ///< MQTT topic filters of its notifications and states
+  std::string status_topic;         ///< its own online state (last will); "": none
+  std::string online_payload = "online";
+  std::string offline_payload = "offline";
+
+  bool operator==(const ble_gateway_settings&) const = default;
+};
+
+/// One [[ble.devices]] entry: a BLE device, its patient and how its characteristics are named.
+struct ble_device_settings {
+  std::string address;  ///< BLE MAC, normalised by the loader ("C0:26:DA:01:02:03")
+  std::string patient;
+  std::string device;   ///< device id of its samples; "": "ble-" + address without colons
+  std::string gateway;  ///< the [[ble.gateways]] name that relays it; "": any gateway
+  /// ATT handle -> characteristic, by adapters::ble::to_string() name ("plx_continuous").
+  std::map<std::uint16_t, std::string> handles;
+  std::string cgm_crc = "detect";                    ///< "detect", "required" or "absent"
+  std::optional<core::timestamp> cgm_session_start;  ///< when no 0x2AAA value arrives
+
+  bool operator==(const ble_device_settings&) const = default;
+};
+
+/// [ble]: the BLE-to-MQTT gateway source (on the [mqtt] broker, with its credentials), and the
+/// BLE devices that the gateway source and the BlueZ source both use.
+struct ble_settings {
+  bool enabled = false;
+  std::string client_id = "vitalsd-ble";       ///< MQTT client id of the gateway source
+  std::size_t max_payload_bytes = 16384;       ///< larger gateway messages are rejected (counted)
+  std::vector<ble_gateway_settings> gateways;  ///< [[ble.gateways]], in file order
+  std::vector<ble_device_settings> devices;    ///< [[ble.devices]], in file order
+
+  bool operator==(const ble_settings&) const = default;
+};
+
+/// [bluez]: the local BlueZ source (D-Bus) on a home gateway box.
+struct bluez_settings {
+  bool enabled = false;
+  std::string bus = "system";    ///< "system", or a D-Bus address ("unix:path=/run/x")
+  std::string adapter = "hci0";  ///< only devices under this adapter; "": any
+  int reconnect_min_s = 1;       ///< reconnect back-off bounds, seconds
+  int reconnect_max_s = 60;
+
+  bool operator==(const bluez_settings&) const = default;
+};
+
 /// Everything vitalsd is configured with; a default-constructed value is the built-in defaults.
 struct settings {
   mqtt_settings mqtt;
@@ -152,6 +221,11 @@ struct settings {
   alert_settings alerts;
   api_settings api;
   std::vector<receiver_config> receivers;  ///< [[receivers]], in file order
+  ble_settings ble;                        ///< [ble] with [[ble.gateways]] and [[ble.devices]]
+  bluez_settings bluez;                    ///< [bluez]
+  /// [technical]: delays of the device-condition technical alerts (sensor_off_delay_s ->
+  /// rules[0], signal_poor_delay_s -> rules[1], link_delay_s -> rules[7] and rules[8]).
+  core::condition_settings technical;
   /// Non-fatal findings of the loader ("FILE:LINE:COL: key 'k': ..."), for the caller to log.
   std::vector<std::string> warnings;
 };

@@ -19,10 +19,12 @@ namespace vitals::daemon {
 /// Lives on the io_context thread, except on_detector_event(), which any thread may call.
 class alert_service final : public api_backend {
  public:
-  /// `ring_depth` and `mqtt_connected` feed /healthz and /metrics.
+  /// `ring_depth`, `mqtt_connected` and (when the BLE gateway source runs)
+  /// `ble_gateway_connected` feed /healthz and /metrics.
   alert_service(boost::asio::io_context& io, const config::settings& settings,
                 adapters::sqlite::sqlite_store& store, core::stats& counters,
-                std::function<std::size_t()> ring_depth, std::function<bool()> mqtt_connected);
+                std::function<std::size_t()> ring_depth, std::function<bool()> mqtt_connected,
+                std::function<bool()> ble_gateway_connected = {});
   ~alert_service() override;
   alert_service(const alert_service&) = delete;
   alert_service& operator=(const alert_service&) = delete;

@@ -1,0 +1,51 @@
+#pragma once
+/// The local BlueZ input for home gateway boxes: over D-Bus (org.bluez), finds the configured
+/// devices that expose Heart Rate, Pulse Oximeter or CGM characteristics, calls StartNotify,
+/// decodes each PropertiesChanged on Value, and reports disconnects (technical condition) and
+/// reconnects with back-off.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <vitals/adapters/ble/ble_device.hpp>
+#include <vitals/core/source.hpp>
+#include <vitals/core/stats.hpp>
+
+namespace vitals::adapters::ble {
+
+/// Settings of the BlueZ source (config [bluez]).
+struct bluez_options {
+  /// D-Bus address to connect to; empty: the system bus (where bluetoothd lives). Tests pass the
+  /// address of a private bus.
+  std::string bus_address;
+  std::string adapter = "hci0";  ///< only devices under /org/bluez/<adapter>; empty: any adapter
+  std::chrono::milliseconds reconnect_min{1000}, reconnect_max{60000};  ///< Connect() back-off
+  std::vector<ble_device> devices;  ///< only these addresses are used
+};
+
+/// core::source on BlueZ. Runs its own D-Bus event loop thread.
+class bluez_source final : public core::source {
+ public:
+  /// Validates the options (throws std::invalid_argument naming what is wrong); connects later.
+  bluez_source(bluez_options options, core::sample_sink& sink, core::stats& stats);
+  ~bluez_source() override;
+  bluez_source(const bluez_source&) = delete;
+  bluez_source& operator=(const bluez_source&) = delete;
+
+  std::string_view name() const noexcept override { return "bluez"; }
+  /// Connects to the bus and starts the event loop; throws when the bus cannot be reached.
+  void start() override;
+  void stop() override;
+
+  /// Devices currently connected with notifications started.
+  std::size_t active_devices() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vitals::adapters::ble
