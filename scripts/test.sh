@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test three times: the dev build, under
 # AddressSanitizer + UndefinedBehaviorSanitizer (asan preset) and under ThreadSanitizer (tsan).
+# After the dev tests, the libFuzzer targets of tests/fuzz/ run for FUZZ_SECONDS (15) each
+# (scripts/fuzz.sh; skipped when clang++ is missing or FUZZ_SECONDS=0).
 # Usage: scripts/test.sh [--quick] [extra ctest arguments, e.g. -L core or -R spine]
 #   --quick   dev build only (the sanitizer builds take a few minutes each on 2 cores)
 set -euo pipefail
@@ -21,4 +23,8 @@ for preset in "${presets[@]}"; do
   echo "== [$preset] built in $(( $(date +%s) - start )) s; test"
   # ctest's own summary stays the last line of the run.
   ctest --preset "$preset" -j "$jobs" "$@"
+  if [ "$preset" = dev ]; then
+    echo "== [fuzz] libFuzzer targets, ${FUZZ_SECONDS:-15} s each"
+    bash scripts/fuzz.sh
+  fi
 done
