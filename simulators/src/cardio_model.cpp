@@ -179,12 +179,17 @@ std::string_view to_string(oximeter_artifact_kind k) noexcept {
       return "motion";
     case oximeter_artifact_kind::probe_off:
       return "probe_off";
+    case oximeter_artifact_kind::displaced:
+      return "displaced";
+    case oximeter_artifact_kind::low_perfusion:
+      return "low_perfusion";
   }
   return "motion";
 }
 
 std::optional<oximeter_artifact_kind> parse_oximeter_artifact(std::string_view text) noexcept {
-  for (const auto k : {oximeter_artifact_kind::motion, oximeter_artifact_kind::probe_off}) {
+  for (const auto k : {oximeter_artifact_kind::motion, oximeter_artifact_kind::probe_off,
+                       oximeter_artifact_kind::displaced, oximeter_artifact_kind::low_perfusion}) {
     if (to_string(k) == text) return k;
   }
   return std::nullopt;
@@ -580,8 +585,18 @@ oximeter_device::oximeter_device(std::string device, std::string patient, std::u
     s.art = a;
     milliseconds d = a.duration;
     if (d.count() <= 0) {
-      d = a.kind == oximeter_artifact_kind::motion ? from_seconds(art_rng_.uniform(5.0, 10.0))
-                                                   : milliseconds(minutes(2));
+      switch (a.kind) {
+        case oximeter_artifact_kind::motion:
+          d = from_seconds(art_rng_.uniform(5.0, 10.0));
+          break;
+        case oximeter_artifact_kind::probe_off:
+        case oximeter_artifact_kind::displaced:
+          d = minutes(2);
+          break;
+        case oximeter_artifact_kind::low_perfusion:
+          d = minutes(5);
+          break;
+      }
     }
     s.end = a.at + d;
     artifacts_.push_back(s);
@@ -608,6 +623,8 @@ oximeter_reading oximeter_device::measure(core::timestamp t, const cardio_truth&
 
   bool motion = false;
   bool probe_off = false;
+  bool displaced = false;
+  bool low_perfusion = false;
   artifact_state* motion_state = nullptr;
   for (std::size_t i = next_artifact_; i < artifacts_.size() && artifacts_[i].art.at <= t; ++i) {
     auto& a = artifacts_[i];
@@ -618,20 +635,31 @@ oximeter_reading oximeter_device::measure(core::timestamp t, const cardio_truth&
       done_labels_.push_back(make_label(a, a.end));
       continue;
     }
-    if (a.art.kind == oximeter_artifact_kind::probe_off) {
-      probe_off = true;
-    } else {
-      motion = true;
-      motion_state = &a;
+    switch (a.art.kind) {
+      case oximeter_artifact_kind::probe_off:
+        probe_off = true;
+        break;
+      case oximeter_artifact_kind::displaced:
+        displaced = true;
+        break;
+      case oximeter_artifact_kind::low_perfusion:
+        low_perfusion = true;
+        break;
+      case oximeter_artifact_kind::motion:
+        motion = true;
+        motion_state = &a;
+        break;
     }
   }
   while (next_artifact_ < artifacts_.size() && artifacts_[next_artifact_].done) ++next_artifact_;
   last_ = std::max(last_, t);
 
-  if (probe_off) {
+  if (probe_off || displaced) {
     count_ = 0;  // the averaging restarts when the probe is back on
     pos_ = 0;
-    return oximeter_reading{0, 0, false};
+    oximeter_reading off{0, 0, false};
+    off.displaced = !probe_off;  // probe off wins when both hold
+    return off;
   }
 
   hr_buf_[pos_] = truth.hr + n_hr;
@@ -653,6 +681,8 @@ oximeter_reading oximeter_device::measure(core::timestamp t, const cardio_truth&
     spo2 -= art_rng_.uniform(2.0, 12.0);
   }
   oximeter_reading r;
+  r.motion = motion;
+  r.low_perfusion = low_perfusion;
   r.hr = static_cast<int>(std::lround(std::max(hr, 0.0)));
   r.spo2 = static_cast<int>(std::lround(std::clamp(spo2, 0.0, 100.0)));
   if (motion && motion_state) {

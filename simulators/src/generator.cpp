@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <vitals/simulators/ble_frames.hpp>
 #include <vitals/simulators/options.hpp>
 
 namespace vitals::simulators {
@@ -146,6 +147,8 @@ std::string omh_payload(const std::string& patient, const std::string& device, c
 struct message_generator::device_state {
   std::string id;
   std::string topic;
+  std::string address;    // BLE formats: the device's address
+  std::string ble_topic;  // BLE formats: <root>/gw-<patient>/<address>
   device_slot slot = device_slot::oximeter;
   std::uint64_t seq = 0;
   std::vector<fault> faults;     // absolute windows: at/duration as offsets, sorted by start
@@ -164,6 +167,8 @@ struct message_generator::patient_slot {
   milliseconds cgm_phase{};
   std::size_t next_fault_label = 0;
   std::vector<fault> all_faults;  // every fault of the patient, for labels, sorted by start
+  std::string gateway_address;    // BLE formats: the patient's gateway
+  std::optional<core::timestamp> session_start;  // BLE CGM: start of its sensor session
 };
 
 namespace {
@@ -215,7 +220,9 @@ message_generator::message_generator(generator_options options) : options_(std::
         {},
         {},
         0,
-        {}});
+        {},
+        {},
+        std::nullopt});
     if (has_cgm(spec.profile)) {
       slot->glucose.emplace(spec.id, spec.glucose_params, plan.seed, start, plan.utc_offset,
                             glucose_events(spec, start));
@@ -238,6 +245,15 @@ message_generator::message_generator(generator_options options) : options_(std::
     slot->cg.id = cgm_id;
     slot->cg.topic = base + cgm_id;
     slot->cg.slot = device_slot::cgm;
+    if (is_ble(spec.output)) {
+      const std::size_t index = patients_.size() + 1;
+      const std::string gateway = ble::gateway_name(spec.id);
+      slot->gateway_address = ble::device_address(index, ble::slot_gateway);
+      slot->ox.address = ble::device_address(index, ble::slot_oximeter);
+      slot->cg.address = ble::device_address(index, ble::slot_cgm);
+      slot->ox.ble_topic = ble::topic(options_.ble_topic_root, gateway, slot->ox.address);
+      slot->cg.ble_topic = ble::topic(options_.ble_topic_root, gateway, slot->cg.address);
+    }
     slot->all_faults = spec.faults;
     std::stable_sort(slot->all_faults.begin(), slot->all_faults.end(),
                      [](const fault& a, const fault& b) { return a.at < b.at; });
@@ -373,6 +389,34 @@ milliseconds skew_of(const std::vector<fault>& faults, milliseconds t) {
   return skew;
 }
 
+/// The gateway JSON that carries one characteristic value of the device at `address`.
+std::string gateway_payload(output_format f, const std::string& gateway_address,
+                            const std::string& address, std::uint16_t uuid,
+                            const std::vector<std::uint8_t>& value, core::timestamp ts) {
+  return f == output_format::ble_cassia
+             ? ble::cassia_message(gateway_address, address, ble::handle_of(uuid), value)
+             : ble::generic_message(address, uuid, value, ts);
+}
+
+/// The PLX Continuous Measurement of an oximeter reading: the values as the JSON formats send
+/// them, artifacts as status bits (probe off and displaced: no values).
+std::vector<std::uint8_t> plx_frame(const oximeter_reading& r) {
+  ble::plx_continuous f;
+  if (r.contact) {
+    f.spo2_pct = r.spo2;
+    f.pulse_rate_bpm = r.hr;
+  } else {
+    f.measurement_status |= ble::plx_ms_unavailable;
+    f.device_status |= r.displaced ? ble::plx_ds_displaced : ble::plx_ds_unconnected;
+  }
+  if (r.motion) {
+    f.measurement_status |= ble::plx_ms_questionable;
+    f.device_status |= ble::plx_ds_erratic_signal;
+  }
+  if (r.low_perfusion) f.device_status |= ble::plx_ds_low_perfusion;
+  return ble::encode(f);
+}
+
 }  // namespace
 
 message message_generator::head(const patient_slot& p, const device_state& d, device_type type,
@@ -414,7 +458,11 @@ bool message_generator::next_tick(std::vector<message>& out, std::vector<label>&
         m.hr = r.hr;
         m.spo2 = r.spo2;
         m.vital = vital;
-        if (!vital) {
+        if (is_ble(p.spec.output)) {
+          m.topic = p.ox.ble_topic;
+          m.payload = gateway_payload(p.spec.output, p.gateway_address, p.ox.address,
+                                      ble::uuid_plx_continuous, plx_frame(r), ts);
+        } else if (!vital) {
           m.payload = oximeter_payload(m.device, ts, m.seq, r);
         } else {
           const double v = *vital == core::vital_kind::heart_rate ? r.hr : r.spo2;
@@ -446,19 +494,58 @@ bool message_generator::next_tick(std::vector<message>& out, std::vector<label>&
         if (truth) {
           truth->push_back({now, &p.spec.id, &p.cg.id, core::vital_kind::glucose, ig, g});
         }
+        const bool ble_out = is_ble(p.spec.output);
+        const core::timestamp cgm_ts = now + skew_of(p.cg.faults, elapsed_);
+        // The Session Start Time as the gateway reads it on connecting: before the first
+        // reading, whatever the delivery faults.
+        const auto session_message = [&] {
+          message m = head(p, p.cg, device_type::cgm, cgm_ts);
+          m.topic = p.cg.ble_topic;
+          m.session_start = true;
+          m.payload = gateway_payload(
+              p.spec.output, p.gateway_address, p.cg.address, ble::uuid_cgm_session_start,
+              ble::encode_session_start(*p.session_start, ble::cgm_e2e_crc), cgm_ts);
+          return m;
+        };
+        if (ble_out && !p.session_start) {
+          p.session_start = std::chrono::floor<std::chrono::seconds>(now) - cgm_session_lead;
+          out.push_back(session_message());
+        }
         if (g) {
-          const core::timestamp ts = now + skew_of(p.cg.faults, elapsed_);
+          const core::timestamp ts = cgm_ts;
           ++p.cg.seq;
           message m = head(p, p.cg, device_type::cgm, ts);
           m.glucose_mgdl = sent_glucose(*g, plan.unit);
-          if (p.spec.output == output_format::omh) {
+          std::vector<message> one;
+          if (ble_out) {
+            // Time = session start + whole minutes. A reading the session cannot express (a
+            // clock skewed to before it, or past the u16 offset) starts a new session, whose
+            // start travels with the reading.
+            auto since = ts - *p.session_start;
+            if (since < milliseconds(0) || since >= std::chrono::minutes(65536)) {
+              p.session_start = std::chrono::floor<std::chrono::seconds>(ts) - cgm_session_lead;
+              one.push_back(session_message());
+              since = ts - *p.session_start;
+            }
+            ble::cgm_record rec;
+            rec.glucose_mgdl = m.glucose_mgdl;
+            rec.time_offset_min = static_cast<std::uint16_t>(
+                std::chrono::duration_cast<std::chrono::minutes>(since).count());
+            if (*g <= cgm_device::floor_mgdl) rec.annunciation |= ble::cgm_below_device_range;
+            if (*g >= cgm_device::ceiling_mgdl) rec.annunciation |= ble::cgm_above_device_range;
+            rec.e2e_crc = ble::cgm_e2e_crc;
+            const auto frame = ble::encode(rec);
+            m.glucose_mgdl = ble::sfloat_value(ble::encode_sfloat(rec.glucose_mgdl, 1));
+            m.topic = p.cg.ble_topic;
+            m.payload = gateway_payload(p.spec.output, p.gateway_address, p.cg.address,
+                                        ble::uuid_cgm_measurement, frame, ts);
+          } else if (p.spec.output == output_format::omh) {
             m.vital = core::vital_kind::glucose;
             m.payload = omh_payload(m.patient, m.device, ts, m.seq, core::vital_kind::glucose, *g,
                                     plan.unit);
           } else {
             m.payload = cgm_payload(m.device, ts, m.seq, *g, plan.unit);
           }
-          std::vector<message> one;
           one.push_back(std::move(m));
           emit(p.cg, std::move(one), false, out);
         }

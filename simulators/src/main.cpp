@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <vitals/simulators/ble_frames.hpp>
 #include <vitals/simulators/generator.hpp>
 #include <vitals/simulators/options.hpp>
 #include <vitals/simulators/publisher.hpp>
@@ -207,9 +208,11 @@ int main(int argc, char** argv) {
       "vitals-sim: simulated patients for vitalsd. Each patient pNNN wears a pulse oximeter\n"
       "pNNN-ox (HR + SpO2 once per simulated second); type 1 diabetics also a CGM pNNN-cgm\n"
       "(glucose every 5 simulated minutes from a UVA/Padova glucose-insulin model). Readings go\n"
-      "to <prefix>/<patient>/<device> as compact JSON or Open mHealth data points. A scenario\n"
-      "(built-in demo, or a TOML file: see simulators/scenarios/) schedules events, artifacts and\n"
-      "delivery faults; --labels writes the ground truth vitals-eval scores against.\n"
+      "to <prefix>/<patient>/<device> as compact JSON or Open mHealth data points, or as BLE GATT\n"
+      "frames in hex through a simulated BLE-to-MQTT gateway per patient (ble/gw-<patient>/<mac>;\n"
+      "--ble-config writes vitalsd's [ble] settings for them). A scenario (built-in demo, or a\n"
+      "TOML file: see simulators/scenarios/) schedules events, artifacts and delivery faults;\n"
+      "--labels writes the ground truth vitals-eval scores against.\n"
       "Same seed and --start => the same messages, byte for byte.",
       "vitals-sim"};
   app.get_formatter()->column_width(34);
@@ -236,6 +239,7 @@ int main(int argc, char** argv) {
   std::string labels_path;
   std::string truth_path;
   std::string patient_config_path;
+  std::string ble_config_path;
   bool dry_run = false;
   std::string log_level = "info";
   double progress_every = 10.0;
@@ -250,7 +254,8 @@ int main(int argc, char** argv) {
                  "unacknowledged publishes at most; the simulator waits when the window is full")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  app.add_option("--topic-prefix", topic_prefix, "topics are <prefix>/<patient>/<device>")
+  app.add_option("--topic-prefix", topic_prefix,
+                 "topics of the JSON formats are <prefix>/<patient>/<device>")
       ->capture_default_str();
   app.add_option("--scenario", scenario_name,
                  "demo (p001 desaturates, p002 gets an insulin overdose), none (no events), or a "
@@ -311,9 +316,11 @@ int main(int argc, char** argv) {
       })
       ->capture_default_str();
   app.add_option("--format", format_text,
-                 "payload format of every patient: compact (the daemon's JSON) or omh (Open "
-                 "mHealth data points); default: compact, or what the scenario file says")
-      ->check(CLI::IsMember({"compact", "omh"}));
+                 "payload format of every patient: compact (the daemon's JSON), omh (Open "
+                 "mHealth data points), ble-generic ({mac,uuid,hex,ts} gateway notifications of "
+                 "PLX 0x2A5F and CGM 0x2AA7/0x2AAA frames) or ble-cassia (Cassia-style, ATT "
+                 "handles); default: compact, or what the scenario file says")
+      ->check(CLI::IsMember({"compact", "omh", "ble-generic", "ble-cassia"}));
   app.add_option("--glucose-unit", unit_text,
                  "CGM payload unit: mg/dL (integer) or mmol/L (one decimal); default mg/dL or the "
                  "scenario file's")
@@ -333,6 +340,10 @@ int main(int argc, char** argv) {
                  "write the vitalsd [[patients]] settings a clinician would prescribe for the "
                  "scenario's patients (COPD: SpO2 scale 2 and an 85 % low limit) to FILE as TOML, "
                  "and exit without simulating");
+  app.add_option("--ble-config", ble_config_path,
+                 "write the vitalsd [ble] settings for the run's BLE patients (enabled, a "
+                 "[[ble.gateways]] gw-<patient> each, [[ble.devices]] with addresses, patients, "
+                 "device ids, Cassia handles) to FILE as TOML, and exit without simulating");
   app.add_option("--truth", truth_path,
                  "write every reading's true value next to what the device measured (CSV) to "
                  "this file");
@@ -431,7 +442,7 @@ int main(int argc, char** argv) {
   if (*replay_cmd) {
     for (const auto* name : {"--scenario", "--patients", "--profiles", "--seed", "--duration",
                              "--start", "--no-events", "--desat-at", "--hypo-at", "--format",
-                             "--duplicate-every", "--labels", "--truth"}) {
+                             "--duplicate-every", "--labels", "--truth", "--ble-config"}) {
       if (app.get_option(name)->count() > 0) {
         spdlog::error("{} does not apply to replay", name);
         return 2;
@@ -452,9 +463,7 @@ int main(int argc, char** argv) {
   if (*seed_opt) run.seed = seed;
   run.duration = duration;
   if (!start_text.empty()) run.start = sim::parse_start(start_text, now);
-  if (!format_text.empty()) {
-    run.output = format_text == "omh" ? sim::output_format::omh : sim::output_format::compact;
-  }
+  if (!format_text.empty()) run.output = sim::parse_output_format(format_text);
   if (!unit_text.empty()) {
     run.unit = unit_text == "mmol/L" ? sim::glucose_unit::mmol_l : sim::glucose_unit::mg_dl;
   }
@@ -495,14 +504,50 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (!patient_config_path.empty()) {
-    std::ofstream out(patient_config_path, std::ios::out | std::ios::trunc);
-    out << sim::patient_config(plan);
-    if (!out) {
-      spdlog::error("cannot write the patient settings to {}", patient_config_path);
-      return 2;
+  if (!patient_config_path.empty() || !ble_config_path.empty()) {
+    if (!patient_config_path.empty()) {
+      std::ofstream out(patient_config_path, std::ios::out | std::ios::trunc);
+      out << sim::patient_config(plan);
+      if (!out) {
+        spdlog::error("cannot write the patient settings to {}", patient_config_path);
+        return 2;
+      }
+    }
+    if (!ble_config_path.empty()) {
+      const auto text = sim::ble::ble_config(plan, generator->options().ble_topic_root);
+      if (text.empty()) {
+        spdlog::error(
+            "--ble-config: no patient publishes in a BLE format (give --format ble-generic or "
+            "ble-cassia, or output = \"ble-generic\" in the scenario file)");
+        return 2;
+      }
+      std::ofstream out(ble_config_path, std::ios::out | std::ios::trunc);
+      out << text;
+      if (!out) {
+        spdlog::error("cannot write the BLE settings to {}", ble_config_path);
+        return 2;
+      }
     }
     return 0;
+  }
+  {
+    bool ble_cgm = false, ble_any = false;
+    for (const auto& p : plan.patients) {
+      ble_any = ble_any || sim::is_ble(p.output);
+      ble_cgm = ble_cgm || (sim::is_ble(p.output) && sim::has_cgm(p.profile));
+    }
+    if (ble_any && batch_seconds > 0) {
+      spdlog::error(
+          "--batch does not apply to the BLE gateway formats: a gateway forwards each "
+          "notification on its own");
+      return 2;
+    }
+    if (ble_cgm && start.time_since_epoch() % std::chrono::seconds(1) != milliseconds(0)) {
+      spdlog::warn(
+          "the simulated start is not on a whole second: BLE CGM times (session start, 1 s, plus "
+          "whole minutes) lack the milliseconds of the JSON formats' timestamps; give --start "
+          "on a whole second to make them equal");
+    }
   }
   std::ofstream truth;
   if (!truth_path.empty()) {

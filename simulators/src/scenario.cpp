@@ -620,6 +620,9 @@ void add_all(reader& r, patient_spec& p, const std::vector<entry>& entries,
   }
 }
 
+constexpr const char* output_formats_expected =
+    "expected \"compact\", \"omh\", \"ble-generic\" or \"ble-cassia\"";
+
 /// Reads `profile` and `output` of a [[patient]] or [[cohort]] table.
 profile_choice read_choice(reader& r, const toml::table& t, const std::string& path,
                            output_format default_output) {
@@ -634,18 +637,24 @@ profile_choice read_choice(reader& r, const toml::table& t, const std::string& p
     }
   }
   if (const auto s = r.string_at(t, "output", path + ".output")) {
-    if (*s == "compact") {
-      c.output = output_format::compact;
-    } else if (*s == "omh") {
-      c.output = output_format::omh;
+    if (const auto f = parse_output_format(*s)) {
+      c.output = *f;
     } else {
-      r.error(t.get("output")->source(), path + ".output", "expected \"compact\" or \"omh\"");
+      r.error(t.get("output")->source(), path + ".output", output_formats_expected);
     }
   }
   return c;
 }
 
 }  // namespace
+
+std::optional<output_format> parse_output_format(std::string_view text) noexcept {
+  for (const auto f : {output_format::compact, output_format::omh, output_format::ble_generic,
+                       output_format::ble_cassia}) {
+    if (to_string(f) == text) return f;
+  }
+  return std::nullopt;
+}
 
 std::vector<std::string> scenario_kinds() {
   std::vector<std::string> out;
@@ -660,6 +669,8 @@ std::vector<std::string> scenario_kinds() {
   }
   out.emplace_back(to_string(oximeter_artifact_kind::motion));
   out.emplace_back(to_string(oximeter_artifact_kind::probe_off));
+  out.emplace_back(to_string(oximeter_artifact_kind::displaced));
+  out.emplace_back(to_string(oximeter_artifact_kind::low_perfusion));
   out.emplace_back(to_string(cgm_artifact_kind::compression_low));
   out.emplace_back(to_string(cgm_artifact_kind::sensor_warmup));
   for (const auto n : fault_names) out.emplace_back(n);
@@ -759,10 +770,10 @@ scenario parse_scenario(std::string_view text, const std::string& origin,
   }
   output_format default_output = output_format::compact;
   if (const auto o = r.string_at(root, "output", "output")) {
-    if (*o == "omh") {
-      default_output = output_format::omh;
-    } else if (*o != "compact") {
-      r.error(root.get("output")->source(), "output", "expected \"compact\" or \"omh\"");
+    if (const auto f = parse_output_format(*o)) {
+      default_output = *f;
+    } else {
+      r.error(root.get("output")->source(), "output", output_formats_expected);
     }
   }
   if (const auto u = r.string_at(root, "glucose_unit", "glucose_unit")) {

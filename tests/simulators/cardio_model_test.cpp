@@ -148,6 +148,10 @@ TEST_CASE("event and artifact names round-trip", "[cardio]") {
   CHECK_FALSE(sim::parse_cardio_event("desat"));
   CHECK(sim::parse_oximeter_artifact("motion") == sim::oximeter_artifact_kind::motion);
   CHECK(sim::parse_oximeter_artifact("probe_off") == sim::oximeter_artifact_kind::probe_off);
+  CHECK(sim::parse_oximeter_artifact("displaced") == sim::oximeter_artifact_kind::displaced);
+  CHECK(sim::parse_oximeter_artifact("low_perfusion") ==
+        sim::oximeter_artifact_kind::low_perfusion);
+  CHECK(sim::to_string(sim::oximeter_artifact_kind::low_perfusion) == "low_perfusion");
   CHECK_FALSE(sim::parse_oximeter_artifact("probe-off"));
 }
 

@@ -186,27 +186,36 @@ class cardio_model {
 };
 
 /// Pulse-oximeter artifacts.
-enum class oximeter_artifact_kind { motion, probe_off };
+enum class oximeter_artifact_kind {
+  motion,         ///< erratic values (the sensor locks onto movement); truth unchanged
+  probe_off,      ///< sensor off the finger: no values
+  displaced,      ///< sensor slipped out of place: no values
+  low_perfusion,  ///< weak pulse signal: values as usual, the device flags them
+};
 
-/// "motion", "probe_off".
+/// "motion", "probe_off", "displaced", "low_perfusion".
 std::string_view to_string(oximeter_artifact_kind k) noexcept;
 
 /// Parses to_string(oximeter_artifact_kind); nullopt for anything else.
 std::optional<oximeter_artifact_kind> parse_oximeter_artifact(std::string_view text) noexcept;
 
-/// A scripted artifact; duration 0 = default (motion 5-10 s drawn per artifact, probe_off 2 min).
+/// A scripted artifact; duration 0 = default (motion 5-10 s drawn per artifact, probe_off and
+/// displaced 2 min, low_perfusion 5 min).
 struct oximeter_artifact {
   oximeter_artifact_kind kind{};         ///< what happens
   core::timestamp at{};                  ///< start
   std::chrono::milliseconds duration{};  ///< 0: default
 };
 
-/// What the device sends: integer bpm and %, or contact lost (probe off: hr 0, spo2 0, contact
-/// false).
+/// What the device sends: integer bpm and %, or contact lost (probe off, displaced: hr 0, spo2 0,
+/// contact false), with the artifacts behind it (BLE frames report them as status bits).
 struct oximeter_reading {
-  int hr = 0;           ///< bpm
-  int spo2 = 0;         ///< %
-  bool contact = true;  ///< false: sensor contact lost
+  int hr = 0;                  ///< bpm
+  int spo2 = 0;                ///< %
+  bool contact = true;         ///< false: sensor contact lost (probe off or displaced)
+  bool displaced = false;      ///< contact lost because the sensor is displaced (not probe off)
+  bool motion = false;         ///< motion artifact in the values
+  bool low_perfusion = false;  ///< low perfusion: values as usual, flagged by the device
 };
 
 /// A pulse oximeter worn by one patient.

@@ -27,12 +27,14 @@ struct generator_options {
   scenario plan;                        ///< patients, events, seed, start, duration
   std::string topic_prefix = "vitals";  ///< topic = prefix/patient/device
   std::uint64_t duplicate_every = 0;    ///< re-send every Nth reading of each oximeter; 0 = never
+  /// BLE gateway formats: topic = root/gw-<patient>/<device address> (ble_frames.hpp).
+  std::string ble_topic_root = "ble";
 };
 
 /// One generated message, with the values it carries for tests and logs.
 struct message {
-  std::string topic;    ///< <prefix>/<patient>/<device>
-  std::string payload;  ///< compact JSON or an Open mHealth data point
+  std::string topic;    ///< <prefix>/<patient>/<device>; BLE: <root>/gw-<patient>/<address>
+  std::string payload;  ///< compact JSON, an Open mHealth data point or a gateway notification
   std::string patient;  ///< patient id
   std::string device;   ///< device id
   device_type type = device_type::oximeter;
@@ -41,7 +43,8 @@ struct message {
   std::uint64_t seq = 0;                  ///< per device, from 1; a duplicate repeats it
   int hr = 0;                             ///< oximeter: as sent (0 = probe off)
   int spo2 = 0;                           ///< oximeter: as sent (0 = probe off)
-  double glucose_mgdl = 0.0;              ///< cgm: the sent value in mg/dL
+  double glucose_mgdl = 0.0;              ///< cgm: the sent value in mg/dL (BLE: as the SFLOAT)
+  bool session_start = false;             ///< BLE CGM Session Start Time (no reading, no seq)
   std::optional<core::vital_kind> vital;  ///< omh: the one vital this data point carries
   bool duplicate = false;                 ///< a deliberate second copy
   bool delayed = false;                   ///< delivered after later readings (late, reordered)
@@ -64,6 +67,9 @@ class message_generator {
   static constexpr std::chrono::seconds oximeter_period{1};
   /// CGMs report every five minutes (each at its own phase within the five minutes).
   static constexpr std::chrono::seconds cgm_period{300};
+  /// BLE CGMs: their session started this long before their first reading time (whole seconds),
+  /// so that reading times are the session start plus whole minutes (the time offset).
+  static constexpr std::chrono::minutes cgm_session_lead{60};
 
   /// Throws std::invalid_argument when the scenario has no patients.
   explicit message_generator(generator_options options);

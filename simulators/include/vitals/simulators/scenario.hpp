@@ -19,13 +19,33 @@ namespace vitals::simulators {
 
 /// The payload format a patient's devices publish.
 enum class output_format {
-  compact,  ///< the daemon's compact JSON, one message per device reading
-  omh,      ///< Open mHealth data points, one message per vital per reading
+  compact,      ///< the daemon's compact JSON, one message per device reading
+  omh,          ///< Open mHealth data points, one message per vital per reading
+  ble_generic,  ///< GATT frames in hex through a generic BLE-to-MQTT gateway ({mac, uuid, hex, ts})
+  ble_cassia,   ///< GATT frames in hex through a Cassia-style gateway (numeric ATT handles)
 };
 
-/// "compact", "omh".
+/// "compact", "omh", "ble-generic", "ble-cassia".
 constexpr std::string_view to_string(output_format f) noexcept {
-  return f == output_format::omh ? "omh" : "compact";
+  switch (f) {
+    case output_format::omh:
+      return "omh";
+    case output_format::ble_generic:
+      return "ble-generic";
+    case output_format::ble_cassia:
+      return "ble-cassia";
+    case output_format::compact:
+      break;
+  }
+  return "compact";
+}
+
+/// Parses to_string(output_format); nullopt for anything else.
+std::optional<output_format> parse_output_format(std::string_view text) noexcept;
+
+/// True for the BLE gateway formats.
+constexpr bool is_ble(output_format f) noexcept {
+  return f == output_format::ble_generic || f == output_format::ble_cassia;
 }
 
 /// Unit of the CGM payload.
