@@ -36,11 +36,15 @@ class bluez_source final : public core::source {
   bluez_source& operator=(const bluez_source&) = delete;
 
   std::string_view name() const noexcept override { return "bluez"; }
-  /// Connects to the bus and starts the event loop; throws when the bus cannot be reached.
+  /// Connects to the bus and starts the event loop thread; throws std::runtime_error when the
+  /// bus cannot be reached. org.bluez missing from the bus is not an error: it is waited for.
+  /// A bus lost later is reconnected to with back-off. No effect while running.
   void start() override;
+  /// Leaves the event loop and joins its thread: no push() after it returns. Idempotent; a
+  /// later start() connects again.
   void stop() override;
 
-  /// Devices currently connected with notifications started.
+  /// Devices currently connected with notifications started (any thread).
   std::size_t active_devices() const noexcept;
 
  private:
