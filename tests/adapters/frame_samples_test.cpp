@@ -453,7 +453,7 @@ TEST_CASE("CGM: a special SFLOAT glucose is no reading", "[ble]") {
   CHECK(out[1].conditions == 0);
 }
 
-TEST_CASE("CGM session start time: no samples; start in UTC with zone and DST", "[ble]") {
+TEST_CASE("CGM session start time: no samples, start in UTC with zone and DST", "[ble]") {
   cgm_session_start_time t;
   t.start = date_time{2026, 11, 28, 9, 30, 0};
   t.time_zone_quarters = 4;  // UTC+1
@@ -522,7 +522,7 @@ TEST_CASE("the vitals each characteristic carries", "[ble]") {
   CHECK(vitals_of(characteristic::cgm_session_start_time).empty());
 }
 
-TEST_CASE("BLE addresses are normalised; default device ids derive from them", "[ble]") {
+TEST_CASE("BLE addresses are normalised, default device ids derive from them", "[ble]") {
   CHECK(normalize_address("c0:26:da:01:02:03") == "C0:26:DA:01:02:03");
   CHECK(normalize_address("C0-26-DA-01-02-03") == "C0:26:DA:01:02:03");
   CHECK(normalize_address("c026da010203") == "C0:26:DA:01:02:03");

@@ -296,7 +296,7 @@ TEST_CASE("Heart Rate Measurement: every flag combination", "[gatt]") {
   }
 }
 
-TEST_CASE("Heart Rate Measurement: RR intervals, oldest first; cut intervals", "[gatt]") {
+TEST_CASE("Heart Rate Measurement: RR intervals, oldest first, cut intervals", "[gatt]") {
   built b;
   b.u8("flags", 0x18).u8("heart_rate", 60).u16("energy_expended", 7);
   b.u16("rr_interval", 1).u16("rr_interval", 1024).u16("rr_interval", 65535);
@@ -581,7 +581,7 @@ TEST_CASE("CGM Measurement: two and three records back to back, mixed flags", "[
   }
 }
 
-TEST_CASE("CGM Measurement: E2E-CRC pass and fail per record; crc_mode", "[gatt]") {
+TEST_CASE("CGM Measurement: E2E-CRC pass and fail per record, crc_mode", "[gatt]") {
   const frame good = make_record(0x03, sfloat(101, 0), 20, true);
   cgm_measurement m;
   REQUIRE_FALSE(decode(good, m));

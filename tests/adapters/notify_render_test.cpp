@@ -228,7 +228,7 @@ TEST_CASE("alertmanager: firing, resolved, acknowledgement skipped", "[notify]")
   CHECK_FALSE(notify::render_http(r, make_notification(core::notify_action::acknowledge)));
 }
 
-TEST_CASE("pagerduty: one dedup_key for trigger, acknowledge and resolve; severities", "[notify]") {
+TEST_CASE("pagerduty: one dedup_key for trigger, acknowledge and resolve, severities", "[notify]") {
   auto r = receiver(receiver_kind::pagerduty);
   r.secret = "R0UTINGKEY";
   const auto trig = body_of(r, make_notification());
@@ -301,7 +301,7 @@ TEST_CASE("ntfy: priority, tags, click and bearer token", "[notify]") {
   CHECK_FALSE(json::parse(plain->body).contains("click"));
 }
 
-TEST_CASE("mqtt: topic template and payload; not an HTTP receiver", "[notify]") {
+TEST_CASE("mqtt: topic template and payload, not an HTTP receiver", "[notify]") {
   auto r = receiver(receiver_kind::mqtt);
   const auto n = make_notification();
   auto [topic, payload] = notify::render_mqtt(r, n);

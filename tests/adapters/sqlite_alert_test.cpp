@@ -331,7 +331,7 @@ TEST_CASE("sqlite alert: apply writes alerts, events, snoozes and the outbox", "
   CHECK(lat.max_seconds > 0.0);
 }
 
-TEST_CASE("sqlite alert: one open alert per (patient, group); latched ones may pile up",
+TEST_CASE("sqlite alert: one open alert per (patient, group), latched ones may pile up",
           "[sqlite_alert]") {
   vitals::test::temp_dir dir("vitals-sqlalert");
   core::stats st;

@@ -206,7 +206,7 @@ TEST_CASE("a cleared condition resolves after the flap window, telling those pag
   check_audit(out);
 }
 
-TEST_CASE("flapping within the window is one alert paged once; after the window a new one",
+TEST_CASE("flapping within the window is one alert paged once, after the window a new one",
           "[alert_manager]") {
   fake_clock clock;
   alert_manager m(ward_settings());

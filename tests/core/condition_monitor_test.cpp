@@ -94,7 +94,7 @@ TEST_CASE("tick raises a held condition without further reports", "[conditions]"
 }
 
 TEST_CASE(
-    "any reading of the device ends its link conditions; link reports leave reading "
+    "any reading of the device ends its link conditions, link reports leave reading "
     "conditions alone",
     "[conditions]") {
   condition_settings cfg;
@@ -123,7 +123,7 @@ TEST_CASE(
   CHECK(out[0].transition == alert_transition::cleared);
 }
 
-TEST_CASE("several conditions at once alert separately; no_reading never alerts on its own",
+TEST_CASE("several conditions at once alert separately, no_reading never alerts on its own",
           "[conditions]") {
   condition_settings cfg;
   for (auto& r : cfg.rules) r.delay = 0s;

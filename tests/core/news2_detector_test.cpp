@@ -131,7 +131,7 @@ TEST_CASE("news2: the oxygen flag adds 2 and changes scale 2 above 92 %", "[news
   CHECK(at(more[0]) == 1201s);
 }
 
-TEST_CASE("news2: escalation to emergency keeps urgent review; they clear in turn",
+TEST_CASE("news2: escalation to emergency keeps urgent review, they clear in turn",
           "[news2_detector]") {
   auto settings = exact();
   settings.patient_context["p"] = {spo2_scale::scale1, true};
@@ -202,7 +202,7 @@ TEST_CASE("news2: jumping straight to 8 raises urgent review and emergency on th
   }
 }
 
-TEST_CASE("news2: the band must hold for 5 min; a 2-minute dip does not raise",
+TEST_CASE("news2: the band must hold for 5 min, a 2-minute dip does not raise",
           "[news2_detector]") {
   news2_detector d(exact());
   std::vector<alert_event> out;

@@ -259,7 +259,7 @@ TEST_CASE("readings without sensor contact and motion spikes are stored but rais
 }
 
 TEST_CASE(
-    "condition-only reports are never stored; they raise a technical alert, and flagged "
+    "condition-only reports are never stored, they raise a technical alert, and flagged "
     "readings are stored but raise nothing physiological",
     "[pipeline][conditions]") {
   memory_store st;

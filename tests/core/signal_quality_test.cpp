@@ -44,7 +44,7 @@ TEST_CASE("erratic motion readings never confirm each other", "[quality]") {
   }
 }
 
-TEST_CASE("a CGM compression low is an artifact; a physiological fall is not", "[quality]") {
+TEST_CASE("a CGM compression low is an artifact, a physiological fall is not", "[quality]") {
   const auto lim = default_jump_limit(vital_kind::glucose);
   jump_filter compression;
   CHECK_FALSE(compression.is_artifact(120, t0, lim));

@@ -59,7 +59,7 @@ TEST_CASE(
   CHECK(out.empty());
 }
 
-TEST_CASE("streams go stale independently; a zero limit switches a level off", "[stale]") {
+TEST_CASE("streams go stale independently, a zero limit switches a level off", "[stale]") {
   stale_settings settings;
   settings.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {1min, 0ms};
   stale_monitor m(settings);

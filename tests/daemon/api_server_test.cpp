@@ -271,7 +271,7 @@ TEST_CASE("api: status mapping and JSON errors", "[api]") {
   CHECK(j["error"].get<std::string>().rfind("already \"resolved\"", 0) == 0);
 }
 
-TEST_CASE("api: healthz needs no token; data routes do", "[api]") {
+TEST_CASE("api: healthz needs no token, data routes do", "[api]") {
   running_server s;
   const auto health = call(s.port(), http::verb::get, "/healthz");
   CHECK(health.result_int() == 200);

@@ -384,7 +384,7 @@ TEST_CASE("kill -9 between commit and delivery: after restart the notification a
 }
 
 TEST_CASE(
-    "escalation: nobody acknowledges, tiers 2 and 3 are paged on schedule; an HTTP "
+    "escalation: nobody acknowledges, tiers 2 and 3 are paged on schedule, an HTTP "
     "acknowledgement stops the chain",
     "[integration][alerting]") {
   vitals::test::temp_dir secrets("vitals-secrets");

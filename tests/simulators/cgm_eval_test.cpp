@@ -189,7 +189,7 @@ TEST_CASE("episodes file: a bad line is named with file and line") {
   CHECK(error_of("") == "eps.csv: no header line (the file is empty)");
 }
 
-TEST_CASE("dataset: episodes without a trace or outside it are set aside; patient-days") {
+TEST_CASE("dataset: episodes without a trace or outside it are set aside, patient-days") {
   std::vector<sim::hypo_episode> episodes{
       episode("p1", sim::hypo_level::level2, at(10), at(10, 30)),
       episode("p1", sim::hypo_level::level2, at(23, 50), at(24, 10)),  // past the trace
