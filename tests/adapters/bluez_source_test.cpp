@@ -352,6 +352,59 @@ TEST_CASE("BlueZ source: a device disconnected at start is reported and connecte
   CHECK(l[1].conditions == core::condition_none);
 }
 
+TEST_CASE("BlueZ source: a failed StartNotify() is retried with back-off", "[bluez]") {
+  private_bus bus;
+  fake_bluez fake(bus.address());
+  const auto dev = fake.add_device("C0:26:DA:00:00:05");
+  const auto hr_char = fake.add_characteristic(dev, sig_uuid(0x2a37));
+  fake.fail_start_notify(hr_char, 2);
+  recording_sink sink;
+  core::stats stats;
+  ble::bluez_source source(options_for(bus, {device("C0:26:DA:00:00:05", "p005", "p005-hr")}), sink,
+                           stats);
+  source.start();
+  REQUIRE(eventually([&] { return fake.notifying(hr_char); }, timeout));
+  CHECK(fake.start_notify_calls(hr_char) == 3);
+  CHECK(eventually([&] { return source.active_devices() == 1; }, timeout));
+  REQUIRE(fake.notify(hr_char, hr_frame(64)));
+  CHECK(eventually([&] { return has_reading(sink, "p005-hr", vital_kind::heart_rate, 64); },
+                   timeout));
+  // The link itself never dropped.
+  CHECK(fake.connect_calls(dev) == 0);
+  for (const auto& s : links(sink, "p005-hr")) CHECK(s.conditions == core::condition_none);
+}
+
+TEST_CASE("BlueZ source: a connection whose services never resolve is dropped and made again",
+          "[bluez]") {
+  private_bus bus;
+  fake_bluez fake(bus.address());
+  const auto dev = fake.add_device("C0:26:DA:00:00:06", false);
+  const auto hr_char = fake.add_characteristic(dev, sig_uuid(0x2a37));
+  fake.stall_resolves(dev, 1);
+  recording_sink sink;
+  core::stats stats;
+  auto options = options_for(bus, {device("C0:26:DA:00:00:06", "p006", "p006-hr")});
+  options.resolve_timeout = 300ms;
+  ble::bluez_source source(options, sink, stats);
+  source.start();
+  // Connect() #1 leaves the device Connected without ServicesResolved; after resolve_timeout
+  // the source disconnects it, Connect() #2 resolves, and notifications start.
+  REQUIRE(eventually([&] { return fake.notifying(hr_char); }, timeout));
+  CHECK(fake.connect_calls(dev) == 2);
+  CHECK(fake.disconnect_calls(dev) == 1);
+  CHECK(fake.start_notify_calls(hr_char) == 1);
+  REQUIRE(fake.notify(hr_char, hr_frame(66)));
+  CHECK(eventually([&] { return has_reading(sink, "p006-hr", vital_kind::heart_rate, 66); },
+                   timeout));
+  REQUIRE(eventually(
+      [&] {
+        const auto l = links(sink, "p006-hr");
+        return !l.empty() && l.back().conditions == core::condition_none;
+      },
+      timeout));
+  CHECK(links(sink, "p006-hr").front().conditions == core::condition_disconnected);
+}
+
 TEST_CASE("BlueZ source: stop() is prompt and idempotent, and nothing is pushed after it",
           "[bluez]") {
   private_bus bus;

@@ -115,6 +115,8 @@ struct device_object {
   bool connect_pending = false;  ///< a Connect() call is in flight
   std::uint64_t timer = 0;       ///< generation of the reconnect timer that counts
   bool timer_armed = false;
+  std::uint64_t resolve_timer = 0;  ///< generation of the ServicesResolved watchdog that counts
+  bool resolve_armed = false;
   std::uint64_t connect_attempts = 0;  ///< since it was last connected
 };
 
@@ -126,6 +128,8 @@ struct char_object {
   bool notify_requested = false;  ///< StartNotify() sent since the device became ready
   bool notifying = false;         ///< StartNotify() succeeded
   bool read_requested = false;    ///< (0x2AAA) ReadValue() sent since the device became ready
+  std::chrono::milliseconds notify_backoff{0};  ///< after a failed StartNotify()
+  std::uint64_t notify_timer = 0;  ///< generation of the StartNotify() retry that counts
 };
 
 /// Rate-limited warnings for one kind of D-Bus trouble: the first, then at most one per interval
@@ -171,6 +175,7 @@ struct bluez_source::impl {
     if (options.reconnect_min <= 0ms) bad_option("reconnect_min must be above 0");
     if (options.reconnect_max < options.reconnect_min)
       bad_option("reconnect_max must not be less than reconnect_min");
+    if (options.resolve_timeout <= 0ms) bad_option("resolve_timeout must be above 0");
     for (const char ch : options.adapter) {
       const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                       (ch >= '0' && ch <= '9') || ch == '_';
@@ -629,9 +634,16 @@ struct bluez_source::impl {
       for (auto& [path, ch] : chars) {
         if (ch.device_path != d.path) continue;
         ch.notify_requested = ch.notifying = ch.read_requested = false;
+        ch.notify_backoff = 0ms;
+        ++ch.notify_timer;  // a pending StartNotify() retry no longer counts
       }
     }
-    if (d.connected) return;  // connecting: services not resolved yet
+    if (d.connected) {  // connecting: services not resolved yet
+      watch_resolve(d);
+      return;
+    }
+    d.resolve_armed = false;
+    ++d.resolve_timer;
     if (d.link_up != false) {
       if (d.link_up == true)
         spdlog::warn("{}: device #{} of [[ble.devices]] disconnected; reconnecting", source_name,
@@ -639,6 +651,32 @@ struct bluez_source::impl {
       push_link(d, core::condition_disconnected);
     }
     schedule_reconnect(d);
+  }
+
+  /// BlueZ can leave a device Connected with ServicesResolved false for good (a service
+  /// discovery that hung); after resolve_timeout the connection is dropped, and the reconnect
+  /// path makes a new one.
+  void watch_resolve(device_object& d) {
+    if (d.resolve_armed) return;
+    d.resolve_armed = true;
+    const auto generation = ++d.resolve_timer;
+    add_timer(options.resolve_timeout, [this, path = d.path, id = d.id, generation] {
+      auto* dev = find_device(path);
+      if (!dev || dev->id != id || dev->resolve_timer != generation) return;
+      dev->resolve_armed = false;
+      if (!dev->connected || dev->resolved) return;
+      connect_errors.warn(
+          "{}: device #{} of [[ble.devices]] connected but its services were not resolved in {} "
+          "ms; disconnecting to connect again",
+          source_name, configs[dev->config].number, options.resolve_timeout.count());
+      call(dev->path, device_iface, "Disconnect", {},
+           [this, number = configs[dev->config].number](sdbus::MethodReply*,
+                                                        const sdbus::Error* error) {
+             if (error)
+               dbus_errors.warn("{}: Disconnect() of device #{} failed ({})", source_name, number,
+                                describe(*error));
+           });
+    });
   }
 
   void schedule_reconnect(device_object& d) {
@@ -719,14 +757,32 @@ struct bluez_source::impl {
            const auto it = chars.find(path);
            auto* dev = find_device(device_path_of(path));
            if (it == chars.end() || !dev || dev->id != id || !it->second.notify_requested) return;
+           auto& ch = it->second;
            if (error) {
-             // Asked again when the device reconnects.
-             dbus_errors.warn("{}: StartNotify() on a {} characteristic of device #{} failed ({})",
-                              source_name, to_string(it->second.c), configs[dev->config].number,
-                              describe(*error));
+             // Asked again with back-off while the device stays ready (and anew when it
+             // reconnects).
+             ch.notify_backoff = ch.notify_backoff == 0ms
+                                     ? options.reconnect_min
+                                     : std::min(ch.notify_backoff * 2, options.reconnect_max);
+             dbus_errors.warn(
+                 "{}: StartNotify() on a {} characteristic of device #{} failed ({}); retrying in "
+                 "{} ms",
+                 source_name, to_string(ch.c), configs[dev->config].number, describe(*error),
+                 ch.notify_backoff.count());
+             const auto generation = ++ch.notify_timer;
+             add_timer(ch.notify_backoff, [this, path, id, generation] {
+               const auto c = chars.find(path);
+               auto* d = find_device(device_path_of(path));
+               if (c == chars.end() || !d || d->id != id || !d->ready ||
+                   c->second.notify_timer != generation || c->second.notifying)
+                 return;
+               c->second.notify_requested = false;
+               start_char(*d, c->second);
+             });
              return;
            }
-           it->second.notifying = true;
+           ch.notify_backoff = 0ms;
+           ch.notifying = true;
            update_active();
          });
   }

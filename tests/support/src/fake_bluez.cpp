@@ -84,6 +84,8 @@ struct fake_bluez::impl {
     bool resolved = false;
     int fail_connects = 0;
     int connect_calls = 0;
+    int disconnect_calls = 0;
+    int stalled_resolves = 0;
     int next_handle = 1;
     std::unique_ptr<sdbus::IObject> object;
   };
@@ -98,6 +100,7 @@ struct fake_bluez::impl {
     std::string device_path;
     std::vector<std::uint8_t> value;
     bool notifying = false;
+    int fail_start_notify = 0;
     int start_notify_calls = 0;
     int read_value_calls = 0;
     std::unique_ptr<sdbus::IObject> object;
@@ -207,6 +210,7 @@ struct fake_bluez::impl {
       set_connected(path, true);
     });
     o.registerMethod("Disconnect").onInterface(device_iface).implementedAs([this, path] {
+      ++dev(path).disconnect_calls;
       set_connected(path, false);
     });
     o.finishRegistration();
@@ -267,6 +271,10 @@ struct fake_bluez::impl {
       ++ch.start_notify_calls;
       if (!dev(ch.device_path).connected)
         throw sdbus::Error("org.bluez.Error.Failed", "Not connected");
+      if (ch.fail_start_notify > 0) {
+        --ch.fail_start_notify;
+        throw sdbus::Error("org.bluez.Error.InProgress", "In Progress");
+      }
       if (!ch.notifying) {
         ch.notifying = true;
         chr(path).object->emitPropertiesChangedSignal(char_iface, {"Notifying"});
@@ -301,6 +309,10 @@ struct fake_bluez::impl {
       if (!d.connected) {
         d.connected = true;
         d.object->emitPropertiesChangedSignal(device_iface, {"Connected"});
+      }
+      if (d.stalled_resolves > 0) {  // service discovery never finishes on this connection
+        --d.stalled_resolves;
+        return;
       }
       if (!d.resolved) {
         d.resolved = true;
@@ -383,6 +395,19 @@ void fake_bluez::set_connected(const std::string& device_path, bool connected) {
 
 void fake_bluez::fail_connects(const std::string& device_path, int n) {
   impl_->locked([&] { impl_->dev(device_path).fail_connects = n; });
+}
+
+void fake_bluez::fail_start_notify(const std::string& char_path, int n) {
+  impl_->locked([&] { impl_->chr(char_path).fail_start_notify = n; });
+}
+
+void fake_bluez::stall_resolves(const std::string& device_path, int n) {
+  impl_->locked([&] { impl_->dev(device_path).stalled_resolves = n; });
+}
+
+int fake_bluez::disconnect_calls(const std::string& device_path) const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->dev(device_path).disconnect_calls;
 }
 
 bool fake_bluez::connected(const std::string& device_path) const {

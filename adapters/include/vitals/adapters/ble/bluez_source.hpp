@@ -2,7 +2,8 @@
 /// The local BlueZ input for home gateway boxes: over D-Bus (org.bluez), finds the configured
 /// devices that expose Heart Rate, Pulse Oximeter or CGM characteristics, calls StartNotify,
 /// decodes each PropertiesChanged on Value, and reports disconnects (technical condition) and
-/// reconnects with back-off.
+/// reconnects with back-off. A failed StartNotify() is retried with back-off; a connection whose
+/// services are never resolved is dropped and made again.
 
 #include <chrono>
 #include <memory>
@@ -22,7 +23,11 @@ struct bluez_options {
   /// address of a private bus.
   std::string bus_address;
   std::string adapter = "hci0";  ///< only devices under /org/bluez/<adapter>; empty: any adapter
-  std::chrono::milliseconds reconnect_min{1000}, reconnect_max{60000};  ///< Connect() back-off
+  /// Back-off of Connect() and of a failed StartNotify(): from reconnect_min, doubling.
+  std::chrono::milliseconds reconnect_min{1000}, reconnect_max{60000};
+  /// A device Connected this long without ServicesResolved (a service discovery that hangs) is
+  /// disconnected, then reconnected with back-off.
+  std::chrono::milliseconds resolve_timeout{30000};
   std::vector<ble_device> devices;  ///< only these addresses are used
 };
 

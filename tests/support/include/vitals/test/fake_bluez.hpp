@@ -81,11 +81,19 @@ class fake_bluez {
   /// The next `n` Connect() calls on the device fail with org.bluez.Error.Failed.
   void fail_connects(const std::string& device_path, int n);
 
+  /// The next `n` StartNotify() calls on the characteristic fail with org.bluez.Error.InProgress.
+  void fail_start_notify(const std::string& char_path, int n);
+
+  /// The next `n` connections of the device (Connect() or set_connected(true)) set Connected
+  /// but never ServicesResolved, as a service discovery that hangs.
+  void stall_resolves(const std::string& device_path, int n);
+
   bool connected(const std::string& device_path) const;
   bool notifying(const std::string& char_path) const;
 
   /// Calls seen so far.
   int connect_calls(const std::string& device_path) const;
+  int disconnect_calls(const std::string& device_path) const;
   int start_notify_calls(const std::string& char_path) const;
   int read_value_calls(const std::string& char_path) const;
 
