@@ -3,7 +3,8 @@
 // real mosquitto into a real vitalsd (the BLE one configured from `vitals-sim --ble-config`); the
 // two databases must hold the same samples. The oximeter's probe-off frames (status bits, NaN
 // values) must raise the technical sensor_off alert and no physiological one. A Cassia-style run
-// (numeric ATT handles, no gateway time) decodes end to end too.
+// (numeric ATT handles, no gateway time) decodes end to end too. A gateway's MQTT last will
+// (a real client killed without DISCONNECT) raises gateway_offline; its online message clears it.
 //
 // Runs go at --speed max, so a few simulated minutes take well under a second of wall time. The
 // condition monitor times a condition's delay in receive (wall) time; so the probe comes off for
@@ -14,7 +15,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -295,4 +298,91 @@ TEST_CASE("Cassia-style gateway frames from vitals-sim decode end to end", "[int
     CHECK((t >= 0 && t < run_ms));
     CHECK((value >= 40 && value <= 400));
   }
+}
+
+TEST_CASE("The gateway last will raises gateway_offline through vitalsd, online clears it",
+          "[integration][ble]") {
+  // The gateway: a real MQTT client (mosquitto_sub) holding the last will "offline" on the
+  // status topic. Killed with SIGKILL, it never sends DISCONNECT, so the broker publishes the will.
+  const std::string status_topic = "ble/livingroom/status";
+  vitals::it::daemon_env env(
+      "[technical]\nlink_delay_s = 0\n"
+      "[ble]\nenabled = true\n"
+      "[[ble.gateways]]\nname = \"livingroom\"\npreset = \"generic\"\n"
+      "topics = [\"ble/livingroom/#\"]\nstatus_topic = \"" +
+      status_topic +
+      "\"\nonline_payload = \"online\"\noffline_payload = \"offline\"\n"
+      "[[ble.devices]]\naddress = \"C0:26:DA:00:00:31\"\npatient = \"p-gw1\"\n"
+      "device = \"p-gw1-hr\"\ngateway = \"livingroom\"\n");
+  auto daemon = env.start_daemon();
+  const auto wait_for = [&](auto pred, std::chrono::seconds timeout, const char* what) {
+    if (!vitals::test::eventually(pred, timeout))
+      FAIL(what << "\nvitalsd log:\n" << daemon->log_text());
+  };
+  wait_for([&] { return daemon->log_text().find("ble-gateway: subscribed") != std::string::npos; },
+           20s, "gateway source subscribed");
+
+  vitals::test::child_process gateway(
+      {"/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(env.broker.port()), "-i",
+       "gw-livingroom", "-t", "gw/livingroom/cmd", "--will-topic", status_topic, "--will-payload",
+       "offline", "--will-qos", "1"},
+      env.dir.path() / "gateway.log");
+  vitals::test::mqtt_publisher pub(env.broker.uri());
+  // Connected (so its will is registered) once it prints what is published on its topic.
+  wait_for(
+      [&] {
+        pub.publish("gw/livingroom/cmd", "ping");
+        return gateway.log_text().find("ping") != std::string::npos;
+      },
+      20s, "the gateway client connected");
+  pub.publish(status_topic, "online");
+
+  // Heart rate notifications (sensor contact detected, 72..76 bpm) from the device behind it.
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const auto notify = [&](std::int64_t from_ms, int n) {
+    for (int i = 0; i < n; ++i) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "06%02x", 72 + i);
+      pub.publish("ble/livingroom/c026da000031",
+                  std::string("{\"mac\":\"C0:26:DA:00:00:31\",\"uuid\":\"2a37\",\"hex\":\"") + hex +
+                      "\",\"ts\":" + std::to_string(from_ms + i * 1000) + "}");
+    }
+  };
+  const std::string samples_sql =
+      "SELECT count(*) FROM samples s JOIN devices d ON d.id = s.device_id WHERE d.key = "
+      "'p-gw1-hr'";
+  const std::string offline_sql =
+      "SELECT count(*) FROM alerts a JOIN patients p ON p.id = a.patient_id "
+      "WHERE a.rule = 'gateway_offline' AND a.source = 'technical' AND p.key = 'p-gw1'";
+  notify(now_ms - 20'000, 5);
+  wait_for([&] { return env.count(samples_sql) == 5; }, 20s, "samples stored");
+  CHECK(env.count(offline_sql) == 0);
+
+  // The gateway dies: the broker publishes its will, vitalsd raises gateway_offline.
+  gateway.send_signal(SIGKILL);
+  REQUIRE(gateway.wait_for(10s).has_value());
+  wait_for([&] { return env.count(offline_sql) == 1; }, 20s, "gateway_offline raised");
+  CHECK(env.count(offline_sql + " AND a.condition_present = 1") == 1);
+  CHECK(env.count(offline_sql + " AND a.device_id = (SELECT id FROM devices WHERE key = "
+                                "'p-gw1-hr')") == 1);
+
+  // Back online: the condition clears, and readings are stored again.
+  pub.publish(status_topic, "online");
+  wait_for([&] { return env.count(offline_sql + " AND a.condition_present = 0") == 1; }, 20s,
+           "gateway_offline cleared");
+  CHECK(env.count("SELECT count(*) FROM alert_events e JOIN alerts a ON a.id = e.alert_id "
+                  "WHERE a.rule = 'gateway_offline' AND e.action = 'condition_cleared'") == 1);
+  notify(now_ms - 10'000, 5);
+  wait_for([&] { return env.count(samples_sql) == 10; }, 20s, "samples resumed");
+  // The gateway was the only trouble: no other alert.
+  CHECK(env.count("SELECT count(*) FROM alerts") == 1);
+
+  const auto code = vitals::it::terminate(*daemon);
+  const auto log = daemon->log_text();
+  INFO(log);
+  CHECK(code == 0);
+  CHECK(log.find("gateway 'livingroom' offline") != std::string::npos);
+  CHECK(log.find("p-gw1") == std::string::npos);
 }
