@@ -1,5 +1,6 @@
 #include <vitals/core/condition_monitor.hpp>
 
+#include <algorithm>
 #include <bit>
 
 #include <fmt/format.h>
@@ -69,8 +70,18 @@ std::string_view describe(device_condition c) noexcept {
   return "unknown condition";
 }
 
+std::chrono::milliseconds condition_monitor::held(
+    const state& st, std::size_t bit, timestamp now,
+    std::optional<timestamp> device_now) const noexcept {
+  auto d = now - st.since[bit];
+  if (device_now && (bit_of(bit) & link_conditions) == 0)
+    d = std::max(d, *device_now - st.since_device[bit]);
+  return d;
+}
+
 alert_event condition_monitor::make_event(const state& st, const short_id& device, std::size_t bit,
-                                          alert_transition t, timestamp when) const {
+                                          alert_transition t, timestamp when,
+                                          std::chrono::milliseconds held) const {
   const auto& r = settings_.rules[bit];
   alert_event e;
   e.patient = st.patient;
@@ -80,7 +91,6 @@ alert_event condition_monitor::make_event(const state& st, const short_id& devic
   e.level = r.level;
   e.source = alert_source::technical;
   e.transition = t;
-  const auto held = when - st.since[bit];
   e.value = seconds_of(held);
   e.threshold = seconds_of(r.delay);
   e.condition_start = st.since[bit];
@@ -95,6 +105,7 @@ alert_event condition_monitor::make_event(const state& st, const short_id& devic
 }
 
 void condition_monitor::raise_due(state& st, const short_id& device, timestamp now,
+                                  std::optional<timestamp> device_now,
                                   std::vector<alert_event>& out) {
   const std::uint16_t pending = st.holding & static_cast<std::uint16_t>(~st.alerting);
   if (pending == 0) return;
@@ -102,23 +113,29 @@ void condition_monitor::raise_due(state& st, const short_id& device, timestamp n
     const auto b = bit_of(i);
     if ((pending & b) == 0) continue;
     const auto& r = settings_.rules[i];
-    if (!r.alerts || now - st.since[i] < r.delay) continue;
+    if (!r.alerts) continue;
+    const auto h = held(st, i, now, device_now);
+    if (h < r.delay) continue;
     st.alerting |= b;
-    out.push_back(make_event(st, device, i, alert_transition::raised, now));
+    out.push_back(make_event(st, device, i, alert_transition::raised, now, h));
   }
 }
 
 void condition_monitor::update(state& st, const short_id& device, std::uint16_t mask,
                                std::uint16_t now_holding, timestamp at,
-                               std::vector<alert_event>& out) {
+                               std::optional<timestamp> device_at, std::vector<alert_event>& out) {
   now_holding &= mask;
   const std::uint16_t began = now_holding & static_cast<std::uint16_t>(~st.holding);
   const std::uint16_t ended = st.holding & mask & static_cast<std::uint16_t>(~now_holding);
   for (std::size_t i = 0; i < device_condition_count; ++i) {
     const auto b = bit_of(i);
-    if ((began & b) != 0) st.since[i] = at;
+    if ((began & b) != 0) {
+      st.since[i] = at;
+      st.since_device[i] = device_at.value_or(at);
+    }
     if ((ended & b) != 0 && (st.alerting & b) != 0) {
-      out.push_back(make_event(st, device, i, alert_transition::cleared, at));
+      out.push_back(
+          make_event(st, device, i, alert_transition::cleared, at, held(st, i, at, device_at)));
       st.alerting &= static_cast<std::uint16_t>(~b);
     }
   }
@@ -141,20 +158,22 @@ void condition_monitor::observe(const sample& s, std::vector<alert_event>& out) 
   st.patient = s.patient;
   st.kind = s.kind;
   const auto at = s.receive_time;
+  std::optional<timestamp> device_at;
   if (link_report) {
-    update(st, s.device, link_conditions, s.conditions, at, out);
+    update(st, s.device, link_conditions, s.conditions, at, std::nullopt, out);
   } else {
+    device_at = s.device_time;
     const auto reading_mask = static_cast<std::uint16_t>(~link_conditions);
-    update(st, s.device, reading_mask, s.conditions, at, out);
+    update(st, s.device, reading_mask, s.conditions, at, device_at, out);
     // A reading with a value, or any report of the device itself, means the link is up.
-    update(st, s.device, link_conditions, condition_none, at, out);
+    update(st, s.device, link_conditions, condition_none, at, std::nullopt, out);
   }
-  raise_due(st, s.device, at, out);
+  raise_due(st, s.device, at, device_at, out);
   if (st.holding == 0 && st.alerting == 0) devices_.erase(it);
 }
 
 void condition_monitor::tick(timestamp now, std::vector<alert_event>& out) {
-  for (auto& [device, st] : devices_) raise_due(st, device, now, out);
+  for (auto& [device, st] : devices_) raise_due(st, device, now, std::nullopt, out);
 }
 
 std::size_t condition_monitor::active_devices() const noexcept {

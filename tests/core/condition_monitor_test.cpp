@@ -162,3 +162,51 @@ TEST_CASE("condition rule names", "[conditions]") {
   CHECK(condition_rule_name(static_cast<device_condition>(3)).empty());
   CHECK(condition_rule_name(condition_none).empty());
 }
+
+TEST_CASE("reading conditions also count device time: a fast replay of a probe off alerts",
+          "[conditions]") {
+  condition_monitor m;  // sensor_off after 10 s, signal_poor after 30 s, links after 30 s
+  std::vector<alert_event> out;
+  // A backlog (or a replay) delivers 15 s of probe-off frames within 15 ms of receive time.
+  const auto replayed = [](std::uint16_t c, timestamp device_at, timestamp received) {
+    auto s = report(c, device_at);
+    s.receive_time = received;
+    return s;
+  };
+  for (int i = 0; i < 10; ++i)
+    m.observe(replayed(condition_sensor_off, t0 + i * 1s, t0 + i * 1ms), out);
+  CHECK(out.empty());  // 9 s of device time: not yet
+  m.observe(replayed(condition_sensor_off, t0 + 10s, t0 + 10ms), out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "sensor_off");
+  CHECK(out[0].transition == alert_transition::raised);
+  CHECK(out[0].value == Approx(10.0));  // held 10 s (of device time), not 10 ms
+  out.clear();
+  auto clean = reading(condition_none, t0 + 11s);
+  clean.receive_time = t0 + 11ms;
+  m.observe(clean, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].transition == alert_transition::cleared);
+  CHECK(out[0].value == Approx(11.0));
+  out.clear();
+
+  // A blip shorter than the delay in both clocks still raises nothing.
+  m.observe(replayed(condition_sensor_off, t0 + 20s, t0 + 20ms), out);
+  m.observe(replayed(condition_sensor_off, t0 + 25s, t0 + 25ms), out);
+  auto back = reading(condition_none, t0 + 26s);
+  back.receive_time = t0 + 26ms;
+  m.observe(back, out);
+  CHECK(out.empty());
+
+  // Link reports carry no device time of their own: they are timed in receive time only.
+  auto down = link(condition_disconnected, t0 + 100s);
+  down.receive_time = t0 + 100ms;
+  m.observe(down, out);
+  auto still_down = link(condition_disconnected, t0 + 200s);
+  still_down.receive_time = t0 + 101ms;
+  m.observe(still_down, out);
+  CHECK(out.empty());
+  m.tick(t0 + 100ms + 30s, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "device_disconnected");
+}

@@ -7,9 +7,9 @@
 // (a real client killed without DISCONNECT) raises gateway_offline; its online message clears it.
 //
 // Runs go at --speed max, so a few simulated minutes take well under a second of wall time. The
-// condition monitor times a condition's delay in receive (wall) time; so the probe comes off for
-// the last simulated minute and stays off when the run ends, and the sensor_off delay (5 s here)
-// passes while vitalsd waits for more.
+// condition monitor also counts a reading condition's delay in device time, so the simulated
+// minute of probe off in the middle of the run raises sensor_off (delay 5 s here), and the clean
+// frames after it clear the condition.
 
 #include <sqlite3.h>
 
@@ -45,6 +45,7 @@ struct alert_row {
   std::string rule;
   std::string source;
   std::int64_t condition_start = 0;
+  bool condition_present = false;
 };
 
 /// Everything a run left in its database.
@@ -85,13 +86,14 @@ void read_db(const std::filesystem::path& db, run_outcome& out) {
   sqlite3_finalize(stmt);
   REQUIRE(sqlite3_prepare_v2(conn,
                              "SELECT p.key, coalesce(d.key, ''), a.rule, a.source, "
-                             "a.condition_start FROM alerts a "
+                             "a.condition_start, a.condition_present FROM alerts a "
                              "JOIN patients p ON p.id = a.patient_id "
                              "LEFT JOIN devices d ON d.id = a.device_id ORDER BY a.id",
                              -1, &stmt, nullptr) == SQLITE_OK);
   while (sqlite3_step(stmt) == SQLITE_ROW) {
     out.alerts.push_back({text_column(stmt, 0), text_column(stmt, 1), text_column(stmt, 2),
-                          text_column(stmt, 3), sqlite3_column_int64(stmt, 4)});
+                          text_column(stmt, 3), sqlite3_column_int64(stmt, 4),
+                          sqlite3_column_int(stmt, 5) != 0});
   }
   sqlite3_finalize(stmt);
   sqlite3_close(conn);
@@ -112,7 +114,7 @@ void wait_until_stored(vitals::it::daemon_env& env) {
 }
 
 /// The scenario both formats play: p001 (healthy) with a motion artifact, a minute of low
-/// perfusion, and the probe off for the last simulated minute (7-8 min, still off at the end);
+/// perfusion, and the probe off for a minute (5-6 min);
 /// p002 (type 1 diabetic) with a CGM, which reads once or twice in 8 minutes.
 const char* const scenario_toml = R"(name = "ble-compare"
 seed = 21
@@ -124,7 +126,7 @@ profile = "healthy"
 events = [
   { kind = "motion", at = "2m", duration = "6s" },
   { kind = "low_perfusion", at = "3m", duration = "1m" },
-  { kind = "probe_off", at = "7m", duration = "5m" },
+  { kind = "probe_off", at = "5m", duration = "1m" },
 ]
 
 [[patient]]
@@ -132,7 +134,8 @@ id = "p002"
 profile = "t1d"
 )";
 
-constexpr std::int64_t probe_off_from_ms = 7 * 60'000;
+constexpr std::int64_t probe_off_from_ms = 5 * 60'000;
+constexpr std::int64_t probe_off_to_ms = 6 * 60'000;
 constexpr std::int64_t run_ms = 8 * 60'000;
 
 /// Plays the scenario in `format` into a fresh broker and vitalsd; BLE formats get the
@@ -240,7 +243,7 @@ TEST_CASE("BLE gateway frames from vitals-sim are stored as the same samples as 
     for (const auto& [key, value] : run->samples) {
       if (std::get<1>(key) != "p001-ox") continue;
       const auto t = std::get<3>(key) - start;
-      CHECK_FALSE((t >= probe_off_from_ms && t < run_ms));
+      CHECK_FALSE((t >= probe_off_from_ms && t < probe_off_to_ms));
     }
   }
 
@@ -258,6 +261,8 @@ TEST_CASE("BLE gateway frames from vitals-sim are stored as the same samples as 
       CHECK(a.source == "technical");
       CHECK(a.patient == "p001");
       CHECK(a.device == "p001-ox");
+      // Cleared by the clean frames after the probe-off minute.
+      CHECK_FALSE(a.condition_present);
     }
     if (a.source != "physiological") continue;
     // No physiological alert in the BLE run that the JSON run lacks, and none during the
@@ -265,7 +270,7 @@ TEST_CASE("BLE gateway frames from vitals-sim are stored as the same samples as 
     CHECK(physiological_json.count({a.patient, a.rule, a.condition_start}) == 1);
     if (a.patient == "p001") {
       const auto t = a.condition_start - start;
-      CHECK_FALSE((t >= probe_off_from_ms && t < run_ms));
+      CHECK_FALSE((t >= probe_off_from_ms && t < probe_off_to_ms));
     }
   }
   CHECK(sensor_off == 1);

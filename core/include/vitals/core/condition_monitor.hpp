@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -24,7 +25,7 @@ inline constexpr std::size_t device_condition_count = 9;
 struct condition_rule {
   std::string_view rule;  ///< alert rule name, e.g. "sensor_off"
   priority level = priority::medium;
-  std::chrono::milliseconds delay{0};  ///< how long it must hold (receive time) before it alerts
+  std::chrono::milliseconds delay{0};  ///< how long it must hold before it alerts (see below)
   bool alerts = true;                  ///< false: tracked and reported, never an alert
 };
 
@@ -51,6 +52,11 @@ std::string_view describe(device_condition c) noexcept;
 /// replaces its reading conditions (everything but link_conditions); a link-state report
 /// replaces its link conditions; any reading with a value also ends the link conditions (data
 /// flows, so the link is up).
+///
+/// A delay is over when the condition has held that long in receive (wall) time, or, for the
+/// conditions that readings carry (everything but link_conditions), in the device's own time:
+/// a replay or a gateway's backlog delivers a minute of probe-off frames in milliseconds, and
+/// that minute still counts. A device that falls silent is timed by tick().
 class condition_monitor {
  public:
   explicit condition_monitor(condition_settings settings = {}) : settings_(settings) {}
@@ -74,15 +80,21 @@ class condition_monitor {
     vital_kind kind = vital_kind::heart_rate;
     std::uint16_t holding = 0;   ///< condition bits currently reported
     std::uint16_t alerting = 0;  ///< condition bits whose alert was raised
-    std::array<timestamp, device_condition_count> since{};  ///< receive time each began
-    timestamp last_time{};                                  ///< newest device time seen
+    std::array<timestamp, device_condition_count> since{};         ///< receive time each began
+    std::array<timestamp, device_condition_count> since_device{};  ///< device time each began
+    timestamp last_time{};                                         ///< newest device time seen
   };
 
+  /// How long condition `bit` has held at receive time `now` and device time `device_now`
+  /// (the device time counts for reading conditions only; nullopt: not known).
+  std::chrono::milliseconds held(const state& st, std::size_t bit, timestamp now,
+                                 std::optional<timestamp> device_now) const noexcept;
   void update(state& st, const short_id& device, std::uint16_t mask, std::uint16_t now_holding,
-              timestamp at, std::vector<alert_event>& out);
-  void raise_due(state& st, const short_id& device, timestamp now, std::vector<alert_event>& out);
+              timestamp at, std::optional<timestamp> device_at, std::vector<alert_event>& out);
+  void raise_due(state& st, const short_id& device, timestamp now,
+                 std::optional<timestamp> device_now, std::vector<alert_event>& out);
   alert_event make_event(const state& st, const short_id& device, std::size_t bit,
-                         alert_transition t, timestamp when) const;
+                         alert_transition t, timestamp when, std::chrono::milliseconds held) const;
 
   condition_settings settings_;
   std::unordered_map<short_id, state> devices_;
