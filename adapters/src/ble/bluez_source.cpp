@@ -2,6 +2,8 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,6 +164,28 @@ std::string describe(const sdbus::Error& e) {
          mqtt::detail::printable(e.getMessage(), 160);
 }
 
+/// For a "unix:path=..." D-Bus address, throws std::runtime_error when nothing accepts on the
+/// socket. sdbus-c++ 1.2 leaks its sd_bus object (about 2 KB) each time it fails to connect to an
+/// address, and the source retries while the bus is down; this check turns the common failures
+/// (no socket, a dead daemon's socket) into errors before sdbus-c++ is asked.
+void check_unix_socket(const std::string& address) {
+  constexpr std::string_view prefix = "unix:path=";
+  if (!address.starts_with(prefix) || address.find(';') != std::string::npos) return;
+  const auto end = address.find(',', prefix.size());
+  const auto path = address.substr(
+      prefix.size(), end == std::string::npos ? std::string::npos : end - prefix.size());
+  sockaddr_un sa{};
+  if (path.empty() || path.size() >= sizeof sa.sun_path) return;  // sd-bus reports it
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  const int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+  const int err = errno;
+  ::close(fd);
+  if (r != 0) throw std::runtime_error(std::string("cannot connect: ") + std::strerror(err));
+}
+
 bool is_absent(const sdbus::Error& e) {
   return e.getName() == "org.freedesktop.DBus.Error.ServiceUnknown" ||
          e.getName() == "org.freedesktop.DBus.Error.NameHasNoOwner";
@@ -255,6 +279,7 @@ struct bluez_source::impl {
   /// Connects and installs the signal matches; throws on failure. Before the loop thread starts,
   /// or on it (after a lost bus).
   void open_bus() {
+    if (!options.bus_address.empty()) check_unix_socket(options.bus_address);
     conn = options.bus_address.empty()
                ? sdbus::createSystemBusConnection()
                : sdbus::createSessionBusConnectionWithAddress(options.bus_address);
