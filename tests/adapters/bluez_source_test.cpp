@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <vitals/adapters/ble/bluez_source.hpp>
+#include <vitals/test/collecting_sink.hpp>
 #include <vitals/test/fake_bluez.hpp>
 #include <vitals/test/mosquitto_broker.hpp>  // eventually()
 
@@ -22,6 +23,7 @@ namespace ble = vitals::adapters::ble;
 namespace core = vitals::core;
 using core::reject_reason;
 using core::vital_kind;
+using vitals::test::collecting_sink;
 using vitals::test::eventually;
 using vitals::test::fake_bluez;
 using vitals::test::private_bus;
@@ -29,34 +31,12 @@ using vitals::test::sig_uuid;
 
 namespace {
 
-/// Collects what the source pushes; thread-safe because the source's loop thread pushes.
-class recording_sink final : public core::sample_sink {
- public:
-  bool push(const core::sample& s) override {
-    std::lock_guard lock(mutex_);
-    samples_.push_back(s);
-    return true;
-  }
-  std::vector<core::sample> samples() const {
-    std::lock_guard lock(mutex_);
-    return samples_;
-  }
-  std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return samples_.size();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<core::sample> samples_;
-};
-
 bool is_link(const core::sample& s) {
   return (s.quality & core::quality_link_state) != 0;
 }
 
 /// Readings (samples with a value) of `device`.
-std::vector<core::sample> readings(const recording_sink& sink, std::string_view device) {
+std::vector<core::sample> readings(const collecting_sink& sink, std::string_view device) {
   std::vector<core::sample> out;
   for (const auto& s : sink.samples())
     if (s.device.view() == device && (s.quality & core::quality_no_value) == 0) out.push_back(s);
@@ -64,14 +44,14 @@ std::vector<core::sample> readings(const recording_sink& sink, std::string_view 
 }
 
 /// Link-state reports of `device`.
-std::vector<core::sample> links(const recording_sink& sink, std::string_view device) {
+std::vector<core::sample> links(const collecting_sink& sink, std::string_view device) {
   std::vector<core::sample> out;
   for (const auto& s : sink.samples())
     if (s.device.view() == device && is_link(s)) out.push_back(s);
   return out;
 }
 
-bool has_reading(const recording_sink& sink, std::string_view device, vital_kind kind,
+bool has_reading(const collecting_sink& sink, std::string_view device, vital_kind kind,
                  double value) {
   const auto r = readings(sink, device);
   return std::any_of(r.begin(), r.end(),
@@ -141,7 +121,7 @@ TEST_CASE("BlueZ source: notifications of configured devices become samples", "[
   const auto other = fake.add_device("C0:26:DA:00:00:04", true, "hci1");
   const auto other_char = fake.add_characteristic(other, sig_uuid(0x2a37));
 
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_source source(options_for(bus, {device("c0:26:da:00:00:01", "p001", "p001-hr"),
                                              device("C0-26-DA-00-00-02", "p002", "p002-ox"),
@@ -208,7 +188,7 @@ TEST_CASE("BlueZ source: notifications of configured devices become samples", "[
 TEST_CASE("BlueZ source: a device that appears later is picked up", "[bluez]") {
   private_bus bus;
   fake_bluez fake(bus.address());
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_source source(options_for(bus, {device("C0:26:DA:00:00:05", "p005", "p005-hr")}), sink,
                            stats);
@@ -229,7 +209,7 @@ TEST_CASE("BlueZ source: bad frames are counted and later good frames still arri
   const auto dev = fake.add_device("C0:26:DA:00:00:01");
   const auto hr_char = fake.add_characteristic(dev, sig_uuid(0x2a37));
   const auto cgm_char = fake.add_characteristic(dev, sig_uuid(0x2aa7));
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   auto d = device("C0:26:DA:00:00:01", "p001", "p001-x");
   d.cgm_session_start = session_start_time();
@@ -267,7 +247,7 @@ TEST_CASE("BlueZ source: a disconnect is reported and Connect() is retried until
   fake_bluez fake(bus.address());
   const auto dev = fake.add_device("C0:26:DA:00:00:02");
   const auto ox_char = fake.add_characteristic(dev, sig_uuid(0x2a5f));
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_source source(options_for(bus, {device("C0:26:DA:00:00:02", "p002", "p002-ox")}), sink,
                            stats);
@@ -338,7 +318,7 @@ TEST_CASE("BlueZ source: a device disconnected at start is reported and connecte
   fake_bluez fake(bus.address());
   const auto dev = fake.add_device("C0:26:DA:00:00:01", false);
   const auto hr_char = fake.add_characteristic(dev, sig_uuid(0x2a37));
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_source source(options_for(bus, {device("C0:26:DA:00:00:01", "p001", "p001-hr")}), sink,
                            stats);
@@ -358,7 +338,7 @@ TEST_CASE("BlueZ source: a failed StartNotify() is retried with back-off", "[blu
   const auto dev = fake.add_device("C0:26:DA:00:00:05");
   const auto hr_char = fake.add_characteristic(dev, sig_uuid(0x2a37));
   fake.fail_start_notify(hr_char, 2);
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_source source(options_for(bus, {device("C0:26:DA:00:00:05", "p005", "p005-hr")}), sink,
                            stats);
@@ -381,7 +361,7 @@ TEST_CASE("BlueZ source: a connection whose services never resolve is dropped an
   const auto dev = fake.add_device("C0:26:DA:00:00:06", false);
   const auto hr_char = fake.add_characteristic(dev, sig_uuid(0x2a37));
   fake.stall_resolves(dev, 1);
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   auto options = options_for(bus, {device("C0:26:DA:00:00:06", "p006", "p006-hr")});
   options.resolve_timeout = 300ms;
@@ -411,7 +391,7 @@ TEST_CASE("BlueZ source: stop() is prompt and idempotent, and nothing is pushed 
   fake_bluez fake(bus.address());
   const auto dev = fake.add_device("C0:26:DA:00:00:01");
   const auto hr_char = fake.add_characteristic(dev, sig_uuid(0x2a37));
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_source source(options_for(bus, {device("C0:26:DA:00:00:01", "p001", "p001-hr")}), sink,
                            stats);
@@ -446,7 +426,7 @@ TEST_CASE("BlueZ source: stop() is prompt and idempotent, and nothing is pushed 
 
 TEST_CASE("BlueZ source: org.bluez absent at start, appearing, leaving and returning", "[bluez]") {
   private_bus bus;
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_source source(options_for(bus, {device("C0:26:DA:00:00:01", "p001", "p001-hr")}), sink,
                            stats);
@@ -500,7 +480,7 @@ TEST_CASE("BlueZ source: losing the bus reports the devices down and is survived
   fake_bluez fake(bus.address());
   const auto dev = fake.add_device("C0:26:DA:00:00:01");
   const auto hr_char = fake.add_characteristic(dev, sig_uuid(0x2a37));
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_source source(options_for(bus, {device("C0:26:DA:00:00:01", "p001", "p001-hr")}), sink,
                            stats);
@@ -527,7 +507,7 @@ TEST_CASE("BlueZ source: losing the bus reports the devices down and is survived
 }
 
 TEST_CASE("BlueZ source: options are checked and an unreachable bus fails start()", "[bluez]") {
-  recording_sink sink;
+  collecting_sink sink;
   core::stats stats;
   ble::bluez_options o;
   o.bus_address = "unix:path=/nonexistent/vitals-test-bus";

@@ -14,6 +14,7 @@
 
 #include <vitals/adapters/ble/frame_samples.hpp>
 #include <vitals/adapters/ble/gateway_source.hpp>
+#include <vitals/test/collecting_sink.hpp>
 #include <vitals/test/mosquitto_broker.hpp>
 
 using namespace std::chrono_literals;
@@ -27,32 +28,7 @@ using vitals::test::mqtt_publisher;
 
 namespace {
 
-/// Collects what the source pushes; thread-safe because Paho's thread pushes.
-class collecting_sink final : public core::sample_sink {
- public:
-  bool push(const core::sample& s) override {
-    std::lock_guard lock(mutex_);
-    samples_.push_back(s);
-    return true;
-  }
-  std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return samples_.size();
-  }
-  /// Everything pushed since the last take().
-  std::vector<core::sample> take() {
-    std::lock_guard lock(mutex_);
-    std::vector<core::sample> out(samples_.begin() + static_cast<std::ptrdiff_t>(taken_),
-                                  samples_.end());
-    taken_ = samples_.size();
-    return out;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<core::sample> samples_;
-  std::size_t taken_ = 0;
-};
+using vitals::test::collecting_sink;
 
 /// 2026-11-28T00:00:00Z plus `offset`.
 core::timestamp day_start(std::chrono::milliseconds offset = 0ms) {

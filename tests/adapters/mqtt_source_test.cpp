@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <vitals/adapters/mqtt/mqtt_source.hpp>
+#include <vitals/test/collecting_sink.hpp>
 #include <vitals/test/mosquitto_broker.hpp>
 
 using namespace std::chrono_literals;
@@ -20,27 +21,7 @@ using core::reject_reason;
 
 namespace {
 
-/// Collects what the source pushes; thread-safe because Paho's thread pushes.
-class collecting_sink final : public core::sample_sink {
- public:
-  bool push(const core::sample& s) override {
-    std::lock_guard lock(mutex_);
-    samples_.push_back(s);
-    return true;
-  }
-  std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return samples_.size();
-  }
-  std::vector<core::sample> samples() const {
-    std::lock_guard lock(mutex_);
-    return samples_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<core::sample> samples_;
-};
+using vitals::test::collecting_sink;
 
 source_options options_for(const std::string& uri, std::uint16_t port) {
   source_options o;
