@@ -1,5 +1,6 @@
 #include <vitals/adapters/ble/gatt.hpp>
 
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -353,15 +354,29 @@ std::string decode_error::describe() const {
   return out;
 }
 
-std::uint16_t crc16_mcrf4xx(std::span<const std::uint8_t> data) noexcept {
-  std::uint16_t crc = 0xFFFF;
-  for (const auto b : data) {
-    crc ^= b;
+namespace {
+
+/// CRC-16/MCRF4XX (reflected polynomial 0x8408) one byte at a time: the bitwise loop, run once
+/// per byte value at compile time.
+constexpr std::array<std::uint16_t, 256> crc16_table = [] {
+  std::array<std::uint16_t, 256> t{};
+  for (std::size_t v = 0; v < t.size(); ++v) {
+    auto crc = static_cast<std::uint16_t>(v);
     for (int i = 0; i < 8; ++i) {
       crc = (crc & 1u) != 0 ? static_cast<std::uint16_t>((crc >> 1) ^ 0x8408)
                             : static_cast<std::uint16_t>(crc >> 1);
     }
+    t[v] = crc;
   }
+  return t;
+}();
+
+}  // namespace
+
+std::uint16_t crc16_mcrf4xx(std::span<const std::uint8_t> data) noexcept {
+  std::uint16_t crc = 0xFFFF;
+  for (const auto b : data)
+    crc = static_cast<std::uint16_t>((crc >> 8) ^ crc16_table[(crc ^ b) & 0xFFu]);
   return crc;
 }
 
@@ -563,8 +578,12 @@ std::optional<decode_error> decode(characteristic c, bytes frame, decoded_frame&
       return decode(frame, out.emplace<plx_spot_check>());
     case characteristic::plx_continuous:
       return decode(frame, out.emplace<plx_continuous>());
-    case characteristic::cgm_measurement:
-      return decode(frame, out.emplace<cgm_measurement>(), crc);
+    case characteristic::cgm_measurement: {
+      // 85 records (about 8 KB): reused when the frame already holds them, rather than
+      // value-initialised per notification; the decoder resets what it fills.
+      auto* cgm = std::get_if<cgm_measurement>(&out);
+      return decode(frame, cgm ? *cgm : out.emplace<cgm_measurement>(), crc);
+    }
     case characteristic::cgm_session_start_time:
       return decode(frame, out.emplace<cgm_session_start_time>());
   }
