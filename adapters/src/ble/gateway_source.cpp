@@ -180,16 +180,7 @@ field_map preset_fields(gateway_preset p) {
       break;
     case gateway_preset::generic:
     case gateway_preset::custom:
-      f.type = "";
-      f.notification = "notification";
-      f.device = "mac";
-      f.uuid = "uuid";
-      f.handle = "";
-      f.value = "hex";
-      f.time = "ts";
-      f.state = "state";
-      f.session_start = "session_start";
-      break;
+      break;  // the member defaults
   }
   return f;
 }

@@ -33,25 +33,27 @@ enum class gateway_preset : std::uint8_t {
 
 /// Where each field is in a gateway message (names of top-level JSON members; empty: absent).
 struct field_map {
-  std::string type;            ///< message type member ("dataType"); empty: every message is a notification unless it has `state`
+  std::string type;  ///< message type member ("dataType"); empty: every message is a notification
+                     ///< unless it has `state`
   std::string notification = "notification";  ///< value of `type` for a notification
-  std::string device = "mac";  ///< device address
-  std::string uuid = "uuid";   ///< characteristic UUID (or name)
-  std::string handle;          ///< ATT handle (number), looked up in ble_device::handles
-  std::string value = "hex";   ///< the characteristic value in hex
-  std::string time;            ///< reading time, epoch ms or RFC 3339; empty: receive time
-  std::string state = "state"; ///< connection state member: "connected" / "disconnected"
-  std::string session_start;   ///< CGM session start (RFC 3339 or epoch ms), optional
+  std::string device = "mac";                 ///< device address
+  std::string uuid = "uuid";                  ///< characteristic UUID (or name)
+  std::string handle;           ///< ATT handle (number), looked up in ble_device::handles
+  std::string value = "hex";    ///< the characteristic value in hex
+  std::string time = "ts";      ///< reading time, epoch ms or RFC 3339; empty: receive time
+  std::string state = "state";  ///< connection state member: "connected" / "disconnected"
+  std::string session_start = "session_start";  ///< CGM session start (RFC 3339 or epoch ms)
 
   bool operator==(const field_map&) const = default;
 };
 
-/// The field map of a preset (custom: the generic one).
+/// The field map of a preset. The defaults above are the generic preset (and custom's starting
+/// point).
 field_map preset_fields(gateway_preset p);
 
 /// One gateway.
 struct gateway_config {
-  std::string name;                 ///< matches ble_device::gateway
+  std::string name;  ///< matches ble_device::gateway
   gateway_preset preset = gateway_preset::generic;
   field_map fields = preset_fields(gateway_preset::generic);
   std::vector<std::string> topics;  ///< MQTT topic filters of its notifications and states
