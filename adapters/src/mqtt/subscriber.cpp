@@ -1,5 +1,7 @@
 #include "subscriber.hpp"
 
+#include "paho_connect.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -117,19 +119,14 @@ struct subscriber::impl {
     client->set_connection_lost_handler([this](const std::string& cause) { on_lost(cause); });
     client->set_message_callback([this](::mqtt::const_message_ptr m) { on_message(m); });
 
-    auto builder = ::mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_3_1_1)
-                       .clean_session(options.clean_session)
-                       .keep_alive_interval(options.keep_alive)
-                       .connect_timeout(10s)
-                       .automatic_reconnect(options.reconnect_min, options.reconnect_max);
-    if (!options.username.empty()) builder.user_name(options.username);
-    if (!options.password.empty()) builder.password(options.password);
     spdlog::info("{}: connecting to {} as client '{}' ({} topic filter(s), QoS {}, {} session)", n,
                  options.server_uri, options.client_id, filters->size(), options.qos,
                  options.clean_session ? "clean" : "persistent");
     try {
-      client->connect(builder.finalize(), nullptr, connect_listener);
+      client->connect(
+          paho_connect_options(options.clean_session, options.keep_alive, options.reconnect_min,
+                               options.reconnect_max, options.username, options.password),
+          nullptr, connect_listener);
     } catch (const ::mqtt::exception& e) {
       throw std::runtime_error(n + ": cannot start connecting to " + options.server_uri + ": " +
                                e.what());

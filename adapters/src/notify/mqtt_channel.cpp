@@ -13,6 +13,8 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "../mqtt/paho_connect.hpp"
+
 namespace vitals::adapters::notify {
 
 namespace {
@@ -173,21 +175,16 @@ struct mqtt_channel::impl {
     raw->set_connected_handler([this](const std::string&) { on_connected(); });
     raw->set_connection_lost_handler([this](const std::string& cause) { on_lost(cause); });
     raw->set_message_callback([this](::mqtt::const_message_ptr m) { on_message(m); });
-    auto builder = ::mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_3_1_1)
-                       // Clean: commands sent while vitalsd is down are not replayed later,
-                       // when they may no longer be what the sender meant.
-                       .clean_session(true)
-                       .keep_alive_interval(options.keep_alive)
-                       .connect_timeout(10s)
-                       .automatic_reconnect(options.reconnect_min, options.reconnect_max);
-    if (!options.username.empty()) builder.user_name(options.username);
-    if (!options.password.empty()) builder.password(options.password);
     spdlog::info("alerts mqtt: connecting to {} as client '{}'{}", options.server_uri,
                  options.client_id,
                  options.command_topic.empty() ? "" : ", commands on " + options.command_topic);
     try {
-      raw->connect(builder.finalize(), nullptr, connect_listener);
+      // Clean session: commands sent while vitalsd is down are not replayed later, when they
+      // may no longer be what the sender meant.
+      raw->connect(mqtt::detail::paho_connect_options(true, options.keep_alive,
+                                                      options.reconnect_min, options.reconnect_max,
+                                                      options.username, options.password),
+                   nullptr, connect_listener);
     } catch (const ::mqtt::exception& e) {
       throw std::runtime_error("alerts mqtt: cannot start connecting to " + options.server_uri +
                                ": " + e.what());
