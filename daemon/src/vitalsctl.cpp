@@ -35,93 +35,7 @@ constexpr int exit_decode_failed = 2;
 /// Largest ATT attribute value (Core spec): a longer payload cannot be a characteristic value.
 constexpr std::size_t max_payload_bytes = 512;
 
-/// One named bit of a flags or status field.
-struct bit_name {
-  std::uint32_t mask;
-  std::string_view name;
-};
-
-constexpr bit_name hr_flag_bits[] = {
-    {0x01, "heart_rate_u16"},           {0x02, "sensor_contact_detected"},
-    {0x04, "sensor_contact_supported"}, {0x08, "energy_expended_present"},
-    {0x10, "rr_intervals_present"},
-};
-
-constexpr bit_name plx_continuous_flag_bits[] = {
-    {0x01, "spo2pr_fast_present"},           {0x02, "spo2pr_slow_present"},
-    {0x04, "measurement_status_present"},    {0x08, "device_sensor_status_present"},
-    {0x10, "pulse_amplitude_index_present"},
-};
-
-constexpr bit_name plx_spot_check_flag_bits[] = {
-    {0x01, "timestamp_present"},
-    {0x02, "measurement_status_present"},
-    {0x04, "device_sensor_status_present"},
-    {0x08, "pulse_amplitude_index_present"},
-    {0x10, "device_clock_not_set"},
-};
-
-constexpr bit_name cgm_flag_bits[] = {
-    {0x01, "trend_present"},         {0x02, "quality_present"},
-    {0x20, "warning_octet_present"}, {0x40, "cal_temp_octet_present"},
-    {0x80, "status_octet_present"},
-};
-
-constexpr bit_name measurement_status_bits[] = {
-    {ble::plx_ms_measurement_ongoing, "measurement_ongoing"},
-    {ble::plx_ms_early_estimate, "early_estimate"},
-    {ble::plx_ms_validated, "validated"},
-    {ble::plx_ms_fully_qualified, "fully_qualified"},
-    {ble::plx_ms_from_storage, "from_storage"},
-    {ble::plx_ms_demonstration, "demonstration"},
-    {ble::plx_ms_testing, "testing"},
-    {ble::plx_ms_calibration_ongoing, "calibration_ongoing"},
-    {ble::plx_ms_unavailable, "unavailable"},
-    {ble::plx_ms_questionable, "questionable"},
-    {ble::plx_ms_invalid, "invalid"},
-};
-
-constexpr bit_name device_status_bits[] = {
-    {ble::plx_ds_extended_display_update, "extended_display_update"},
-    {ble::plx_ds_equipment_malfunction, "equipment_malfunction"},
-    {ble::plx_ds_signal_processing_irregularity, "signal_processing_irregularity"},
-    {ble::plx_ds_inadequate_signal, "inadequate_signal"},
-    {ble::plx_ds_poor_signal, "poor_signal"},
-    {ble::plx_ds_low_perfusion, "low_perfusion"},
-    {ble::plx_ds_erratic_signal, "erratic_signal"},
-    {ble::plx_ds_non_pulsatile, "non_pulsatile"},
-    {ble::plx_ds_questionable_pulse, "questionable_pulse"},
-    {ble::plx_ds_signal_analysis_ongoing, "signal_analysis_ongoing"},
-    {ble::plx_ds_sensor_interference, "sensor_interference"},
-    {ble::plx_ds_sensor_unconnected, "sensor_unconnected"},
-    {ble::plx_ds_unknown_sensor, "unknown_sensor"},
-    {ble::plx_ds_sensor_displaced, "sensor_displaced"},
-    {ble::plx_ds_sensor_malfunction, "sensor_malfunction"},
-    {ble::plx_ds_sensor_disconnected, "sensor_disconnected"},
-};
-
-constexpr bit_name annunciation_bits[] = {
-    {ble::cgm_session_stopped, "session_stopped"},
-    {ble::cgm_battery_low, "battery_low"},
-    {ble::cgm_sensor_type_incorrect, "sensor_type_incorrect"},
-    {ble::cgm_sensor_malfunction, "sensor_malfunction"},
-    {ble::cgm_device_specific_alert, "device_specific_alert"},
-    {ble::cgm_general_device_fault, "general_device_fault"},
-    {ble::cgm_time_sync_required, "time_sync_required"},
-    {ble::cgm_calibration_not_allowed, "calibration_not_allowed"},
-    {ble::cgm_calibration_recommended, "calibration_recommended"},
-    {ble::cgm_calibration_required, "calibration_required"},
-    {ble::cgm_temperature_too_high, "temperature_too_high"},
-    {ble::cgm_temperature_too_low, "temperature_too_low"},
-    {ble::cgm_below_patient_low, "below_patient_low"},
-    {ble::cgm_above_patient_high, "above_patient_high"},
-    {ble::cgm_below_hypo, "below_hypo"},
-    {ble::cgm_above_hyper, "above_hyper"},
-    {ble::cgm_rate_of_decrease_exceeded, "rate_of_decrease_exceeded"},
-    {ble::cgm_rate_of_increase_exceeded, "rate_of_increase_exceeded"},
-    {ble::cgm_below_device_range, "below_device_range"},
-    {ble::cgm_above_device_range, "above_device_range"},
-};
+using ble::bit_name;
 
 constexpr bit_name condition_bits[] = {
     {core::condition_sensor_off, "sensor_off"},
@@ -221,7 +135,8 @@ json fields_of(const ble::decoded_frame& frame) {
       [&f](const auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, ble::heart_rate_measurement>) {
-          f["flags"] = bits_field(m.flags, 2, hr_flag_bits);
+          f["flags"] =
+              bits_field(m.flags, 2, ble::flag_names(ble::characteristic::heart_rate_measurement));
           f["heart_rate_bpm"] = m.heart_rate_bpm;
           f["heart_rate_u16"] = m.heart_rate_u16;
           using contact = ble::heart_rate_measurement::contact;
@@ -240,29 +155,33 @@ json fields_of(const ble::decoded_frame& frame) {
             f["rr_intervals_ms"] = std::move(ms);
           }
         } else if constexpr (std::is_same_v<T, ble::plx_continuous>) {
-          f["flags"] = bits_field(m.flags, 2, plx_continuous_flag_bits);
+          f["flags"] = bits_field(m.flags, 2, ble::flag_names(ble::characteristic::plx_continuous));
           f["normal"] = pair_field(m.normal);
           if (m.fast) f["fast"] = pair_field(*m.fast);
           if (m.slow) f["slow"] = pair_field(*m.slow);
           if (m.measurement_status) {
-            f["measurement_status"] = bits_field(*m.measurement_status, 4, measurement_status_bits);
+            f["measurement_status"] =
+                bits_field(*m.measurement_status, 4, ble::plx_measurement_status_names());
           }
           if (m.device_sensor_status) {
-            f["device_sensor_status"] = bits_field(*m.device_sensor_status, 6, device_status_bits);
+            f["device_sensor_status"] =
+                bits_field(*m.device_sensor_status, 6, ble::plx_device_status_names());
           }
           if (m.pulse_amplitude_index_pct) {
             f["pulse_amplitude_index_pct"] = medfloat_field(*m.pulse_amplitude_index_pct);
           }
         } else if constexpr (std::is_same_v<T, ble::plx_spot_check>) {
-          f["flags"] = bits_field(m.flags, 2, plx_spot_check_flag_bits);
+          f["flags"] = bits_field(m.flags, 2, ble::flag_names(ble::characteristic::plx_spot_check));
           f["spo2_pct"] = medfloat_field(m.reading.spo2_pct);
           f["pulse_rate_bpm"] = medfloat_field(m.reading.pulse_rate_bpm);
           if (m.timestamp) f["timestamp"] = date_time_field(*m.timestamp);
           if (m.measurement_status) {
-            f["measurement_status"] = bits_field(*m.measurement_status, 4, measurement_status_bits);
+            f["measurement_status"] =
+                bits_field(*m.measurement_status, 4, ble::plx_measurement_status_names());
           }
           if (m.device_sensor_status) {
-            f["device_sensor_status"] = bits_field(*m.device_sensor_status, 6, device_status_bits);
+            f["device_sensor_status"] =
+                bits_field(*m.device_sensor_status, 6, ble::plx_device_status_names());
           }
           if (m.pulse_amplitude_index_pct) {
             f["pulse_amplitude_index_pct"] = medfloat_field(*m.pulse_amplitude_index_pct);
@@ -274,14 +193,15 @@ json fields_of(const ble::decoded_frame& frame) {
             json j;
             j["offset"] = r.offset;
             j["size"] = r.size;
-            j["flags"] = bits_field(r.flags, 2, cgm_flag_bits);
+            j["flags"] =
+                bits_field(r.flags, 2, ble::flag_names(ble::characteristic::cgm_measurement));
             j["glucose_mg_dl"] = medfloat_field(r.glucose_mg_dl);
             j["time_offset_min"] = r.time_offset_min;
             if (r.status_octet) j["status_octet"] = hex(*r.status_octet, 2);
             if (r.cal_temp_octet) j["cal_temp_octet"] = hex(*r.cal_temp_octet, 2);
             if (r.warning_octet) j["warning_octet"] = hex(*r.warning_octet, 2);
             if (r.status_octet || r.cal_temp_octet || r.warning_octet) {
-              j["annunciation"] = bits_field(r.annunciation, 6, annunciation_bits);
+              j["annunciation"] = bits_field(r.annunciation, 6, ble::cgm_annunciation_names());
             }
             if (r.trend_mg_dl_min) j["trend_mg_dl_min"] = medfloat_field(*r.trend_mg_dl_min);
             if (r.quality_pct) j["quality_pct"] = medfloat_field(*r.quality_pct);

@@ -3,9 +3,13 @@
 // built field by field so that every cut of a frame can be checked against the field (and its
 // offset) the decoder must name.
 #include <catch2/catch.hpp>
+#include <bit>
 #include <cmath>
 #include <cstdio>
+#include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <vitals/adapters/ble/gatt.hpp>
@@ -864,4 +868,30 @@ TEST_CASE("error codes and descriptions name the field and offset, never a value
   CHECK(e->describe() ==
         "trailing_bytes: field end at offset 2: 2 bytes after the last field the flags announce");
   CHECK(e->describe().find("72") == std::string::npos);  // the heart rate is not in the text
+}
+
+TEST_CASE("bit names: one bit each, no bit or name twice, every status bit named", "[gatt]") {
+  const auto check_table = [](std::span<const bit_name> table) {
+    std::uint32_t seen = 0;
+    std::set<std::string_view> names;
+    for (const auto& b : table) {
+      INFO(b.name);
+      CHECK(std::has_single_bit(b.mask));
+      CHECK((seen & b.mask) == 0);
+      CHECK(names.insert(b.name).second);
+      CHECK_FALSE(b.name.empty());
+      seen |= b.mask;
+    }
+    return seen;
+  };
+  // PLX: 11 measurement status bits (5..15), 16 device and sensor status bits (0..15).
+  CHECK(check_table(plx_measurement_status_names()) == 0xFFE0u);
+  CHECK(check_table(plx_device_status_names()) == 0xFFFFu);
+  // CGM annunciation: status octet bits 0-5, cal/temp bits 8-13, warning bits 16-23.
+  CHECK(check_table(cgm_annunciation_names()) == 0xFF3F3Fu);
+  CHECK(check_table(flag_names(characteristic::heart_rate_measurement)) == 0x1Fu);
+  CHECK(check_table(flag_names(characteristic::plx_continuous)) == 0x1Fu);
+  CHECK(check_table(flag_names(characteristic::plx_spot_check)) == 0x1Fu);
+  CHECK(check_table(flag_names(characteristic::cgm_measurement)) == 0xE3u);
+  CHECK(flag_names(characteristic::cgm_session_start_time).empty());
 }

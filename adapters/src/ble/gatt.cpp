@@ -590,6 +590,120 @@ std::optional<decode_error> decode(characteristic c, bytes frame, decoded_frame&
   return decode_error{error_code::empty, "characteristic", 0, 0, 0};
 }
 
+namespace {
+
+constexpr bit_name hr_flag_bits[] = {
+    {0x01, "heart_rate_u16"},           {0x02, "sensor_contact_detected"},
+    {0x04, "sensor_contact_supported"}, {0x08, "energy_expended_present"},
+    {0x10, "rr_intervals_present"},
+};
+
+constexpr bit_name plx_continuous_flag_bits[] = {
+    {0x01, "spo2pr_fast_present"},           {0x02, "spo2pr_slow_present"},
+    {0x04, "measurement_status_present"},    {0x08, "device_sensor_status_present"},
+    {0x10, "pulse_amplitude_index_present"},
+};
+
+constexpr bit_name plx_spot_check_flag_bits[] = {
+    {0x01, "timestamp_present"},
+    {0x02, "measurement_status_present"},
+    {0x04, "device_sensor_status_present"},
+    {0x08, "pulse_amplitude_index_present"},
+    {0x10, "device_clock_not_set"},
+};
+
+constexpr bit_name cgm_flag_bits[] = {
+    {0x01, "trend_present"},         {0x02, "quality_present"},
+    {0x20, "warning_octet_present"}, {0x40, "cal_temp_octet_present"},
+    {0x80, "status_octet_present"},
+};
+
+constexpr bit_name measurement_status_bits[] = {
+    {plx_ms_measurement_ongoing, "measurement_ongoing"},
+    {plx_ms_early_estimate, "early_estimate"},
+    {plx_ms_validated, "validated"},
+    {plx_ms_fully_qualified, "fully_qualified"},
+    {plx_ms_from_storage, "from_storage"},
+    {plx_ms_demonstration, "demonstration"},
+    {plx_ms_testing, "testing"},
+    {plx_ms_calibration_ongoing, "calibration_ongoing"},
+    {plx_ms_unavailable, "unavailable"},
+    {plx_ms_questionable, "questionable"},
+    {plx_ms_invalid, "invalid"},
+};
+
+constexpr bit_name device_status_bits[] = {
+    {plx_ds_extended_display_update, "extended_display_update"},
+    {plx_ds_equipment_malfunction, "equipment_malfunction"},
+    {plx_ds_signal_processing_irregularity, "signal_processing_irregularity"},
+    {plx_ds_inadequate_signal, "inadequate_signal"},
+    {plx_ds_poor_signal, "poor_signal"},
+    {plx_ds_low_perfusion, "low_perfusion"},
+    {plx_ds_erratic_signal, "erratic_signal"},
+    {plx_ds_non_pulsatile, "non_pulsatile"},
+    {plx_ds_questionable_pulse, "questionable_pulse"},
+    {plx_ds_signal_analysis_ongoing, "signal_analysis_ongoing"},
+    {plx_ds_sensor_interference, "sensor_interference"},
+    {plx_ds_sensor_unconnected, "sensor_unconnected"},
+    {plx_ds_unknown_sensor, "unknown_sensor"},
+    {plx_ds_sensor_displaced, "sensor_displaced"},
+    {plx_ds_sensor_malfunction, "sensor_malfunction"},
+    {plx_ds_sensor_disconnected, "sensor_disconnected"},
+};
+
+constexpr bit_name annunciation_bits[] = {
+    {cgm_session_stopped, "session_stopped"},
+    {cgm_battery_low, "battery_low"},
+    {cgm_sensor_type_incorrect, "sensor_type_incorrect"},
+    {cgm_sensor_malfunction, "sensor_malfunction"},
+    {cgm_device_specific_alert, "device_specific_alert"},
+    {cgm_general_device_fault, "general_device_fault"},
+    {cgm_time_sync_required, "time_sync_required"},
+    {cgm_calibration_not_allowed, "calibration_not_allowed"},
+    {cgm_calibration_recommended, "calibration_recommended"},
+    {cgm_calibration_required, "calibration_required"},
+    {cgm_temperature_too_high, "temperature_too_high"},
+    {cgm_temperature_too_low, "temperature_too_low"},
+    {cgm_below_patient_low, "below_patient_low"},
+    {cgm_above_patient_high, "above_patient_high"},
+    {cgm_below_hypo, "below_hypo"},
+    {cgm_above_hyper, "above_hyper"},
+    {cgm_rate_of_decrease_exceeded, "rate_of_decrease_exceeded"},
+    {cgm_rate_of_increase_exceeded, "rate_of_increase_exceeded"},
+    {cgm_below_device_range, "below_device_range"},
+    {cgm_above_device_range, "above_device_range"},
+};
+
+}  // namespace
+
+std::span<const bit_name> flag_names(characteristic c) noexcept {
+  switch (c) {
+    case characteristic::heart_rate_measurement:
+      return hr_flag_bits;
+    case characteristic::plx_spot_check:
+      return plx_spot_check_flag_bits;
+    case characteristic::plx_continuous:
+      return plx_continuous_flag_bits;
+    case characteristic::cgm_measurement:
+      return cgm_flag_bits;
+    case characteristic::cgm_session_start_time:
+      break;
+  }
+  return {};
+}
+
+std::span<const bit_name> plx_measurement_status_names() noexcept {
+  return measurement_status_bits;
+}
+
+std::span<const bit_name> plx_device_status_names() noexcept {
+  return device_status_bits;
+}
+
+std::span<const bit_name> cgm_annunciation_names() noexcept {
+  return annunciation_bits;
+}
+
 std::optional<decode_error> parse_hex(std::string_view text, std::span<std::uint8_t> out,
                                       std::size_t& size) noexcept {
   size = 0;

@@ -71,9 +71,9 @@ std::string_view to_string(error_code c) noexcept;
 /// A precise decode error: which field, at which byte offset of the frame, what was wrong.
 struct decode_error {
   error_code code = error_code::empty;
-  std::string_view field;  ///< e.g. "flags", "heart_rate", "rr_interval", "record[1].size"
-  std::size_t offset = 0;  ///< byte offset in the frame where the field starts
-  std::size_t needed = 0;  ///< bytes the field needs (truncated, size_mismatch: implied size)
+  std::string_view field;     ///< e.g. "flags", "heart_rate", "rr_interval", "record[1].size"
+  std::size_t offset = 0;     ///< byte offset in the frame where the field starts
+  std::size_t needed = 0;     ///< bytes the field needs (truncated, size_mismatch: implied size)
   std::size_t available = 0;  ///< bytes there were (truncated) or the size byte (size_mismatch)
 
   /// One line for logs and vitalsctl, e.g. "truncated: field rr_interval at offset 4 needs 2
@@ -198,7 +198,7 @@ struct cgm_record {
   std::uint8_t size = 0;
   std::uint8_t flags = 0;
   medfloat glucose_mg_dl;
-  std::uint16_t time_offset_min = 0;  ///< minutes since the sensor session started
+  std::uint16_t time_offset_min = 0;           ///< minutes since the sensor session started
   std::optional<std::uint8_t> status_octet;    ///< flags bit 7
   std::optional<std::uint8_t> cal_temp_octet;  ///< flags bit 6
   std::optional<std::uint8_t> warning_octet;   ///< flags bit 5
@@ -244,8 +244,10 @@ std::uint16_t crc16_mcrf4xx(std::span<const std::uint8_t> bytes) noexcept;
 // Each decoder fills `out` and returns nullopt, or returns the error (out is then unspecified).
 std::optional<decode_error> decode(std::span<const std::uint8_t> frame,
                                    heart_rate_measurement& out) noexcept;
-std::optional<decode_error> decode(std::span<const std::uint8_t> frame, plx_continuous& out) noexcept;
-std::optional<decode_error> decode(std::span<const std::uint8_t> frame, plx_spot_check& out) noexcept;
+std::optional<decode_error> decode(std::span<const std::uint8_t> frame,
+                                   plx_continuous& out) noexcept;
+std::optional<decode_error> decode(std::span<const std::uint8_t> frame,
+                                   plx_spot_check& out) noexcept;
 std::optional<decode_error> decode(std::span<const std::uint8_t> frame, cgm_measurement& out,
                                    crc_mode crc = crc_mode::detect) noexcept;
 std::optional<decode_error> decode(std::span<const std::uint8_t> frame,
@@ -258,6 +260,21 @@ using decoded_frame = std::variant<heart_rate_measurement, plx_spot_check, plx_c
 /// Decodes `frame` as characteristic `c` into `out` (the matching alternative).
 std::optional<decode_error> decode(characteristic c, std::span<const std::uint8_t> frame,
                                    decoded_frame& out, crc_mode crc = crc_mode::detect) noexcept;
+
+/// One named bit of a flags or status field ("sensor_contact_detected").
+struct bit_name {
+  std::uint32_t mask;
+  std::string_view name;
+};
+
+/// The names of the bits of each characteristic's Flags field (a CGM record's for 0x2AA7; empty
+/// for 0x2AAA), of the PLX Measurement Status (plx_measurement_status) and Device and Sensor
+/// Status (plx_device_status) fields, and of the CGM annunciation (cgm_annunciation). Spelled as
+/// in the specifications, in snake case; for logs and `vitalsctl decode`.
+std::span<const bit_name> flag_names(characteristic c) noexcept;
+std::span<const bit_name> plx_measurement_status_names() noexcept;
+std::span<const bit_name> plx_device_status_names() noexcept;
+std::span<const bit_name> cgm_annunciation_names() noexcept;
 
 /// Hex text ("0655", "06 55", "06:55"; either case) to bytes in `out`; returns the byte count,
 /// or a bad_hex error (offset = character index) when malformed or longer than `out`.
