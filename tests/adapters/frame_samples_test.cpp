@@ -481,6 +481,33 @@ TEST_CASE("CGM session start time: no samples, start in UTC with zone and DST", 
 // ---------------------------------------------------------------------------------------------
 // Link state, vitals, device ids
 
+TEST_CASE("link state samples: one per vital of the device, heart rate when none is known",
+          "[ble]") {
+  const auto patient = core::short_id::truncate("p001");
+  const auto device = core::short_id::truncate("p001-ox");
+  CHECK(vital_bits(characteristic::plx_continuous) ==
+        (vital_bit(vital_kind::heart_rate) | vital_bit(vital_kind::spo2)));
+  CHECK(vital_bits(characteristic::cgm_measurement) == vital_bit(vital_kind::glucose));
+  CHECK(vital_bits(characteristic::cgm_session_start_time) == 0);
+
+  std::vector<core::sample> out;
+  link_state_samples(patient, device, vital_bits(characteristic::plx_spot_check),
+                     core::condition_disconnected, receive_at, out);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].kind == vital_kind::heart_rate);
+  CHECK(out[1].kind == vital_kind::spo2);
+  for (const auto& s : out) {
+    CHECK(s.conditions == core::condition_disconnected);
+    CHECK(s.quality == (core::quality_no_value | core::quality_link_state));
+    CHECK(s.device == device);
+  }
+  out.clear();
+  link_state_samples(patient, device, 0, core::condition_gateway_offline, receive_at, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].kind == vital_kind::heart_rate);
+  CHECK(out[0].conditions == core::condition_gateway_offline);
+}
+
 TEST_CASE("link state sample: no value, link conditions only, at the receive time", "[ble]") {
   const auto patient = core::short_id::truncate("p001");
   const auto device = core::short_id::truncate("p001-cgm");

@@ -232,6 +232,23 @@ core::sample link_state_sample(const core::short_id& patient, const core::short_
   return s;
 }
 
+void link_state_samples(const core::short_id& patient, const core::short_id& device,
+                        vital_set vitals, std::uint16_t link, core::timestamp receive_time,
+                        std::vector<core::sample>& out) {
+  if (vitals == 0) vitals = vital_bit(core::vital_kind::heart_rate);
+  for (std::size_t k = 0; k < core::vital_kind_count; ++k) {
+    const auto kind = static_cast<core::vital_kind>(k);
+    if ((vitals & vital_bit(kind)) != 0)
+      out.push_back(link_state_sample(patient, device, kind, link, receive_time));
+  }
+}
+
+vital_set vital_bits(characteristic c) noexcept {
+  vital_set bits = 0;
+  for (const auto k : vitals_of(c)) bits |= vital_bit(k);
+  return bits;
+}
+
 std::span<const core::vital_kind> vitals_of(characteristic c) noexcept {
   switch (c) {
     case characteristic::heart_rate_measurement:

@@ -137,10 +137,6 @@ std::optional<std::uint16_t> parse_handle(const dom::element& e) noexcept {
   return static_cast<std::uint16_t>(v);
 }
 
-std::uint8_t kind_bit(core::vital_kind k) noexcept {
-  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(k));
-}
-
 [[noreturn]] void bad_option(std::string_view what) {
   throw std::invalid_argument("ble: " + std::string(what));
 }
@@ -152,7 +148,7 @@ struct device_entry {
   core::short_id device;
   std::optional<std::size_t> gateway;     ///< the gateway it is bound to (config)
   std::optional<std::size_t> relayed_by;  ///< the gateway that last relayed it
-  std::uint8_t kinds = 0;                 ///< vitals it carries: from its handles map, then as seen
+  vital_set kinds = 0;                    ///< vitals it carries: from its handles map, then as seen
   std::optional<core::timestamp> session_start;  ///< CGM session start
 };
 
@@ -261,8 +257,7 @@ struct gateway_source::impl {
           bad_option("device " + *address + ": unknown gateway '" + d.gateway + "'");
         e.gateway = static_cast<std::size_t>(g - options.gateways.begin());
       }
-      for (const auto& [handle, c] : d.handles)
-        for (const auto k : vitals_of(c)) e.kinds |= kind_bit(k);
+      for (const auto& [handle, c] : d.handles) e.kinds |= vital_bits(c);
       e.session_start = d.cgm_session_start;
       by_address.emplace(*address, devices.size());
       devices.push_back(std::move(e));
@@ -536,7 +531,7 @@ struct gateway_source::impl {
     samples.clear();
     const auto outcome = to_samples(frame, ctx, samples);
     for (const auto& s : samples) {
-      d.kinds |= kind_bit(s.kind);
+      d.kinds |= vital_bit(s.kind);
       push(s);
     }
     if (outcome.crc_failures > 0) {
@@ -552,12 +547,9 @@ struct gateway_source::impl {
 
   /// One link-state report per vital the device carries (heart rate when none is known yet).
   void push_link(const device_entry& d, std::uint16_t link, core::timestamp now) {
-    const std::uint8_t kinds = d.kinds != 0 ? d.kinds : kind_bit(core::vital_kind::heart_rate);
-    for (std::size_t k = 0; k < core::vital_kind_count; ++k) {
-      const auto kind = static_cast<core::vital_kind>(k);
-      if ((kinds & kind_bit(kind)) != 0)
-        push(link_state_sample(d.patient, d.device, kind, link, now));
-    }
+    std::vector<core::sample> reports;
+    link_state_samples(d.patient, d.device, d.kinds, link, now, reports);
+    for (const auto& s : reports) push(s);
   }
 
   void push(const core::sample& s) {

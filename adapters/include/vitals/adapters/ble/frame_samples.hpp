@@ -4,6 +4,7 @@
 /// the BLE-to-MQTT gateway source, the BlueZ source and `vitalsctl decode`.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,10 +30,10 @@ struct frame_context {
 
 /// What converting one frame did, for counters and logs.
 struct frame_outcome {
-  std::size_t values = 0;         ///< samples with a value appended
-  std::size_t condition_only = 0; ///< quality_no_value samples appended
-  std::size_t crc_failures = 0;   ///< CGM records dropped because their CRC did not match
-  std::uint16_t conditions = 0;   ///< union of the device_condition bits reported
+  std::size_t values = 0;          ///< samples with a value appended
+  std::size_t condition_only = 0;  ///< quality_no_value samples appended
+  std::size_t crc_failures = 0;    ///< CGM records dropped because their CRC did not match
+  std::uint16_t conditions = 0;    ///< union of the device_condition bits reported
 };
 
 /// Appends the samples of one decoded frame to `out`. Rules (reference/ble-gatt.md):
@@ -71,6 +72,24 @@ std::optional<core::timestamp> session_start(const cgm_session_start_time& t) no
 core::sample link_state_sample(const core::short_id& patient, const core::short_id& device,
                                core::vital_kind kind, std::uint16_t link,
                                core::timestamp receive_time) noexcept;
+
+/// A set of vitals, one bit per core::vital_kind.
+using vital_set = std::uint8_t;
+static_assert(core::vital_kind_count <= 8, "vital_set has one bit per vital kind");
+
+/// The bit of `k` in a vital_set.
+constexpr vital_set vital_bit(core::vital_kind k) noexcept {
+  return static_cast<vital_set>(1u << static_cast<unsigned>(k));
+}
+
+/// The vitals characteristic `c` carries, as a set (vitals_of below).
+vital_set vital_bits(characteristic c) noexcept;
+
+/// A link_state_sample() for each vital in `vitals`, appended to `out`; heart rate alone when the
+/// set is empty (a device whose vitals are not known yet), so that the report is never lost.
+void link_state_samples(const core::short_id& patient, const core::short_id& device,
+                        vital_set vitals, std::uint16_t link, core::timestamp receive_time,
+                        std::vector<core::sample>& out);
 
 /// The vitals a characteristic carries (HR: heart_rate; PLX: spo2, heart_rate; CGM: glucose).
 std::span<const core::vital_kind> vitals_of(characteristic c) noexcept;
