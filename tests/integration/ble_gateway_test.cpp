@@ -254,6 +254,7 @@ TEST_CASE("BLE gateway frames from vitals-sim are stored as the same samples as 
       physiological_json.insert({a.patient, a.rule, a.condition_start});
   }
   int sensor_off = 0;
+  int signal_poor = 0;
   for (const auto& a : gatt.alerts) {
     INFO(a.patient << " " << a.rule << " " << a.source << " " << a.condition_start);
     if (a.rule == "sensor_off") {
@@ -264,6 +265,13 @@ TEST_CASE("BLE gateway frames from vitals-sim are stored as the same samples as 
       // Cleared by the clean frames after the probe-off minute.
       CHECK_FALSE(a.condition_present);
     }
+    if (a.rule == "signal_poor") {
+      // The minute of low perfusion (3-4 min; the delay is 30 s, counted in device time).
+      ++signal_poor;
+      CHECK(a.patient == "p001");
+      CHECK(a.device == "p001-ox");
+    }
+    if (a.source == "technical") CHECK((a.rule == "sensor_off" || a.rule == "signal_poor"));
     if (a.source != "physiological") continue;
     // No physiological alert in the BLE run that the JSON run lacks, and none during the
     // probe-off window.
@@ -274,6 +282,7 @@ TEST_CASE("BLE gateway frames from vitals-sim are stored as the same samples as 
     }
   }
   CHECK(sensor_off == 1);
+  CHECK(signal_poor == 1);
 }
 
 TEST_CASE("Cassia-style gateway frames from vitals-sim decode end to end", "[integration][ble]") {

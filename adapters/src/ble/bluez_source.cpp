@@ -55,16 +55,6 @@ using managed_objects = std::map<sdbus::ObjectPath, interface_map>;
   throw std::invalid_argument("bluez: " + std::string(what));
 }
 
-std::uint8_t kind_bit(core::vital_kind k) noexcept {
-  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(k));
-}
-
-std::uint8_t kinds_of(characteristic c) noexcept {
-  std::uint8_t bits = 0;
-  for (const auto k : vitals_of(c)) bits |= kind_bit(k);
-  return bits;
-}
-
 /// The device object a characteristic belongs to: /org/bluez/<adapter>/<device>, the first
 /// four path elements; empty when `path` is not that deep.
 std::string device_path_of(std::string_view path) {
@@ -99,7 +89,7 @@ struct device_config {
   crc_mode cgm_crc = crc_mode::detect;
   std::size_t number = 0;  ///< 1-based position in [[ble.devices]], for logs without addresses
   // Learnt while running (loop thread):
-  std::uint8_t kinds = 0;                        ///< vitals seen from it
+  vital_set kinds = 0;                           ///< vitals seen from it
   std::optional<core::timestamp> session_start;  ///< CGM session start (0x2AAA or config)
 };
 
@@ -159,9 +149,13 @@ class throttled_warning {
 };
 
 /// What an sdbus error says, cut and cleaned for a log line (BlueZ's messages name no device).
+/// What an sdbus error says, for a log line: its name, plus its message at debug level only
+/// (a message may quote an object path, which holds the device address).
 std::string describe(const sdbus::Error& e) {
-  return mqtt::detail::printable(e.getName(), 80) + ": " +
-         mqtt::detail::printable(e.getMessage(), 160);
+  auto text = mqtt::detail::printable(e.getName(), 80);
+  if (spdlog::should_log(spdlog::level::debug))
+    text += ": " + mqtt::detail::printable(e.getMessage(), 160);
+  return text;
 }
 
 /// For a "unix:path=..." D-Bus address, throws std::runtime_error when nothing accepts on the
@@ -221,7 +215,7 @@ struct bluez_source::impl {
       c.cgm_crc = d.cgm_crc;
       c.number = configs.size() + 1;
       c.session_start = d.cgm_session_start;
-      for (const auto& [handle, ch] : d.handles) c.kinds |= kinds_of(ch);
+      for (const auto& [handle, ch] : d.handles) c.kinds |= vital_bits(ch);
       by_address.emplace(*address, configs.size());
       configs.push_back(std::move(c));
     }
@@ -480,6 +474,12 @@ struct bluez_source::impl {
       const auto it = ifaces.find(device_iface);
       if (it != ifaces.end() && add_device(path, it->second)) ++found;
     }
+    // Again now that the devices are known: a cached CGM Session Start Time Value is only used
+    // for a characteristic whose device is (add_char is idempotent).
+    for (const auto& [path, ifaces] : objects) {
+      const auto it = ifaces.find(char_iface);
+      if (it != ifaces.end()) add_char(path, it->second);
+    }
     spdlog::info("{}: org.bluez lists {} of the {} configured device(s){}", source_name, found,
                  configs.size(),
                  options.adapter.empty() ? std::string() : " under adapter " + options.adapter);
@@ -534,7 +534,7 @@ struct bluez_source::impl {
       ch.c = *c;
     }
     auto* d = find_device(ch.device_path);
-    if (d) configs[d->config].kinds |= kinds_of(ch.c);
+    if (d) configs[d->config].kinds |= vital_bits(ch.c);
     if (ch.c == characteristic::cgm_session_start_time && d) {
       // A cached value (BlueZ keeps the last one read): better than none until it is read again.
       if (const auto v = property<std::vector<std::uint8_t>>(props, "Value"); v && !v->empty())
@@ -639,6 +639,8 @@ struct bluez_source::impl {
   /// Acts on a device's Connected / ServicesResolved state.
   void evaluate(device_object& d) {
     if (d.connected && d.resolved) {
+      d.resolve_armed = false;
+      ++d.resolve_timer;  // a pending watchdog no longer counts
       if (!d.ready) {
         d.ready = true;
         d.backoff = 0ms;
@@ -695,11 +697,13 @@ struct bluez_source::impl {
           "ms; disconnecting to connect again",
           source_name, configs[dev->config].number, options.resolve_timeout.count());
       call(dev->path, device_iface, "Disconnect", {},
-           [this, number = configs[dev->config].number](sdbus::MethodReply*,
-                                                        const sdbus::Error* error) {
-             if (error)
-               dbus_errors.warn("{}: Disconnect() of device #{} failed ({})", source_name, number,
-                                describe(*error));
+           [this, path, id](sdbus::MethodReply*, const sdbus::Error* error) {
+             auto* d = find_device(path);
+             if (!error || !d || d->id != id) return;
+             dbus_errors.warn("{}: Disconnect() of device #{} failed ({}); trying again later",
+                              source_name, configs[d->config].number, describe(*error));
+             // Still connected without services: the watchdog runs again.
+             if (d->connected && !d->resolved) watch_resolve(*d);
            });
     });
   }
@@ -880,7 +884,7 @@ struct bluez_source::impl {
     samples.clear();
     const auto outcome = to_samples(frame, ctx, samples);
     for (const auto& s : samples) {
-      cfg.kinds |= kind_bit(s.kind);
+      cfg.kinds |= vital_bit(s.kind);
       push(s);
     }
     if (!samples.empty() && (samples.front().quality & core::quality_no_value) == 0)
@@ -905,16 +909,12 @@ struct bluez_source::impl {
   /// One link-state report per vital the device carries (heart rate when none is known yet).
   void push_link(device_object& d, std::uint16_t link) {
     auto& cfg = configs[d.config];
-    std::uint8_t kinds = cfg.kinds;
+    vital_set kinds = cfg.kinds;
     for (const auto& [path, ch] : chars)
-      if (ch.device_path == d.path) kinds |= kinds_of(ch.c);
-    if (kinds == 0) kinds = kind_bit(core::vital_kind::heart_rate);
-    const auto now = core::now_ms();
-    for (std::size_t k = 0; k < core::vital_kind_count; ++k) {
-      const auto kind = static_cast<core::vital_kind>(k);
-      if ((kinds & kind_bit(kind)) != 0)
-        push(link_state_sample(cfg.patient, cfg.device, kind, link, now));
-    }
+      if (ch.device_path == d.path) kinds |= vital_bits(ch.c);
+    std::vector<core::sample> reports;
+    link_state_samples(cfg.patient, cfg.device, kinds, link, core::now_ms(), reports);
+    for (const auto& s : reports) push(s);
     d.link_up = link == core::condition_none;
   }
 
