@@ -28,8 +28,9 @@
 #include <vitals/adapters/ble/ble_device.hpp>
 #include <vitals/adapters/ble/gateway_source.hpp>
 #include <vitals/adapters/ble/gatt.hpp>
+#include <vitals/adapters/common/topic_template.hpp>
 #include <vitals/adapters/mqtt/json_decoder.hpp>
-#include <vitals/adapters/mqtt/topic_template.hpp>
+#include <vitals/core/rfc3339.hpp>
 
 namespace vitals::config {
 
@@ -1121,7 +1122,7 @@ void check_topic_filter(table_reader& r, const toml::node& n, std::string_view k
     return;
   }
   try {
-    adapters::mqtt::topic_template t(filter);
+    adapters::common::topic_template t(filter);
   } catch (const std::invalid_argument& e) {
     r.error(n, key, e.what());
   }
@@ -1300,7 +1301,7 @@ void read_ble_devices(context& c, table_reader& ble, const std::vector<ble_gatew
       ok = false;
     }
     if (start_node && !start.empty()) {
-      d.cgm_session_start = adapters::mqtt::parse_rfc3339(start);
+      d.cgm_session_start = core::parse_rfc3339(start);
       if (!d.cgm_session_start) {
         r.error(*start_node, "cgm_session_start",
                 fmt::format("expected an RFC 3339 date-time such as \"2026-11-28T00:00:00Z\", "

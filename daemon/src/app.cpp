@@ -10,8 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <vitals/adapters/ble/bluez_source.hpp>
 #include <vitals/adapters/ble/gateway_source.hpp>
+#include <vitals/adapters/bluez/bluez_source.hpp>
 #include <vitals/adapters/mqtt/mqtt_source.hpp>
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/core/pipeline.hpp>

@@ -21,6 +21,7 @@
 #include <vitals/adapters/ble/frame_samples.hpp>
 #include <vitals/adapters/ble/gatt.hpp>
 #include <vitals/adapters/mqtt/json_decoder.hpp>
+#include <vitals/core/rfc3339.hpp>
 #include <vitals/core/sample.hpp>
 
 namespace {
@@ -440,7 +441,7 @@ int run_decode(const decode_options& o) {
                                        : ble::crc_mode::detect;
   std::optional<core::timestamp> session_start;
   if (!o.session_start_text.empty()) {
-    session_start = vitals::adapters::mqtt::parse_rfc3339(o.session_start_text);
+    session_start = vitals::core::parse_rfc3339(o.session_start_text);
   }
   decoder d(c, crc, session_start, o.json_output);
   if (o.payloads.empty()) {
@@ -507,7 +508,7 @@ int main(int argc, char** argv) {
       ->option_text("TIME")
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
-            if (vitals::adapters::mqtt::parse_rfc3339(text)) return {};
+            if (vitals::core::parse_rfc3339(text)) return {};
             return "not an RFC 3339 date-time: '" + text + "'";
           },
           "", "rfc3339"));

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include <vitals/adapters/mqtt/json_decoder.hpp>
+#include <vitals/core/rfc3339.hpp>
 
 namespace vitals::simulators {
 
@@ -77,7 +78,7 @@ std::optional<core::timestamp> parse_start(std::string_view text, core::timestam
     if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return std::nullopt;
     return core::timestamp(milliseconds(ms));
   }
-  return adapters::mqtt::parse_rfc3339(text);
+  return core::parse_rfc3339(text);
 }
 
 core::timestamp default_start(core::timestamp now, double speed,

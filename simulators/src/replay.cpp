@@ -12,6 +12,7 @@
 
 #include <vitals/adapters/mqtt/json_decoder.hpp>
 #include <vitals/core/pipeline.hpp>
+#include <vitals/core/rfc3339.hpp>
 #include <vitals/simulators/options.hpp>
 
 namespace vitals::simulators {
@@ -150,7 +151,7 @@ std::optional<core::timestamp> parse_trace_time(std::string_view text, minutes u
     return core::timestamp(milliseconds(ms));
   }
   if (auto naive = parse_naive(text, utc_offset)) return naive;
-  return adapters::mqtt::parse_rfc3339(text);
+  return core::parse_rfc3339(text);
 }
 
 trace read_trace(std::istream& in, const std::string& name, core::vital_kind vital,

@@ -15,8 +15,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <vitals/adapters/common/topic_template.hpp>
 #include <vitals/adapters/mqtt/json_decoder.hpp>
-#include <vitals/adapters/mqtt/topic_template.hpp>
 #include <vitals/core/stats.hpp>
 #include <vitals/simulators/generator.hpp>
 #include <vitals/simulators/options.hpp>
@@ -273,7 +273,7 @@ TEST_CASE("sim: vitalsd's decoder accepts every generated compact message", "[si
   namespace mq = vitals::adapters::mqtt;
   vitals::core::stats stats;
   mq::json_decoder decoder(mq::decoder_options{}, stats);
-  const mq::topic_template tmpl("vitals/{patient}/{device}");
+  const vitals::adapters::common::topic_template tmpl("vitals/{patient}/{device}");
   for (const auto unit : {sim::glucose_unit::mg_dl, sim::glucose_unit::mmol_l}) {
     sim::generator_options o = demo(3, 3, minutes(25));
     o.plan.unit = unit;

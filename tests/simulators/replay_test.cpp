@@ -8,8 +8,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <vitals/adapters/common/topic_template.hpp>
 #include <vitals/adapters/mqtt/json_decoder.hpp>
-#include <vitals/adapters/mqtt/topic_template.hpp>
+#include <vitals/core/rfc3339.hpp>
 #include <vitals/core/stats.hpp>
 #include <vitals/simulators/options.hpp>
 #include <vitals/simulators/replay.hpp>
@@ -40,7 +41,7 @@ std::vector<std::string> problems(const std::string& text) {
 }
 
 timestamp at(const char* rfc3339) {
-  return *vitals::adapters::mqtt::parse_rfc3339(rfc3339);
+  return *vitals::core::parse_rfc3339(rfc3339);
 }
 
 sim::replay_options options(double speed = sim::speed_max) {
@@ -137,7 +138,7 @@ TEST_CASE("replay: payloads keep fractions and decode with vitalsd's decoder", "
   namespace mq = vitals::adapters::mqtt;
   vitals::core::stats stats;
   mq::json_decoder decoder(mq::decoder_options{}, stats);
-  const mq::topic_template tmpl("vitals/{patient}/{device}");
+  const vitals::adapters::common::topic_template tmpl("vitals/{patient}/{device}");
   const std::string csv =
       "2014-10-03 03:54:00,68.4\n2014-10-03 03:59:00,39.6\n2014-10-03 04:04:00,250\n";
 
