@@ -1436,4 +1436,9 @@ int sqlite_store::schema_version(const std::string& path) {
   }
 }
 
+core::store_status sqlite_store::status() const {
+  const auto c = commit_latency();
+  return {queued_rows(), c.count, c.sum_seconds, c.max_seconds};
+}
+
 }  // namespace vitals::adapters::sqlite

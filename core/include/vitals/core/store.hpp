@@ -1,6 +1,7 @@
 #pragma once
 /// The interface the pipeline writes through; adapters implement it (SQLite first).
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -9,6 +10,14 @@
 #include <vitals/core/sample.hpp>
 
 namespace vitals::core {
+
+/// How a store is doing, for /healthz and /metrics.
+struct store_status {
+  std::size_t queued_rows = 0;      ///< rows waiting for the writer
+  std::uint64_t commits = 0;        ///< transactions committed since start
+  double commit_seconds_sum = 0.0;  ///< their total latency
+  double commit_seconds_max = 0.0;  ///< the slowest
+};
 
 /// Persistent sink for accepted samples (alert events go to the alert manager, which persists
 /// alert state through the store adapter itself). Calls come from the pipeline thread;
@@ -31,6 +40,9 @@ class store {
     (void)patient;
     (void)blob;
   }
+
+  /// Queue depth and commit latency (any thread); the default measures nothing.
+  virtual store_status status() const { return {}; }
 };
 
 }  // namespace vitals::core

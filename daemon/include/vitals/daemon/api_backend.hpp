@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include <vitals/core/alert_manager.hpp>
+#include <vitals/core/alert_model.hpp>
 
 namespace vitals::daemon {
 

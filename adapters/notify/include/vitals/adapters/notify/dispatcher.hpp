@@ -16,7 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <vitals/adapters/notify/message_publisher.hpp>
 #include <vitals/adapters/notify/receiver.hpp>
-#include <vitals/core/alert_manager.hpp>
+#include <vitals/core/alert_model.hpp>
 
 namespace vitals::adapters::notify {
 

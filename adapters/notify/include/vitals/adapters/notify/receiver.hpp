@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include <vitals/core/alert_manager.hpp>
+#include <vitals/core/alert_model.hpp>
 
 namespace vitals::adapters::notify {
 

@@ -10,7 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include <vitals/core/alert_manager.hpp>
+#include <vitals/core/alert_model.hpp>
+#include <vitals/core/alert_store.hpp>
 
 struct sqlite3_stmt;
 
@@ -24,39 +25,30 @@ std::string to_document(const core::notification& n);
 core::notification from_document(std::string_view document);
 
 /// Filter and page of alert_reader::list().
-struct alert_query {
-  std::optional<core::alert_state> state;
-  std::optional<std::string> patient;  ///< patient key
-  std::size_t limit = 100;
-  std::uint64_t before_id = 0;  ///< paging: only ids < before_id when non-zero
-};
+using alert_query = core::alert_query;
 
 /// A separate read-only connection to the store's file. WAL lets it read while the writer
 /// writes, so API requests never wait for (or delay) the writer's transactions. Not thread-safe:
 /// use it from one thread.
-class alert_reader {
+class alert_reader final : public core::alert_history {
  public:
   /// Opens `path` read-only; throws std::runtime_error naming the path when it cannot be opened
   /// or has no alert tables of schema version 3 or later.
   explicit alert_reader(std::string path);
-  ~alert_reader();
+  ~alert_reader() override;
   alert_reader(const alert_reader&) = delete;
   alert_reader& operator=(const alert_reader&) = delete;
 
   /// Alerts matching `q`, newest (largest id) first.
-  std::vector<core::alert_record> list(const alert_query& q);
-  std::optional<core::alert_record> get(std::uint64_t id);
+  std::vector<core::alert_record> list(const alert_query& q) override;
+  std::optional<core::alert_record> get(std::uint64_t id) override;
   /// The audit trail of one alert, oldest first.
-  std::vector<core::lifecycle_event> events(std::uint64_t alert_id);
+  std::vector<core::lifecycle_event> events(std::uint64_t alert_id) override;
   /// Snoozes still running at `now`, by patient and group.
-  std::vector<core::snooze> snoozes(core::timestamp now);
+  std::vector<core::snooze> snoozes(core::timestamp now) override;
 
-  struct outbox_counts {
-    std::uint64_t pending = 0;
-    std::uint64_t delivered = 0;
-    std::uint64_t failed = 0;
-  };
-  outbox_counts outbox();
+  using outbox_counts = core::outbox_counts;
+  outbox_counts outbox() override;
 
  private:
   struct impl;

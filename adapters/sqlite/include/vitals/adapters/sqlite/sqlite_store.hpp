@@ -13,7 +13,8 @@
 #include <vector>
 
 #include <vitals/core/alert.hpp>
-#include <vitals/core/alert_manager.hpp>
+#include <vitals/core/alert_model.hpp>
+#include <vitals/core/alert_store.hpp>
 #include <vitals/core/sample.hpp>
 #include <vitals/core/stats.hpp>
 #include <vitals/core/store.hpp>
@@ -32,7 +33,7 @@ struct store_options {
 
 /// core::store on a SQLite file. append() and flush() come from the pipeline thread and only
 /// queue work; one writer thread owns the connection and commits in batches.
-class sqlite_store final : public core::store {
+class sqlite_store final : public core::store, public core::alert_store {
  public:
   /// Schema version (PRAGMA user_version) this code creates and understands.
   static constexpr int current_schema_version = 4;
@@ -76,24 +77,22 @@ class sqlite_store final : public core::store {
   /// `ok == false` if the store gave up (shutdown with a dead disk, or apply() after stop()).
   /// Committed at once, without waiting for the batch interval.
   void apply(core::alert_changes changes,
-             std::function<void(bool ok, std::vector<core::notification>)> committed = {});
+             std::function<void(bool ok, std::vector<core::notification>)> committed) override;
+  /// apply() without a completion.
+  void apply(core::alert_changes changes) { apply(std::move(changes), {}); }
 
   /// Queues an outbox update: delivered (or skipped) at `at`.
-  void mark_delivered(std::uint64_t notification_id, core::timestamp at);
+  void mark_delivered(std::uint64_t notification_id, core::timestamp at) override;
   /// Queues an outbox update: a failed attempt with its error; `final`: given up (status failed),
   /// otherwise the row stays pending.
-  void mark_failed(std::uint64_t notification_id, int attempts, std::string error, bool final);
+  void mark_failed(std::uint64_t notification_id, int attempts, std::string error,
+                   bool final) override;
 
   /// Everything the alert manager and dispatcher need after a restart.
-  struct alert_snapshot {
-    std::vector<core::alert_record> open;     ///< alerts not resolved, by id
-    std::vector<core::snooze> snoozes;        ///< snoozes running now
-    core::alert_id_state ids;                 ///< largest stored ids
-    std::vector<core::notification> pending;  ///< outbox rows not delivered, by id
-  };
+  using alert_snapshot = core::alert_snapshot;
   /// Reads on the calling thread, so only before start() (std::logic_error after it); commits
   /// what is queued first. std::runtime_error naming the path when the database cannot be read.
-  alert_snapshot load_alert_state();
+  alert_snapshot load_alert_state() override;
 
   /// Commit latency of the writer (for /metrics): count, sum of seconds, max seconds.
   struct commit_stats {
@@ -103,6 +102,9 @@ class sqlite_store final : public core::store {
   };
   /// Thread-safe.
   commit_stats commit_latency() const;
+
+  /// Queue depth and commit latency (thread-safe).
+  core::store_status status() const override;
 
   /// Rows (samples, baselines, alert changes, outbox updates) queued and not yet taken by the
   /// writer.

@@ -1,4 +1,6 @@
-// Names of the alert lifecycle's enums, the built-in alert groups, and notification keys.
+// Names of the alert model's enums, notification keys, and the built-in alert groups.
+#include <vitals/core/alert_model.hpp>
+
 #include <vitals/core/alert_manager.hpp>
 
 #include <array>
