@@ -563,11 +563,12 @@ class vitalsd_subscriber final : public subscriber {
     // Defaults everywhere (persistent session, batch_rows 1000, batch_interval_ms 200,
     // synchronous normal, ring 65536) except the broker, the QoS and the database; and for
     // vitalsd-nodet, no physiological detector (readings stored, stale-data monitor only).
-    std::ofstream(config) << "[mqtt]\nbroker = \"" << broker.uri()
-                          << "\"\nclient_id = \"vitalsd-bench\"\nqos = " << qos
-                          << "\n[store]\npath = \"" << db_.string()
-                          << "\"\n[pipeline]\ndetection = " << (detection ? "true" : "false")
-                          << "\n[log]\nlevel = \"info\"\n[api]\nport = 0\n";
+    std::ofstream(config)
+        << "[mqtt]\nbroker = \"" << broker.uri()
+        << "\"\n[[sources]]\ntype = \"mqtt\"\nclient_id = \"vitalsd-bench\"\nqos = " << qos
+        << "\n[store]\npath = \"" << db_.string()
+        << "\"\n[pipeline]\ndetection = " << (detection ? "true" : "false")
+        << "\n[log]\nlevel = \"info\"\n[api]\nport = 0\n";
     process_ = std::make_unique<vitals::test::child_process>(
         std::vector<std::string>{VITALSD_PATH, "--config", config.string()},
         dir_.path() / "vitalsd.log");

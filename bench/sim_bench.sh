@@ -111,6 +111,8 @@ for r in $(seq "$repeat"); do
   cat >"$work/vitalsd.toml" <<TOML
 [mqtt]
 broker = "tcp://127.0.0.1:$port"
+[[sources]]
+type = "mqtt"
 client_id = "vitalsd-bench"
 [store]
 path = "$work/vitalsd.db"

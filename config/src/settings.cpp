@@ -1,12 +1,12 @@
 #include <vitals/config/settings.hpp>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 namespace vitals::config {
-
-settings defaults() {
-  return settings{};
-}
 
 namespace {
 
@@ -15,25 +15,36 @@ std::string seconds(std::chrono::milliseconds ms) {
                                 : fmt::format("{} s", static_cast<double>(ms.count()) / 1000.0);
 }
 
+/// One plugin's options on a line: scalars and string lists as TOML; secrets by their file only;
+/// string maps and sub-tables as counts (device tables name patients and addresses).
+std::string options_line(const core::option_set& set) {
+  std::string out;
+  for (const auto& [key, v] : set.values) {
+    std::string text;
+    if (const auto* t = std::get_if<core::option_value::tables>(&v.value)) {
+      text = fmt::format("{} table(s)", t->size());
+    } else if (const auto* m = std::get_if<core::option_value::string_map>(&v.value)) {
+      text = fmt::format("{} entr{}", m->size(), m->size() == 1 ? "y" : "ies");
+    } else {
+      text = core::to_toml(v.value);
+      if (!v.secret.empty()) text += " (read)";
+    }
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", key, text);
+  }
+  return out.empty() ? "defaults" : out;
+}
+
 }  // namespace
 
 std::string summary(const settings& s) {
   std::string out;
-  const auto& m = s.mqtt;
-  out += fmt::format("mqtt: broker {}, client_id {}, qos {}, clean_session {}, keep_alive {} s\n",
-                     m.broker, m.client_id, m.qos, m.clean_session, m.keep_alive_s);
-  std::string topics;
-  for (const auto& t : m.topics) topics += (topics.empty() ? "" : ", ") + t;
-  out += fmt::format("  topics: {}\n", topics);
-  out += fmt::format(
-      "  auth: {}\n",
-      m.username.empty()
-          ? std::string("none")
-          : fmt::format("user '{}', password {}", m.username,
-                        m.password.empty() ? std::string("none") : "from " + m.password_file));
-  out +=
-      fmt::format("  max payload {} bytes, reconnect {}..{} s, samples up to {} h ahead accepted\n",
-                  m.max_payload_bytes, m.reconnect_min_s, m.reconnect_max_s, m.max_future_h);
+  std::vector<std::string> names;
+  for (const auto& [name, set] : s.sections) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) out += name + ": " + options_line(s.sections.at(name)) + "\n";
+  for (const auto& src : s.sources) {
+    out += fmt::format("source {} ({}): {}\n", src.name, src.type, options_line(src.options));
+  }
   const auto& st = s.store;
   out += fmt::format(
       "store: {} (commit every {} rows or {} ms, synchronous={}, queue up to {} rows)\n", st.path,
@@ -65,7 +76,7 @@ std::string summary(const settings& s) {
       l.flap_window.count(), l.latch_high ? "latches" : "does not latch", l.max_snooze.count() / 60,
       l.max_snooze_high.count() / 60, l.inhibit ? "on" : "off",
       s.alerts.command_topic.empty() ? std::string("off") : "on " + s.alerts.command_topic);
-  // Names and kinds only: URLs may carry tokens in their query, secrets never leave the loader.
+  // Names and types only: URLs may carry tokens in their query, secrets never leave the loader.
   std::string receivers;
   for (const auto& r : s.receivers) {
     receivers += fmt::format("{}{} ({})", receivers.empty() ? "" : ", ", r.name, r.type);
@@ -77,16 +88,6 @@ std::string summary(const settings& s) {
                                                s.api.port, s.api.tokens.size(),
                                                s.api.metrics_auth ? "" : ", /metrics without token")
                                  : std::string("off"));
-  // Counts only: device addresses and patient ids stay out of the summary.
-  out += fmt::format("\nble: gateway source {} ({} gateway(s), client_id {}); {} BLE device(s)",
-                     s.ble.enabled ? "on" : "off", s.ble.gateways.size(), s.ble.client_id,
-                     s.ble.devices.size());
-  out += fmt::format("\nbluez: {}",
-                     s.bluez.enabled
-                         ? fmt::format("on (bus {}, adapter {}, reconnect {}..{} s)", s.bluez.bus,
-                                       s.bluez.adapter.empty() ? "any" : s.bluez.adapter,
-                                       s.bluez.reconnect_min_s, s.bluez.reconnect_max_s)
-                         : std::string("off"));
   const auto& tr = s.technical.rules;
   out += fmt::format(
       "\ntechnical alerts: sensor off after {}, poor signal after {}, device disconnected after "

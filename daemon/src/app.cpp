@@ -6,17 +6,22 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
-#include <vitals/adapters/ble/gateway_source.hpp>
-#include <vitals/adapters/bluez/bluez_source.hpp>
-#include <vitals/adapters/mqtt/mqtt_source.hpp>
+#include <vitals/adapters/registry.hpp>
+#include <vitals/adapters/sqlite/alert_reader.hpp>
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/core/pipeline.hpp>
 #include <vitals/daemon/alert_service.hpp>
 #include <vitals/daemon/api_server.hpp>
+
+#include "status.hpp"
 
 namespace vitals::daemon {
 
@@ -32,89 +37,6 @@ adapters::sqlite::store_options store_options_from(const config::settings& s) {
   o.batch_interval = std::chrono::milliseconds(s.store.batch_interval_ms);
   o.synchronous = s.store.synchronous;
   o.max_queued_rows = s.store.max_queued_rows;
-  return o;
-}
-
-adapters::mqtt::source_options source_options_from(const config::settings& s) {
-  adapters::mqtt::source_options o;
-  o.server_uri = s.mqtt.broker;
-  o.client_id = s.mqtt.client_id;
-  o.topics = s.mqtt.topics;
-  o.qos = s.mqtt.qos;
-  o.clean_session = s.mqtt.clean_session;
-  o.keep_alive = std::chrono::seconds(s.mqtt.keep_alive_s);
-  o.username = s.mqtt.username;
-  o.password = s.mqtt.password;
-  o.max_payload_bytes = s.mqtt.max_payload_bytes;
-  o.reconnect_min = std::chrono::seconds(s.mqtt.reconnect_min_s);
-  o.reconnect_max = std::chrono::seconds(s.mqtt.reconnect_max_s);
-  o.max_future = std::chrono::hours(s.mqtt.max_future_h);
-  for (const auto& d : s.devices) o.device_patients.emplace(d.id, d.patient);
-  return o;
-}
-
-std::vector<adapters::ble::ble_device> ble_devices_from(const config::settings& s) {
-  namespace ble = adapters::ble;
-  std::vector<ble::ble_device> out;
-  for (const auto& d : s.ble.devices) {
-    ble::ble_device b;
-    b.address = d.address;
-    b.patient = d.patient;
-    b.device = d.device;
-    b.gateway = d.gateway;
-    // The loader checked every name.
-    for (const auto& [handle, name] : d.handles) {
-      if (const auto c = ble::parse_characteristic(name)) b.handles.emplace(handle, *c);
-    }
-    b.cgm_crc = d.cgm_crc == "required" ? ble::crc_mode::required
-                : d.cgm_crc == "absent" ? ble::crc_mode::absent
-                                        : ble::crc_mode::detect;
-    b.cgm_session_start = d.cgm_session_start;
-    out.push_back(std::move(b));
-  }
-  return out;
-}
-
-/// The BLE-to-MQTT gateway source: the [mqtt] broker, credentials and back-off, its own client.
-adapters::ble::gateway_source_options gateway_options_from(const config::settings& s) {
-  namespace ble = adapters::ble;
-  ble::gateway_source_options o;
-  o.server_uri = s.mqtt.broker;
-  o.client_id = s.ble.client_id;
-  o.qos = s.mqtt.qos;
-  o.clean_session = s.mqtt.clean_session;
-  o.keep_alive = std::chrono::seconds(s.mqtt.keep_alive_s);
-  o.username = s.mqtt.username;
-  o.password = s.mqtt.password;
-  o.max_payload_bytes = s.ble.max_payload_bytes;
-  o.reconnect_min = std::chrono::seconds(s.mqtt.reconnect_min_s);
-  o.reconnect_max = std::chrono::seconds(s.mqtt.reconnect_max_s);
-  for (const auto& g : s.ble.gateways) {
-    ble::gateway_config c;
-    c.name = g.name;
-    c.preset = g.preset == "cassia"   ? ble::gateway_preset::cassia
-               : g.preset == "custom" ? ble::gateway_preset::custom
-                                      : ble::gateway_preset::generic;
-    const auto& f = g.fields;  // the preset's names with the config's applied (loader)
-    c.fields = {f.type,  f.notification, f.device, f.uuid,         f.handle,
-                f.value, f.time,         f.state,  f.session_start};
-    c.topics = g.topics;
-    c.status_topic = g.status_topic;
-    c.online_payload = g.online_payload;
-    c.offline_payload = g.offline_payload;
-    o.gateways.push_back(std::move(c));
-  }
-  o.devices = ble_devices_from(s);
-  return o;
-}
-
-adapters::ble::bluez_options bluez_options_from(const config::settings& s) {
-  adapters::ble::bluez_options o;
-  o.bus_address = s.bluez.bus == "system" ? std::string() : s.bluez.bus;
-  o.adapter = s.bluez.adapter;
-  o.reconnect_min = std::chrono::seconds(s.bluez.reconnect_min_s);
-  o.reconnect_max = std::chrono::seconds(s.bluez.reconnect_max_s);
-  o.devices = ble_devices_from(s);
   return o;
 }
 
@@ -152,37 +74,53 @@ api_options api_options_from(const config::settings& s) {
   return o;
 }
 
+/// The configured sources, each built by its plugin, each a producer with a ring of its own.
+std::vector<std::unique_ptr<core::source>> build_sources(const config::settings& s,
+                                                         const core::plugin_registry& plugins,
+                                                         core::pipeline& pipe,
+                                                         core::stats& counters) {
+  std::unordered_map<std::string, std::string> device_patients;
+  for (const auto& d : s.devices) device_patients.emplace(d.id, d.patient);
+  std::vector<std::unique_ptr<core::source>> out;
+  for (const auto& src : s.sources) {
+    const auto* d = plugins.source(src.type);
+    if (!d) throw std::invalid_argument("source " + src.name + ": unknown type '" + src.type + "'");
+    core::source_context ctx{src.name, pipe.open_port(src.name, s.pipeline.ring_capacity), counters,
+                             s.sections, device_patients};
+    try {
+      out.push_back(d->create(src.options, ctx));
+    } catch (const std::exception& e) {
+      throw std::runtime_error("source " + src.name + " (" + src.type + "): " + e.what());
+    }
+  }
+  return out;
+}
+
+std::vector<const core::source*> views(const std::vector<std::unique_ptr<core::source>>& all) {
+  std::vector<const core::source*> out;
+  for (const auto& s : all) out.push_back(s.get());
+  return out;
+}
+
 }  // namespace
 
 struct app::impl {
-  explicit impl(config::settings s)
+  impl(config::settings s, const core::plugin_registry& plugins)
       : settings(std::move(s)),
         store(store_options_from(settings), counters),
         pipe(pipeline_options_from(settings), core::detector_set(detection_settings_from(settings)),
              store, counters),
-        port(pipe.open_port("mqtt", settings.pipeline.ring_capacity)),
-        source(source_options_from(settings), port, counters),
+        sources(build_sources(settings, plugins, pipe, counters)),
         signals(io, SIGINT, SIGTERM, SIGHUP),
         stats_timer(io),
-        alerts(
-            io, settings, store, counters, [this] { return pipe.depth(); },
-            [this] { return source.connected(); },
-            settings.ble.enabled
-                ? std::function<bool()>([this] { return gateway && gateway->connected(); })
-                : std::function<bool()>()) {
+        alerts(io, settings, plugins, store,
+               [path = settings.store.path] {
+                 return std::make_unique<adapters::sqlite::alert_reader>(path);
+               }),
+        status(counters, views(sources), store, alerts, [this] { return pipe.depth(); }),
+        backend(alerts, status) {
     if (settings.api.enabled) {
-      api = std::make_unique<api_server>(io, api_options_from(settings), alerts);
-    }
-    // Each BLE source is a producer thread of its own, so each gets its own ring.
-    if (settings.ble.enabled) {
-      gateway = std::make_unique<adapters::ble::gateway_source>(
-          gateway_options_from(settings),
-          pipe.open_port("ble-gateway", settings.pipeline.ring_capacity), counters);
-    }
-    if (settings.bluez.enabled) {
-      bluez = std::make_unique<adapters::ble::bluez_source>(
-          bluez_options_from(settings), pipe.open_port("bluez", settings.pipeline.ring_capacity),
-          counters);
+      api = std::make_unique<api_server>(io, api_options_from(settings), backend);
     }
   }
 
@@ -190,18 +128,9 @@ struct app::impl {
   /// without a D-Bus) stops everything again and fails the start-up.
   void start_sources() {
     try {
-      source.start();
-      if (gateway) {
-        gateway->start();
-        spdlog::info("BLE gateway source: {} gateway(s), {} device(s), on broker {}",
-                     settings.ble.gateways.size(), settings.ble.devices.size(),
-                     settings.mqtt.broker);
-      }
-      if (bluez) {
-        bluez->start();
-        spdlog::info("BlueZ source: {} device(s), bus {}, adapter {}", settings.ble.devices.size(),
-                     settings.bluez.bus,
-                     settings.bluez.adapter.empty() ? "any" : settings.bluez.adapter);
+      for (auto& src : sources) {
+        src->start();
+        spdlog::info("source {} started", src->name());
       }
     } catch (...) {
       do_stop();
@@ -297,9 +226,7 @@ struct app::impl {
     signals.cancel();
     stats_timer.cancel();
     // Order matters: no new samples, then drain the ring into the store, then commit and close.
-    source.stop();
-    if (gateway) gateway->stop();
-    if (bluez) bluez->stop();
+    for (auto& src : sources) src->stop();
     pipe.stop();
     alerts.stop();  // the last detector events, then delivery stops (the outbox keeps the rest)
     if (api) api->stop();
@@ -314,18 +241,18 @@ struct app::impl {
   asio::io_context io;
   adapters::sqlite::sqlite_store store;
   core::pipeline pipe;
-  core::ingest_port& port;
-  adapters::mqtt::mqtt_source source;
-  std::unique_ptr<adapters::ble::gateway_source> gateway;  ///< [ble] enabled
-  std::unique_ptr<adapters::ble::bluez_source> bluez;      ///< [bluez] enabled
+  std::vector<std::unique_ptr<core::source>> sources;  ///< [[sources]], in file order
   asio::signal_set signals;
   asio::steady_timer stats_timer;
   alert_service alerts;
+  status_reporter status;
+  daemon_backend backend;
   std::unique_ptr<api_server> api;
   bool stopping = false;
 };
 
-app::app(config::settings settings) : impl_(std::make_unique<impl>(std::move(settings))) {}
+app::app(config::settings settings)
+    : impl_(std::make_unique<impl>(std::move(settings), adapters::registry())) {}
 
 app::~app() = default;
 
@@ -354,8 +281,8 @@ int app::run() {
   }
   d.pipe.start();
   d.start_sources();
-  spdlog::info("vitalsd running: broker {}, {} topic(s), database {}", d.settings.mqtt.broker,
-               d.settings.mqtt.topics.size(), d.settings.store.path);
+  spdlog::info("vitalsd running: {} source(s), {} receiver(s), database {}", d.sources.size(),
+               d.settings.receivers.size(), d.settings.store.path);
   d.do_wait_signal();
   d.do_stats_tick();
   d.io.run();

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <vitals/adapters/registry.hpp>
 #include <vitals/config/loader.hpp>
 #include <vitals/daemon/app.hpp>
 #include <vitals/daemon/logging.hpp>
@@ -20,10 +21,12 @@ int main(int argc, char** argv) {
       "Subscribes to heart rate, SpO2 and glucose readings over MQTT, detects what a clinician\n"
       "must know about, stores samples and alerts in SQLite. Without --config it runs on embedded\n"
       "defaults: broker tcp://localhost:1883, topic vitals/{patient}/{device}, database\n"
-      "./vitalsd.db. See config/vitalsd.example.toml for every setting.",
+      "./vitalsd.db. See config/vitalsd.example.toml for every setting, --list-plugins for the\n"
+      "source and receiver types this build has.",
       "vitalsd"};
   std::string config_path;
   bool check_config = false;
+  bool list_plugins = false;
   std::optional<std::string> log_format_arg;
   std::optional<std::string> log_level_arg;
   cli.add_option("-c,--config", config_path, "TOML configuration file")
@@ -32,6 +35,9 @@ int main(int argc, char** argv) {
   cli.add_flag("--check-config", check_config,
                "Validate the configuration (every error with file:line and key), print a summary "
                "and exit: 0 when valid, 1 otherwise");
+  cli.add_flag("--list-plugins", list_plugins,
+               "List the source types ([[sources]] type) and receiver types ([[receivers]] type) "
+               "built into this vitalsd, and exit");
   cli.add_option("--log-format", log_format_arg,
                  "Log line format: 'text' (for people) or 'json' (one JSON object per line); "
                  "overrides log.format")
@@ -42,10 +48,24 @@ int main(int argc, char** argv) {
   cli.set_version_flag("-V,--version", "vitalsd " VITALS_VERSION);
   CLI11_PARSE(cli, argc, argv);
 
+  const auto& plugins = vitals::adapters::registry();
+  if (list_plugins) {
+    std::printf("sources ([[sources]] type = ...):\n");
+    for (const auto& d : plugins.sources()) {
+      std::printf("  %-14s %s%s\n", d.type.c_str(), d.summary.c_str(),
+                  d.default_instance ? " (runs by default)" : "");
+    }
+    std::printf("receivers ([[receivers]] type = ...):\n");
+    for (const auto& d : plugins.notifiers()) {
+      std::printf("  %-14s %s\n", d.type.c_str(), d.summary.c_str());
+    }
+    return 0;
+  }
+
   vitals::config::settings settings;
   try {
-    settings =
-        config_path.empty() ? vitals::config::settings{} : vitals::config::load_file(config_path);
+    settings = config_path.empty() ? vitals::config::defaults(plugins)
+                                   : vitals::config::load_file(config_path, plugins);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vitalsd: invalid configuration:\n%s\n", e.what());
     return 1;

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -21,6 +23,8 @@
 #include <vitals/adapters/ble/frame_samples.hpp>
 #include <vitals/adapters/ble/gatt.hpp>
 #include <vitals/adapters/mqtt/json_decoder.hpp>
+#include <vitals/adapters/registry.hpp>
+#include <vitals/config/samples.hpp>
 #include <vitals/core/rfc3339.hpp>
 #include <vitals/core/sample.hpp>
 
@@ -460,6 +464,48 @@ int run_decode(const decode_options& o) {
   return d.failed() == 0 ? 0 : exit_decode_failed;
 }
 
+/// Prints the generated blocks (with their markers, ready to paste into a sample.toml).
+int run_config_sample(const std::vector<std::string>& ids) {
+  const auto& plugins = vitals::adapters::registry();
+  std::vector<vitals::config::sample_block> blocks;
+  if (ids.empty()) {
+    blocks = vitals::config::plugin_samples(plugins);
+  } else {
+    for (const auto& id : ids) {
+      auto b = vitals::config::plugin_sample(plugins, id);
+      if (b.text.empty()) {
+        std::fprintf(stderr, "vitalsctl: no plugin block '%s' (try without an id for all)\n",
+                     id.c_str());
+        return exit_decode_failed;
+      }
+      blocks.push_back(std::move(b));
+    }
+  }
+  for (const auto& b : blocks) {
+    std::printf("## >>> %s\n%s## <<< %s\n\n", b.id.c_str(), b.text.c_str(), b.id.c_str());
+  }
+  return 0;
+}
+
+/// Rewrites the marked blocks of each file; says which files changed.
+int run_config_update(const std::vector<std::string>& files) {
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "vitalsctl: cannot read %s\n", f.c_str());
+      return exit_decode_failed;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto updated =
+        vitals::config::with_generated_samples(text.str(), vitals::adapters::registry());
+    if (updated == text.str()) continue;
+    std::ofstream(f, std::ios::binary | std::ios::trunc) << updated;
+    std::printf("updated %s\n", f.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -468,7 +514,9 @@ int main(int argc, char** argv) {
   cli.footer(
       "Examples:\n"
       "  vitalsctl decode --char 2a37 0655     decode a Heart Rate Measurement value\n"
-      "  vitalsctl decode --help               the decoder's options and more examples");
+      "  vitalsctl decode --help               the decoder's options and more examples\n"
+      "  vitalsctl config-sample sources.mqtt  the documented [[sources]] block of a plugin\n"
+      "  scripts/update_samples.sh             regenerate every plugin block in the tree");
 
   decode_options o;
   auto* decode =
@@ -528,7 +576,23 @@ int main(int argc, char** argv) {
       "  mosquitto_sub -t 'ble/#' | jq -r .value | vitalsctl decode --char 2a5f --json\n"
       "  vitalsctl decode --char 2a37 < frames.txt       one hex payload per line");
 
+  std::vector<std::string> sample_ids;
+  auto* sample = cli.add_subcommand(
+      "config-sample",
+      "Print the documented configuration block of plugins, generated from their option tables");
+  sample->add_option("id", sample_ids,
+                     "Block ids: \"mqtt\" (a shared section), \"sources.TYPE\", "
+                     "\"receivers.TYPE\"; none: every plugin's");
+  std::vector<std::string> update_files;
+  auto* update = cli.add_subcommand(
+      "config-update",
+      "Rewrite the blocks between '## >>> ID' and '## <<< ID' lines of files (a plugin folder's "
+      "sample.toml, config/vitalsd.example.toml) with the generated ones");
+  update->add_option("file", update_files, "Files to rewrite in place")->required();
+
   CLI11_PARSE(cli, argc, argv);
   if (decode->parsed()) return run_decode(o);
+  if (sample->parsed()) return run_config_sample(sample_ids);
+  if (update->parsed()) return run_config_update(update_files);
   return 0;
 }

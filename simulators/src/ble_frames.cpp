@@ -234,16 +234,16 @@ std::string ble_config(const scenario& s, std::string_view topic_root) {
       out += fmt::format(
           "# The BLE gateways and devices of vitals-sim scenario \"{}\" (seed {}): append to "
           "vitalsd's config.\n"
-          "[ble]\nenabled = true\n",
+          "[[sources]]\ntype = \"ble_gateway\"\n",
           s.name, s.seed);
     }
     const auto gateway = gateway_name(p.id);
-    out +=
-        fmt::format("\n[[ble.gateways]]\nname = \"{}\"\npreset = \"{}\"\ntopics = [\"{}/{}/#\"]\n",
-                    gateway, cassia ? "cassia" : "generic", topic_root, gateway);
+    out += fmt::format(
+        "\n[[sources.gateways]]\nname = \"{}\"\npreset = \"{}\"\ntopics = [\"{}/{}/#\"]\n", gateway,
+        cassia ? "cassia" : "generic", topic_root, gateway);
     const auto device = [&](int slot, const std::string& id, std::string_view handles, bool cgm) {
       out += fmt::format(
-          "\n[[ble.devices]]\naddress = \"{}\"\npatient = \"{}\"\ndevice = \"{}\"\n"
+          "\n[[sources.devices]]\naddress = \"{}\"\npatient = \"{}\"\ndevice = \"{}\"\n"
           "gateway = \"{}\"\n",
           device_address(i + 1, slot), p.id, id, gateway);
       if (cassia) out += fmt::format("handles = {{ {} }}\n", handles);

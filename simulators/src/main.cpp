@@ -210,7 +210,8 @@ int main(int argc, char** argv) {
       "(glucose every 5 simulated minutes from a UVA/Padova glucose-insulin model). Readings go\n"
       "to <prefix>/<patient>/<device> as compact JSON or Open mHealth data points, or as BLE GATT\n"
       "frames in hex through a simulated BLE-to-MQTT gateway per patient (ble/gw-<patient>/<mac>;\n"
-      "--ble-config writes vitalsd's [ble] settings for them). A scenario (built-in demo, or a\n"
+      "--ble-config writes vitalsd's ble_gateway source for them). A scenario (built-in demo, or "
+      "a\n"
       "TOML file: see simulators/scenarios/) schedules events, artifacts and delivery faults;\n"
       "--labels writes the ground truth vitals-eval scores against.\n"
       "Same seed and --start => the same messages, byte for byte.",
@@ -340,10 +341,11 @@ int main(int argc, char** argv) {
                  "write the vitalsd [[patients]] settings a clinician would prescribe for the "
                  "scenario's patients (COPD: SpO2 scale 2 and an 85 % low limit) to FILE as TOML, "
                  "and exit without simulating");
-  app.add_option("--ble-config", ble_config_path,
-                 "write the vitalsd [ble] settings for the run's BLE patients (enabled, a "
-                 "[[ble.gateways]] gw-<patient> each, [[ble.devices]] with addresses, patients, "
-                 "device ids, Cassia handles) to FILE as TOML, and exit without simulating");
+  app.add_option(
+      "--ble-config", ble_config_path,
+      "write vitalsd's [[sources]] table of type ble_gateway for the run's BLE patients (a "
+      "[[sources.gateways]] gw-<patient> each, [[sources.devices]] with addresses, patients, "
+      "device ids, Cassia handles) to FILE as TOML, and exit without simulating");
   app.add_option("--truth", truth_path,
                  "write every reading's true value next to what the device measured (CSV) to "
                  "this file");

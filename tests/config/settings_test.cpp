@@ -13,18 +13,39 @@
 
 #include <fmt/format.h>
 
+#include <vitals/adapters/registry.hpp>
 #include <vitals/config/loader.hpp>
 #include <vitals/config/settings.hpp>
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using vitals::config::config_error;
-using vitals::config::load_file;
-using vitals::config::load_string;
 using vitals::config::settings;
 using vitals::core::priority;
 
 namespace {
+
+// The loader with every plugin built into vitalsd, as the daemon calls it.
+settings load_string(std::string_view text, std::string_view name = "<string>") {
+  return vitals::config::load_string(text, name, vitals::adapters::registry());
+}
+settings load_file(const fs::path& p) {
+  return vitals::config::load_file(p, vitals::adapters::registry());
+}
+settings defaults() {
+  return vitals::config::defaults(vitals::adapters::registry());
+}
+
+/// The shared [mqtt] broker section.
+const vitals::core::option_set& mqtt(const settings& s) {
+  return s.sections.at("mqtt");
+}
+
+/// The options of the first source.
+const vitals::core::option_set& source0(const settings& s) {
+  REQUIRE_FALSE(s.sources.empty());
+  return s.sources.at(0).options;
+}
 
 const fs::path example_path{VITALS_EXAMPLE_CONFIG};
 const fs::path testdata = example_path.parent_path().parent_path() / "tests/config/testdata";
@@ -75,19 +96,32 @@ std::vector<std::string> differences(const settings& a, const settings& b) {
   auto cmp = [&](const std::string& name, const auto& x, const auto& y) {
     if (!(x == y)) d.push_back(name);
   };
-  cmp("mqtt.broker", a.mqtt.broker, b.mqtt.broker);
-  cmp("mqtt.client_id", a.mqtt.client_id, b.mqtt.client_id);
-  cmp("mqtt.topics", a.mqtt.topics, b.mqtt.topics);
-  cmp("mqtt.qos", a.mqtt.qos, b.mqtt.qos);
-  cmp("mqtt.clean_session", a.mqtt.clean_session, b.mqtt.clean_session);
-  cmp("mqtt.keep_alive_s", a.mqtt.keep_alive_s, b.mqtt.keep_alive_s);
-  cmp("mqtt.username", a.mqtt.username, b.mqtt.username);
-  cmp("mqtt.password_file", a.mqtt.password_file, b.mqtt.password_file);
-  cmp("mqtt.password", a.mqtt.password, b.mqtt.password);
-  cmp("mqtt.max_payload_bytes", a.mqtt.max_payload_bytes, b.mqtt.max_payload_bytes);
-  cmp("mqtt.reconnect_min_s", a.mqtt.reconnect_min_s, b.mqtt.reconnect_min_s);
-  cmp("mqtt.reconnect_max_s", a.mqtt.reconnect_max_s, b.mqtt.reconnect_max_s);
-  cmp("mqtt.max_future_h", a.mqtt.max_future_h, b.mqtt.max_future_h);
+  // Plugin tables: every option by value (positions differ between files).
+  const auto options = [&](const std::string& where, const vitals::core::option_set& x,
+                           const vitals::core::option_set& y) {
+    for (const auto& key : vitals::core::differing_keys(x, y)) d.push_back(where + "." + key);
+  };
+  for (const auto& [name, set] : a.sections) {
+    const auto other = b.sections.find(name);
+    if (other == b.sections.end()) {
+      d.push_back(name);
+    } else {
+      options(name, set, other->second);
+    }
+  }
+  const auto plugins = [&](const std::string& list, const auto& x, const auto& y) {
+    if (x.size() != y.size()) {
+      d.push_back(list + " (count)");
+      return;
+    }
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const std::string where = fmt::format("{}[{}]", list, i);
+      cmp(where + ".type", x[i].type, y[i].type);
+      cmp(where + ".name", x[i].name, y[i].name);
+      options(where, x[i].options, y[i].options);
+    }
+  };
+  plugins("sources", a.sources, b.sources);
   cmp("store.path", a.store.path, b.store.path);
   cmp("store.batch_rows", a.store.batch_rows, b.store.batch_rows);
   cmp("store.batch_interval_ms", a.store.batch_interval_ms, b.store.batch_interval_ms);
@@ -114,17 +148,7 @@ std::vector<std::string> differences(const settings& a, const settings& b) {
   cmp("routes", la.routes, lb.routes);
   cmp("patients[].care_team", la.care_teams, lb.care_teams);
   cmp("api", a.api, b.api);
-  cmp("receivers", a.receivers, b.receivers);
-  cmp("ble.enabled", a.ble.enabled, b.ble.enabled);
-  cmp("ble.client_id", a.ble.client_id, b.ble.client_id);
-  cmp("ble.max_payload_bytes", a.ble.max_payload_bytes, b.ble.max_payload_bytes);
-  cmp("ble.gateways", a.ble.gateways, b.ble.gateways);
-  cmp("ble.devices", a.ble.devices, b.ble.devices);
-  cmp("bluez.enabled", a.bluez.enabled, b.bluez.enabled);
-  cmp("bluez.bus", a.bluez.bus, b.bluez.bus);
-  cmp("bluez.adapter", a.bluez.adapter, b.bluez.adapter);
-  cmp("bluez.reconnect_min_s", a.bluez.reconnect_min_s, b.bluez.reconnect_min_s);
-  cmp("bluez.reconnect_max_s", a.bluez.reconnect_max_s, b.bluez.reconnect_max_s);
+  plugins("receivers", a.receivers, b.receivers);
   for (std::size_t i = 0; i < a.technical.rules.size(); ++i) {
     cmp(fmt::format("technical ({} delay)", a.technical.rules[i].rule), a.technical.rules[i].delay,
         b.technical.rules[i].delay);
@@ -242,14 +266,23 @@ const std::regex default_line(R"(^(\s*)#\s+(\[\[?[A-Za-z0-9_.]+\]\]?|[A-Za-z0-9_
 // A documentation example line: "##   [[devices]]", "##   id = ...".
 const std::regex example_line(R"(^\s*##\s+(\[\[?[A-Za-z0-9_.]+\]\]?|[A-Za-z0-9_]+ = .*)$)");
 
-/// The example file with every matching commented line uncommented.
+/// The example file with every matching commented line uncommented, outside plugin blocks.
 std::string uncomment(const std::string& text, bool defaults, bool examples,
                       std::size_t* count = nullptr) {
   std::istringstream in(text);
   std::string out, line;
   std::size_t n = 0;
   std::smatch m;
+  bool plugin_block = false;
   while (std::getline(in, line)) {
+    // Plugin blocks are generated from the plugins' option tables and checked against them by
+    // plugins_test.cpp; left commented here, they stay out of the daemon's own defaults.
+    if (line.rfind("## >>> ", 0) == 0) plugin_block = true;
+    if (line.rfind("## <<< ", 0) == 0) plugin_block = false;
+    if (plugin_block) {
+      out += line + "\n";
+      continue;
+    }
     if (defaults && std::regex_match(line, m, default_line)) {
       out += m[1].str() + m[2].str() + "\n";
       ++n;
@@ -275,20 +308,25 @@ const vitals::core::threshold_rule& rule(const settings& s, std::string_view nam
 }  // namespace
 
 TEST_CASE("defaults are the documented values", "[config]") {
-  const settings s = vitals::config::defaults();
-  CHECK(s.mqtt.broker == "tcp://localhost:1883");
-  CHECK(s.mqtt.client_id == "vitalsd");
-  CHECK(s.mqtt.topics == std::vector<std::string>{"vitals/{patient}/{device}"});
-  CHECK(s.mqtt.qos == 1);
-  CHECK_FALSE(s.mqtt.clean_session);
-  CHECK(s.mqtt.keep_alive_s == 30);
-  CHECK(s.mqtt.username.empty());
-  CHECK(s.mqtt.password_file.empty());
-  CHECK(s.mqtt.password.empty());
-  CHECK(s.mqtt.max_payload_bytes == 65536);
-  CHECK(s.mqtt.reconnect_min_s == 1);
-  CHECK(s.mqtt.reconnect_max_s == 30);
-  CHECK(s.mqtt.max_future_h == 24);
+  const settings s = defaults();
+  CHECK(mqtt(s).text("broker") == "tcp://localhost:1883");
+  CHECK_FALSE(mqtt(s).flag("clean_session"));
+  CHECK(mqtt(s).integer("keep_alive_s") == 30);
+  CHECK(mqtt(s).text("username").empty());
+  CHECK(mqtt(s).text("password_file").empty());
+  CHECK(mqtt(s).secret("password_file").empty());
+  CHECK(mqtt(s).integer("reconnect_min_s") == 1);
+  CHECK(mqtt(s).integer("reconnect_max_s") == 30);
+  // Without [[sources]], the MQTT source runs with its defaults.
+  REQUIRE(s.sources.size() == 1);
+  CHECK(s.sources[0].type == "mqtt");
+  CHECK(s.sources[0].name == "mqtt");
+  CHECK(source0(s).text("client_id") == "vitalsd");
+  CHECK(source0(s).strings("topics") == std::vector<std::string>{"vitals/{patient}/{device}"});
+  CHECK(source0(s).integer("qos") == 1);
+  CHECK(source0(s).integer("max_payload_bytes") == 65536);
+  CHECK(source0(s).integer("max_future_h") == 24);
+  CHECK(s.receivers.empty());
   CHECK(s.store.path == "vitalsd.db");
   CHECK(s.store.batch_rows == 1000);
   CHECK(s.store.batch_interval_ms == 200);
@@ -311,8 +349,7 @@ TEST_CASE("defaults are the documented values", "[config]") {
   CHECK(rule(s, "spo2_low").area_limit == 60.0);
   CHECK(rule(s, "glucose_urgent_low").level == priority::high);
 
-  SECTION("settings{}, an empty text and a comments-only text are the defaults") {
-    CHECK(differences(settings{}, s).empty());
+  SECTION("an empty text and a comments-only text are the defaults") {
     CHECK(differences(load_string("", "empty.toml"), s).empty());
     CHECK(differences(load_string("# nothing here\n\n  \n", "comments.toml"), s).empty());
   }
@@ -320,16 +357,21 @@ TEST_CASE("defaults are the documented values", "[config]") {
 
 TEST_CASE("a full valid file sets every field", "[config]") {
   const settings s = load_file(testdata / "full.toml");
-  CHECK(s.mqtt.broker == "ssl://broker.example.org:8883");
-  CHECK(s.mqtt.client_id == "vitalsd-gw-17");
-  CHECK(s.mqtt.topics == std::vector<std::string>{"vitals/{patient}/{device}", "ble/{device}"});
-  CHECK(s.mqtt.qos == 0);
-  CHECK(s.mqtt.clean_session);
-  CHECK(s.mqtt.keep_alive_s == 60);
-  CHECK(s.mqtt.max_payload_bytes == 4096);
-  CHECK(s.mqtt.reconnect_min_s == 2);
-  CHECK(s.mqtt.reconnect_max_s == 120);
-  CHECK(s.mqtt.max_future_h == 2);
+  CHECK(mqtt(s).text("broker") == "ssl://broker.example.org:8883");
+  CHECK(mqtt(s).flag("clean_session"));
+  CHECK(mqtt(s).integer("keep_alive_s") == 60);
+  CHECK(mqtt(s).integer("reconnect_min_s") == 2);
+  CHECK(mqtt(s).integer("reconnect_max_s") == 120);
+  REQUIRE(s.sources.size() == 1);
+  CHECK(s.sources[0].name == "json-in");
+  CHECK(source0(s).text("client_id") == "vitalsd-gw-17");
+  CHECK(source0(s).strings("topics") ==
+        std::vector<std::string>{"vitals/{patient}/{device}", "ble/{device}"});
+  CHECK(source0(s).integer("qos") == 0);
+  CHECK(source0(s).integer("max_payload_bytes") == 4096);
+  CHECK(source0(s).integer("max_future_h") == 2);
+  // Where each value was written, for later error messages.
+  CHECK(source0(s).where("qos").line == 16);
   CHECK(s.store.path == "/var/lib/vitalsd/vitals.db");
   CHECK(s.store.batch_rows == 500);
   CHECK(s.store.batch_interval_ms == 100);
@@ -384,7 +426,7 @@ TEST_CASE("a full valid file sets every field", "[config]") {
 
 TEST_CASE("each class of error names file, line, column and key", "[config]") {
   SECTION("TOML syntax error") {
-    const auto e = load_error("[mqtt]\nqos = 1\nbroker = \"tcp://x:1883\n", "syntax.toml");
+    const auto e = load_error("[mqtt]\nkeep_alive_s = 1\nbroker = \"tcp://x:1883\n", "syntax.toml");
     CHECK(e.file() == "syntax.toml");
     CHECK(e.line() == 3);
     CHECK(e.key().empty());
@@ -411,9 +453,21 @@ TEST_CASE("each class of error names file, line, column and key", "[config]") {
     CHECK_THAT(e.what(), Catch::Contains("did you mean 'mqtt'?"));
   }
   SECTION("a section key above every header points at its section") {
-    const auto e = load_error("qos = 0\n[mqtt]\n");
-    CHECK(e.key() == "qos");
-    CHECK_THAT(e.what(), Catch::Contains("did you mean 'mqtt.qos'?"));
+    const auto e = load_error("keep_alive_s = 10\n[mqtt]\n");
+    CHECK(e.key() == "keep_alive_s");
+    CHECK_THAT(e.what(), Catch::Contains("did you mean 'mqtt.keep_alive_s'?"));
+    CHECK_THAT(load_error("batch_rows = 10\n[mqtt]\n").what(),
+               Catch::Contains("did you mean 'store.batch_rows'?"));
+  }
+  SECTION("a source's key under [mqtt], and a source type as a section, say where they belong") {
+    const auto e = load_error("[mqtt]\ntopics = [\"a/{device}\"]\n");
+    CHECK(e.key() == "mqtt.topics");
+    CHECK_THAT(e.what(), Catch::Contains("is an option of the mqtt source: [[sources]] type = "
+                                         "\"mqtt\""));
+    CHECK_THAT(load_error("[bluez]\nenabled = true\n").what(),
+               Catch::Contains("[[sources]] with type = \"bluez\""));
+    CHECK_THAT(load_error("[ble]\nenabled = true\n").what(),
+               Catch::Contains("[[sources]] with type = \"ble_gateway\""));
   }
   SECTION("unknown key in a rule, a device and a patient rule") {
     const auto e = load_error(
@@ -455,18 +509,18 @@ TEST_CASE("each class of error names file, line, column and key", "[config]") {
                Catch::Contains("key 'rules.hr_low.limit': expected number, got string"));
     CHECK_THAT(load_error("mqtt = 1\n").what(),
                Catch::Contains("key 'mqtt': expected table, got integer"));
-    CHECK_THAT(load_error("[mqtt]\ntopics = \"a/b\"\n").what(),
-               Catch::Contains("key 'mqtt.topics': expected array of strings, got string"));
-    CHECK_THAT(load_error("[mqtt]\ntopics = [\"a\", 2]\n").what(),
-               Catch::Contains("key 'mqtt.topics[1]': expected string, got integer"));
+    CHECK_THAT(load_error("[[sources]]\ntype = \"mqtt\"\ntopics = \"a/b\"\n").what(),
+               Catch::Contains("key 'sources[0].topics': expected array of strings, got string"));
+    CHECK_THAT(load_error("[[sources]]\ntype = \"mqtt\"\ntopics = [\"a\", 2]\n").what(),
+               Catch::Contains("key 'sources[0].topics[1]': expected string, got integer"));
   }
   SECTION("out of range") {
-    const auto e = load_error("[mqtt]\nqos = 2\n");
-    CHECK(e.line() == 2);
+    const auto e = load_error("[[sources]]\ntype = \"mqtt\"\nqos = 2\n");
+    CHECK(e.line() == 3);
     CHECK(e.column() == 7);
-    CHECK(e.key() == "mqtt.qos");
+    CHECK(e.key() == "sources[0].qos");
     CHECK(std::string(e.what()) ==
-          "test.toml:2:7: key 'mqtt.qos': must be 0 or 1 (QoS 2 is not supported), got 2");
+          "test.toml:3:7: key 'sources[0].qos': must be 0 or 1 (QoS 2 is not supported), got 2");
     CHECK_THAT(load_error("[store]\nbatch_rows = -5\n").what(),
                Catch::Contains("key 'store.batch_rows': must be between 1 and 1000000, got -5"));
     CHECK_THAT(load_error("[pipeline]\nring_capacity = 0\n").what(),
@@ -480,18 +534,43 @@ TEST_CASE("each class of error names file, line, column and key", "[config]") {
                Catch::Contains("1 mmol/L = 18.016 mg/dL"));
     CHECK_THAT(load_error("[rules.hr_low]\nmin_duration_s = nan\n").what(),
                Catch::Contains("key 'rules.hr_low.min_duration_s': must be between 0 and 3600"));
-    CHECK_THAT(load_error("[mqtt]\ntopics = []\n").what(),
-               Catch::Contains("must name at least one topic"));
-    CHECK_THAT(load_error("[mqtt]\nclient_id = \"\"\n").what(),
-               Catch::Contains("key 'mqtt.client_id': must not be empty"));
+    CHECK_THAT(load_error("[[sources]]\ntype = \"mqtt\"\ntopics = []\n").what(),
+               Catch::Contains("key 'sources[0].topics': must name at least one"));
+    CHECK_THAT(load_error("[[sources]]\ntype = \"mqtt\"\nclient_id = \"\"\n").what(),
+               Catch::Contains("key 'sources[0].client_id': must not be empty"));
+    CHECK_THAT(load_error("[[sources]]\ntype = \"mqtt\"\ntopics = [\"a/{dev}\"]\n").what(),
+               Catch::Contains("key 'sources[0].topics[0]': ") && Catch::Contains("a/{dev}"));
   }
   SECTION("values that contradict each other") {
     const auto e = load_error("[mqtt]\nreconnect_min_s = 10\nreconnect_max_s = 5\n");
     CHECK(e.line() == 3);
     CHECK(e.key() == "mqtt.reconnect_max_s");
+    const auto m = load_error("[mqtt]\nreconnect_min_s = 40\n");
+    CHECK(m.line() == 2);
+    CHECK(m.key() == "mqtt.reconnect_min_s");
     const auto q = load_error("[store]\nmax_queued_rows = 10\n");
     CHECK(q.key() == "store.max_queued_rows");
     CHECK_THAT(q.what(), Catch::Contains("must be at least batch_rows (1000)"));
+  }
+  SECTION("plugin lists: unknown or missing type, duplicate names") {
+    const auto e = load_error(
+        "[[sources]]\ntype = \"mqt\"\n"
+        "[[sources]]\nclient_id = \"x\"\n"
+        "[[sources]]\ntype = \"mqtt\"\n[[sources]]\ntype = \"mqtt\"\nclient_id = \"b\"\n");
+    std::vector<std::string> keys;
+    for (const auto& p : e.problems()) keys.push_back(p.key);
+    CHECK(keys ==
+          std::vector<std::string>{"sources[0].type", "sources[1].type", "sources[3].type"});
+    CHECK_THAT(e.problems()[0].message, Catch::Contains("did you mean 'mqtt'?"));
+    CHECK_THAT(e.problems()[1].message, Catch::Contains("missing; one of: mqtt"));
+    CHECK_THAT(e.problems()[2].message, Catch::Contains("duplicate name \"mqtt\""));
+    // Two of a type are fine with names of their own.
+    const auto two = load_string(
+        "[[sources]]\ntype = \"mqtt\"\n[[sources]]\ntype = \"mqtt\"\nname = \"second\"\n"
+        "client_id = \"b\"\n",
+        "two.toml");
+    REQUIRE(two.sources.size() == 2);
+    CHECK(two.sources[1].name == "second");
   }
   SECTION("bad enum strings") {
     const auto e = load_error("[store]\nsynchronous = \"FULL\"\n");
@@ -562,7 +641,7 @@ TEST_CASE("every error in a file is reported, one per line, in file order", "[co
   } catch (const config_error& e) {
     const std::string f = file.string();
     const std::vector<std::string> expected{
-        f + ":3:7: key 'mqtt.qos': must be 0 or 1 (QoS 2 is not supported), got 2",
+        f + ":3:19: key 'mqtt.reconnect_min_s': must be between 1 and 3600 s, got 0",
         f + ":4:16: key 'mqtt.keep_alive_s': expected integer, got string",
         f + ":7:1: key 'store.batch_row': unknown key (did you mean 'batch_rows'?); known keys "
             "here: path, batch_rows, batch_interval_ms, synchronous, max_queued_rows",
@@ -583,7 +662,7 @@ TEST_CASE("every error in a file is reported, one per line, in file order", "[co
     REQUIRE(e.problems().size() == expected.size());
     CHECK(e.file() == f);
     CHECK(e.line() == 3);
-    CHECK(e.key() == "mqtt.qos");
+    CHECK(e.key() == "mqtt.reconnect_min_s");
   }
 }
 
@@ -596,8 +675,8 @@ TEST_CASE("the MQTT password comes from password_file", "[config]") {
   SECTION("read, trailing newline dropped, never in the summary") {
     const auto p = dir.write("pw", "s3cret-pw\n", fs::perms::owner_read | fs::perms::owner_write);
     const settings s = load_string(toml(p), "pw.toml");
-    CHECK(s.mqtt.password == "s3cret-pw");
-    CHECK(s.mqtt.username == "gw");
+    CHECK(mqtt(s).secret("password_file") == "s3cret-pw");
+    CHECK(mqtt(s).text("username") == "gw");
     CHECK(s.warnings.empty());
     const std::string sum = vitals::config::summary(s);
     CHECK_THAT(sum, !Catch::Contains("s3cret") && Catch::Contains(p.string()));
@@ -623,7 +702,7 @@ TEST_CASE("the MQTT password comes from password_file", "[config]") {
                              fs::perms::owner_read | fs::perms::owner_write |
                                  fs::perms::group_read | fs::perms::others_read);
     const settings s = load_string(toml(p), "pw.toml");
-    CHECK(s.mqtt.password == "pw");
+    CHECK(mqtt(s).secret("password_file") == "pw");
     REQUIRE(s.warnings.size() == 1);
     CHECK_THAT(s.warnings[0], Catch::StartsWith("pw.toml:3:17: key 'mqtt.password_file': ") &&
                                   Catch::Contains("mode 0644"));
@@ -639,7 +718,7 @@ TEST_CASE("the MQTT password comes from password_file", "[config]") {
 
 TEST_CASE("the example config loads as it is, to the defaults", "[config]") {
   const settings s = load_file(example_path);
-  const auto d = differences(s, settings{});
+  const auto d = differences(s, defaults());
   INFO(joined(d));
   CHECK(d.empty());
   CHECK(s.warnings.empty());
@@ -653,7 +732,7 @@ TEST_CASE("the example config shows every key with its default value", "[config]
   INFO("uncommented example:\n" << all);
 
   const settings s = load_string(all, "vitalsd.example.toml (uncommented)");
-  const auto d = differences(s, settings{});
+  const auto d = differences(s, defaults());
   INFO("fields where the example and the code disagree:\n" << joined(d));
   CHECK(d.empty());
 
@@ -668,8 +747,8 @@ TEST_CASE("the example config shows every key with its default value", "[config]
     if (std::regex_match(line, m, header)) {
       section = m[1].str();
       // Arrays of tables are listed as "devices[]", "routes[].steps[]" by known_keys().
-      for (const std::string array : {"routes.steps", "api.tokens", "ble.gateways", "ble.devices",
-                                      "devices", "patients", "receivers", "routes"}) {
+      for (const std::string array :
+           {"routes.steps", "api.tokens", "devices", "patients", "receivers", "routes"}) {
         if (section == array || section.rfind(array + ".", 0) == 0) {
           section.insert(array.size(), "[]");
           if (array == "routes.steps") section.insert(6, "[]");
@@ -681,9 +760,12 @@ TEST_CASE("the example config shows every key with its default value", "[config]
     }
   }
   std::vector<std::string> missing;
-  for (const auto& k : vitals::config::known_keys()) {
+  for (const auto& k : vitals::config::known_keys(vitals::adapters::registry())) {
     // Per-patient rules take the same keys as [rules.*]; the example shows a few of them.
     if (k.rfind("patients[].rules.", 0) == 0) continue;
+    // Plugin tables are checked against each plugin's option table (plugins_test.cpp).
+    if (k.rfind("sources[", 0) == 0 || k.rfind("receivers[", 0) == 0) continue;
+    if (vitals::adapters::registry().section(k.substr(0, k.find('.')))) continue;
     if (!shown.contains(k)) missing.push_back(k);
   }
   INFO("keys missing from the example:\n" << joined(missing));
@@ -698,14 +780,14 @@ TEST_CASE("the comparison behind the example test can fail", "[config]") {
   REQUIRE(pos != std::string::npos);
   std::string drifted = all;
   drifted.replace(pos, 17, "batch_rows = 999");
-  const auto d = differences(load_string(drifted, "drifted.toml"), settings{});
+  const auto d = differences(load_string(drifted, "drifted.toml"), defaults());
   CHECK(d == std::vector<std::string>{"store.batch_rows"});
 
   const auto hr = all.find("limit = 50.0");
   REQUIRE(hr != std::string::npos);
   drifted = all;
   drifted.replace(hr, 12, "limit = 45.0");
-  CHECK(differences(load_string(drifted, "drifted.toml"), settings{}) ==
+  CHECK(differences(load_string(drifted, "drifted.toml"), defaults()) ==
         std::vector<std::string>{"rules.hr_low.limit"});
 }
 
@@ -736,7 +818,7 @@ TEST_CASE("the example's [[devices]], [[patients]], [[receivers]] and [[routes]]
   CHECK(s.api.tokens[0].token == "0123456789abcdef0123456789abcdef");
   REQUIRE(s.receivers.size() == 2);
   CHECK(s.receivers[0].type == "webhook");
-  CHECK(s.receivers[1].secret == "0123456789abcdef0123456789abcdef");
+  CHECK(s.receivers[1].options.secret("secret_file") == "0123456789abcdef0123456789abcdef");
   const auto& routes = s.alerts.lifecycle.routes;
   REQUIRE(routes.size() == 1);
   CHECK(routes[0].care_teams == std::vector<std::string>{"ward-3"});
@@ -753,13 +835,6 @@ TEST_CASE("the example's [[devices]], [[patients]], [[receivers]] and [[routes]]
   CHECK(p.at("spo2_low").limit == 86.0);
   CHECK(p.at("spo2_low").min_duration == 30s);
   CHECK(p.at("glucose_low").level == priority::high);
-  REQUIRE(s.ble.gateways.size() == 1);
-  CHECK(s.ble.gateways[0].name == "livingroom");
-  CHECK(s.ble.gateways[0].fields.device == "mac");
-  REQUIRE(s.ble.devices.size() == 2);
-  CHECK(s.ble.devices[0].handles.at(16) == "plx_continuous");
-  CHECK(s.ble.devices[1].cgm_session_start.has_value());
-  CHECK_FALSE(s.ble.enabled);
 }
 
 TEST_CASE("warnings: switching off urgent low glucose", "[config]") {
@@ -771,31 +846,53 @@ TEST_CASE("warnings: switching off urgent low glucose", "[config]") {
 }
 
 TEST_CASE("summary shows the settings without secrets or patient ids", "[config]") {
-  settings s = load_file(testdata / "full.toml");
-  s.mqtt.username = "gw";
-  s.mqtt.password = "hunter2";
-  s.mqtt.password_file = "/etc/vitalsd/mqtt.pw";
+  temp_dir dir;
+  const auto pw = dir.write("mqtt.pw", "hunter2\n", fs::perms::owner_read);
+  std::string text = read_text(testdata / "full.toml");
+  const std::string empty_user = "username = \"\"\npassword_file = \"\"\n";
+  REQUIRE(text.find(empty_user) != std::string::npos);
+  text.replace(text.find(empty_user), empty_user.size(),
+               "username = \"gw\"\npassword_file = \"" + pw.string() + "\"\n");
+  const settings s = load_string(text, "full.toml");
   const std::string sum = vitals::config::summary(s);
   CHECK_THAT(sum, Catch::Contains("ssl://broker.example.org:8883") &&
                       Catch::Contains("/var/lib/vitalsd/vitals.db") &&
                       Catch::Contains("spo2_low") && Catch::Contains("(DISABLED)") &&
-                      Catch::Contains("from /etc/vitalsd/mqtt.pw"));
+                      Catch::Contains("password_file=\"" + pw.string() + "\" (read)") &&
+                      Catch::Contains("source json-in (mqtt)"));
   CHECK_THAT(sum, !Catch::Contains("hunter2") && !Catch::Contains("p-0042") &&
                       !Catch::Contains("c8:7f:54"));
 }
 
 TEST_CASE("known_keys lists the schema", "[config]") {
-  const auto keys = vitals::config::known_keys();
+  const auto keys = vitals::config::known_keys(vitals::adapters::registry());
   const std::set<std::string> set(keys.begin(), keys.end());
   CHECK(set.size() == keys.size());
-  for (const char* k :
-       {"mqtt.qos", "mqtt.password_file", "store.synchronous", "pipeline.ring_capacity",
-        "log.include_phi", "rules.spo2_low.limit", "rules.glucose_high.enabled", "devices[].id",
-        "devices[].patient", "patients[].id", "patients[].rules.hr_low.min_duration_s"}) {
+  for (const char* k : {"mqtt.broker",
+                        "mqtt.password_file",
+                        "store.synchronous",
+                        "pipeline.ring_capacity",
+                        "log.include_phi",
+                        "rules.spo2_low.limit",
+                        "rules.glucose_high.enabled",
+                        "devices[].id",
+                        "devices[].patient",
+                        "patients[].id",
+                        "patients[].rules.hr_low.min_duration_s",
+                        "sources[].type",
+                        "sources[].name",
+                        "sources[mqtt].qos",
+                        "sources[mqtt].topics",
+                        "sources[ble_gateway].gateways[].fields.uuid",
+                        "sources[file].path",
+                        "receivers[webhook].url",
+                        "receivers[log].path",
+                        "receivers[mqtt].timeout_s"}) {
     CHECK(set.contains(k));
   }
   CHECK_FALSE(set.contains("mqtt.password"));  // never read from the config
   CHECK_FALSE(set.contains("mqtt"));           // sections are not keys
+  CHECK_FALSE(set.contains("mqtt.qos"));       // a source's option
 }
 
 TEST_CASE("rules of the glucose and NEWS2 detectors: global and per-patient settings", "[config]") {
@@ -897,7 +994,7 @@ quiet_hours = "22:30-06:00"
     CHECK(l.max_snooze_high == 10min);
     CHECK(s.alerts.command_topic.empty());
     REQUIRE(s.receivers.size() == 2);
-    CHECK(s.receivers[1].secret == "routing-key-0123456789");
+    CHECK(s.receivers[1].options.secret("secret_file") == "routing-key-0123456789");
     REQUIRE(l.routes.size() == 1);
     const auto& r = l.routes[0];
     CHECK(r.priorities == std::vector<vitals::core::priority>{priority::medium, priority::low});
@@ -972,169 +1069,22 @@ quiet_hours = "22:30-06:00"
   }
 }
 
-TEST_CASE("BLE gateways and devices, BlueZ and technical alert delays", "[config][ble]") {
-  using vitals::config::ble_field_names;
-
-  SECTION("a full BLE file sets every field") {
-    const settings s = load_file(testdata / "ble.toml");
-    CHECK(s.warnings.empty());
-    CHECK(s.ble.enabled);
-    CHECK(s.ble.client_id == "vitalsd-ble-7");
-    CHECK(s.ble.max_payload_bytes == 4096);
-    REQUIRE(s.ble.gateways.size() == 3);
-    const auto& cassia = s.ble.gateways[0];
-    CHECK(cassia.name == "ward-ap");
-    CHECK(cassia.preset == "cassia");
-    CHECK(cassia.topics == std::vector<std::string>{"cassia/+/notify", "cassia/+/state"});
-    CHECK(cassia.status_topic == "cassia/ap1/status");
-    CHECK(cassia.online_payload == "up");
-    CHECK(cassia.offline_payload == "down");
-    // A preset's names, as the gateway source's presets define them.
-    CHECK(cassia.fields == ble_field_names{"dataType", "notification", "device", "", "handle",
-                                           "value", "", "connectionState", ""});
-    CHECK(s.ble.gateways[1].preset == "custom");
-    CHECK(s.ble.gateways[1].fields == ble_field_names{"kind", "notify", "addr", "char", "att",
-                                                      "data", "at", "link", "cgm_start"});
-    // A field table on a preset replaces only the names it sets.
-    CHECK(s.ble.gateways[2].preset == "generic");
-    CHECK(s.ble.gateways[2].fields == ble_field_names{"", "notification", "mac", "uuid", "", "hex",
-                                                      "", "state", "session_start"});
-    REQUIRE(s.ble.devices.size() == 2);
-    const auto& ox = s.ble.devices[0];
-    CHECK(ox.address == "C0:26:DA:01:02:03");  // normalised
-    CHECK(ox.patient == "p-0042");
-    CHECK(ox.device == "p0042-ox");
-    CHECK(ox.gateway == "ward-ap");
-    CHECK(ox.handles == std::map<std::uint16_t, std::string>{{16, "plx_continuous"},
-                                                             {20, "heart_rate_measurement"}});
-    CHECK(ox.cgm_crc == "absent");
-    CHECK_FALSE(ox.cgm_session_start.has_value());
-    const auto& cgm = s.ble.devices[1];
-    CHECK(cgm.address == "C0:26:DA:01:02:04");
-    CHECK(cgm.device.empty());
-    CHECK(cgm.gateway.empty());
-    CHECK(cgm.cgm_crc == "required");
-    REQUIRE(cgm.cgm_session_start.has_value());
-    CHECK(cgm.cgm_session_start->time_since_epoch() ==
-          std::chrono::sys_days{std::chrono::November / 28 / 2026}.time_since_epoch());
-    CHECK(s.bluez.enabled);
-    CHECK(s.bluez.bus == "unix:path=/tmp/test-bus");
-    CHECK(s.bluez.adapter.empty());
-    CHECK(s.bluez.reconnect_min_s == 2);
-    CHECK(s.bluez.reconnect_max_s == 30);
-    const auto& rules = s.technical.rules;
-    CHECK(rules[0].delay == 5s);
-    CHECK(rules[1].delay == 12500ms);
-    CHECK(rules[7].delay == 0s);
-    CHECK(rules[8].delay == 0s);
-    CHECK(rules[3].delay == vitals::core::condition_settings::default_rules()[3].delay);
-
-    const std::string sum = vitals::config::summary(s);
-    CHECK_THAT(sum, Catch::Contains("ble: gateway source on (3 gateway(s)") &&
-                        Catch::Contains("2 BLE device(s)") &&
-                        Catch::Contains("bluez: on (bus unix:path=/tmp/test-bus, adapter any") &&
-                        Catch::Contains("sensor off after 5 s, poor signal after 12.5 s"));
-    CHECK_THAT(sum, !Catch::Contains("p-0042") && !Catch::Contains("C0:26") &&
-                        !Catch::Contains("ward-ap") && !Catch::Contains("p0042-ox"));
-  }
-
-  SECTION("every error in a BLE file names its line and key") {
-    const fs::path file = testdata / "ble_errors.toml";
-    try {
-      (void)load_file(file);
-      FAIL("no error");
-    } catch (const config_error& e) {
-      const std::string f = file.string();
-      const std::vector<std::string> expected{
-          f + ":3:21: key 'ble.max_payload_bytes': must be between 1 and 268435455, got 0",
-          f + ":7:10: key 'ble.gateways[0].preset': must be one of \"cassia\", \"generic\", "
-              "\"custom\", got \"cassa\" (did you mean 'cassia'?)",
-          f + ":8:11: key 'ble.gateways[0].topics[0]': topic template 'ap/#/x': '#' must be "
-              "the last level",
-          f + ":9:16: key 'ble.gateways[0].status_topic': must be a plain topic, without the "
-              "wildcards + and #",
-          f + ":12:8: key 'ble.gateways[1].name': duplicate gateway name \"ap\"",
-          f + ":15:1: key 'ble.gateways[2].fields': missing (preset \"custom\" needs a "
-              "[ble.gateways.fields] table)",
-          f + ":21:11: key 'ble.devices[0].address': expected a BLE MAC address such as "
-              "\"C0:26:DA:01:02:03\", got \"C0:26:DA:01:02\"",
-          f + ":27:11: key 'ble.devices[1].gateway': unknown gateway \"aq\" (did you mean "
-              "'ap'?); gateways: ap, odd",
-          f + ":28:13: key 'ble.devices[1].handles.16x': an ATT handle is a decimal number "
-              "1..65535, got \"16x\"",
-          f + ":28:36: key 'ble.devices[1].handles.17': unknown characteristic \"2a19\"; known: "
-              "2a37 (heart_rate_measurement), 2a5e (plx_spot_check), 2a5f (plx_continuous), "
-              "2aa7 (cgm_measurement), 2aaa (cgm_session_start_time)",
-          f + ":29:11: key 'ble.devices[1].cgm_crc': must be one of \"detect\", \"required\", "
-              "\"absent\", got \"maybe\"",
-          f + ":30:21: key 'ble.devices[1].cgm_session_start': expected an RFC 3339 date-time "
-              "such as \"2026-11-28T00:00:00Z\", got \"2026-11-28 00:00\"",
-          f + ":33:11: key 'ble.devices[2].address': duplicate device address "
-              "\"C0:26:DA:01:02:03\" (also ble.devices[1])",
-          f + ":37:7: key 'bluez.bus': must be \"system\" or a D-Bus address such as "
-              "\"unix:path=/run/dbus/system_bus_socket\", got \"session\"",
-          f + ":39:19: key 'bluez.reconnect_max_s': reconnect_max_s (5) must not be less than "
-              "reconnect_min_s (10)",
-          f + ":42:22: key 'technical.sensor_off_delay_s': must be between 0 and 3600 s, got -1",
-          f + ":43:16: key 'technical.link_delay_s': expected number, got string",
-      };
-      std::vector<std::string> lines;
-      std::istringstream in(e.what());
-      for (std::string l; std::getline(in, l);) lines.push_back(l);
-      CHECK(lines == expected);
-    }
-  }
-
-  SECTION("more errors and warnings") {
-    auto e = load_error("[ble]\nenabled = true\n");
-    CHECK(e.key() == "ble.enabled");
-    CHECK(e.line() == 2);
-    CHECK_THAT(e.what(), Catch::Contains("no [[ble.gateways]]"));
-
-    e = load_error(
-        "[[ble.gateways]]\nname = \"g\"\ntopics = [\"a/#\"]\n"
-        "[ble.gateways.fields]\nuuid = \"\"\n");
-    CHECK(e.key() == "ble.gateways[0].fields");
-    CHECK(e.line() == 4);
-    CHECK_THAT(e.what(), Catch::Contains("needs a uuid or a handle field name"));
-
-    e = load_error(
-        "[[ble.gateways]]\nname = \"g\"\ntopics = [\"a/#\"]\n"
-        "[ble.gateways.fields]\nadress = \"a\"\n");
-    CHECK(e.key() == "ble.gateways[0].fields.adress");
-    CHECK(e.line() == 5);
-    CHECK_THAT(e.what(), Catch::Contains("unknown key"));
-
-    e = load_error("[[ble.gateways]]\nname = \"g\"\ntopics = [\"a/{device}\"]\n");
-    CHECK(e.key() == "ble.gateways[0].topics[0]");
-    CHECK_THAT(e.what(), Catch::Contains("must not contain"));
-
-    e = load_error("[[ble.gateways]]\nname = \"g\"\n");
-    CHECK(e.key() == "ble.gateways[0].topics");
-    CHECK(e.line() == 1);
-
-    e = load_error("[[ble.devices]]\naddress = \"02:00:00:00:00:01\"\n");
-    CHECK(e.key() == "ble.devices[0].patient");
-    CHECK_THAT(e.what(), Catch::Contains("missing"));
-
-    e = load_error(
-        "[[ble.devices]]\naddress = \"02:00:00:00:00:01\"\npatient = \"p\"\n"
-        "gateway = \"g\"\n");
-    CHECK(e.key() == "ble.devices[0].gateway");
-    CHECK(e.line() == 4);
-    CHECK_THAT(e.what(), Catch::Contains("gateways: none defined"));
-
-    e = load_error(
-        "[[ble.devices]]\naddress = \"02:00:00:00:00:01\"\npatient = \"p\"\n"
-        "handles = { \"0\" = \"2a37\", \"16\" = 3 }\n");
-    REQUIRE(e.problems().size() == 2);
-    CHECK(e.problems()[0].key == "ble.devices[0].handles.0");
-    CHECK(e.problems()[1].key == "ble.devices[0].handles.16");
-    CHECK_THAT(e.problems()[1].message, Catch::Contains("expected string, got integer"));
-
-    const settings w = load_string("[bluez]\nenabled = true\n", "w.toml");
-    REQUIRE(w.warnings.size() == 1);
-    CHECK_THAT(w.warnings[0], Catch::StartsWith("w.toml:2:11: key 'bluez.enabled': ") &&
-                                  Catch::Contains("no [[ble.devices]]"));
-  }
+TEST_CASE("technical alert delays", "[config]") {
+  const settings s = load_string(
+      "[technical]\nsensor_off_delay_s = 5\nsignal_poor_delay_s = 12.5\nlink_delay_s = 0\n",
+      "technical.toml");
+  const auto& rules = s.technical.rules;
+  CHECK(rules[0].delay == 5s);
+  CHECK(rules[1].delay == 12500ms);
+  CHECK(rules[7].delay == 0s);
+  CHECK(rules[8].delay == 0s);
+  CHECK(rules[3].delay == vitals::core::condition_settings::default_rules()[3].delay);
+  CHECK_THAT(vitals::config::summary(s),
+             Catch::Contains("sensor off after 5 s, poor signal after 12.5 s"));
+  const auto e = load_error("[technical]\nsensor_off_delay_s = -1\nlink_delay_s = \"30\"\n");
+  REQUIRE(e.problems().size() == 2);
+  CHECK(e.problems()[0].to_string() ==
+        "test.toml:2:22: key 'technical.sensor_off_delay_s': must be between 0 and 3600 s, got -1");
+  CHECK(e.problems()[1].to_string() ==
+        "test.toml:3:16: key 'technical.link_delay_s': expected number, got string");
 }

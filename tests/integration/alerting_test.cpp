@@ -63,8 +63,9 @@ std::string api_tokens(const std::filesystem::path& dir) {
 /// A [[receivers]] block; fast retries so that tests do not wait for production backoffs.
 std::string receiver(const std::string& name, const std::string& type, const std::string& url,
                      const std::string& extra = "") {
-  return "[[receivers]]\nname = \"" + name + "\"\ntype = \"" + type + "\"\nurl = \"" + url +
-         "\"\nbackoff_min_s = 0.05\nbackoff_max_s = 0.2\ntimeout_s = 2\n" + extra;
+  return "[[receivers]]\nname = \"" + name + "\"\ntype = \"" + type + "\"\n" +
+         (url.empty() ? std::string() : "url = \"" + url + "\"\n") +
+         "backoff_min_s = 0.05\nbackoff_max_s = 0.2\ntimeout_s = 2\n" + extra;
 }
 
 /// Publishes `seconds` SpO2 readings of `value`, one per second of device time from `from_ms`.

@@ -1,6 +1,6 @@
 // The BlueZ source end to end (issue 6, point 5): a private dbus-daemon started by the test, a
 // stand-in org.bluez on it (tests/support fake_bluez) exporting an oximeter's Device1 and PLX
-// Continuous characteristic, and the real vitalsd configured with [bluez] on that bus. Its
+// Continuous characteristic, and the real vitalsd configured with a bluez source on that bus. Its
 // notifications end up as stored samples; a disconnect raises the technical device_disconnected
 // alert (link_delay_s = 0); the source reconnects with back-off (the first Connect() fails),
 // samples resume and the alert's condition clears.
@@ -30,10 +30,11 @@ std::vector<std::uint8_t> plx_frame(std::uint8_t spo2, std::uint8_t pr) {
 }
 
 std::string config_for(const std::string& bus_address) {
-  return "[bluez]\nenabled = true\nbus = \"" + bus_address +
+  return "[technical]\nlink_delay_s = 0\n"
+         "[[sources]]\ntype = \"bluez\"\nbus = \"" +
+         bus_address +
          "\"\nadapter = \"hci0\"\nreconnect_min_s = 1\nreconnect_max_s = 2\n"
-         "[technical]\nlink_delay_s = 0\n"
-         "[[ble.devices]]\naddress = \"" +
+         "[[sources.devices]]\naddress = \"" +
          address + "\"\npatient = \"p-bz1\"\ndevice = \"p-bz1-ox\"\n";
 }
 

@@ -157,7 +157,7 @@ run_outcome play(const std::string& format, std::int64_t start_ms, bool wait_for
     REQUIRE(print.wait_for(60s) == 0);
     const auto text = read_all(file);
     INFO(text);
-    REQUIRE(text.find("[ble]\nenabled = true\n") != std::string::npos);
+    REQUIRE(text.find("[[sources]]\ntype = \"ble_gateway\"\n") != std::string::npos);
     extra += text;
   }
   vitals::it::daemon_env env(extra);
@@ -165,7 +165,7 @@ run_outcome play(const std::string& format, std::int64_t start_ms, bool wait_for
   if (ble) {
     // start_daemon() saw the first "subscribed": the gateway source has its own connection.
     REQUIRE(vitals::test::eventually(
-        [&] { return daemon->log_text().find("ble-gateway: subscribed") != std::string::npos; },
+        [&] { return daemon->log_text().find("ble_gateway: subscribed") != std::string::npos; },
         20s));
   }
 
@@ -321,19 +321,19 @@ TEST_CASE("The gateway last will raises gateway_offline through vitalsd, online 
   const std::string status_topic = "ble/livingroom/status";
   vitals::it::daemon_env env(
       "[technical]\nlink_delay_s = 0\n"
-      "[ble]\nenabled = true\n"
-      "[[ble.gateways]]\nname = \"livingroom\"\npreset = \"generic\"\n"
+      "[[sources]]\ntype = \"ble_gateway\"\n"
+      "[[sources.gateways]]\nname = \"livingroom\"\npreset = \"generic\"\n"
       "topics = [\"ble/livingroom/#\"]\nstatus_topic = \"" +
       status_topic +
       "\"\nonline_payload = \"online\"\noffline_payload = \"offline\"\n"
-      "[[ble.devices]]\naddress = \"C0:26:DA:00:00:31\"\npatient = \"p-gw1\"\n"
+      "[[sources.devices]]\naddress = \"C0:26:DA:00:00:31\"\npatient = \"p-gw1\"\n"
       "device = \"p-gw1-hr\"\ngateway = \"livingroom\"\n");
   auto daemon = env.start_daemon();
   const auto wait_for = [&](auto pred, std::chrono::seconds timeout, const char* what) {
     if (!vitals::test::eventually(pred, timeout))
       FAIL(what << "\nvitalsd log:\n" << daemon->log_text());
   };
-  wait_for([&] { return daemon->log_text().find("ble-gateway: subscribed") != std::string::npos; },
+  wait_for([&] { return daemon->log_text().find("ble_gateway: subscribed") != std::string::npos; },
            20s, "gateway source subscribed");
 
   vitals::test::child_process gateway(

@@ -75,7 +75,8 @@ struct daemon_env {
   /// Writes the config; `extra` is appended verbatim (TOML), `api_extra` goes into [api].
   explicit daemon_env(const std::string& extra = "", const std::string& api_extra = "") {
     std::ofstream out(config);
-    out << "[mqtt]\nbroker = \"" << broker.uri() << "\"\nclient_id = \"vitalsd-it\"\n"
+    out << "[mqtt]\nbroker = \"" << broker.uri() << "\"\n"
+        << "[[sources]]\ntype = \"mqtt\"\nclient_id = \"vitalsd-it\"\n"
         << "[store]\npath = \"" << db.string() << "\"\nbatch_interval_ms = 50\n"
         << "[log]\nlevel = \"info\"\n"
         << "[api]\nport = " << api_port << "\n"

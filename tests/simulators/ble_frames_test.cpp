@@ -1,7 +1,7 @@
 // Tests of vitals-sim's BLE output: the GATT encoders against frames worked out by hand from the
-// specifications (reference/ble-gatt.md), the gateway messages and addresses, the [ble] settings
-// it writes, and the ble-generic / ble-cassia streams against the JSON stream of the same seed.
-// One test case decodes the simulator's frames with vitalsd's own decoders as a cross-check.
+// specifications (reference/ble-gatt.md), the gateway messages and addresses, the ble_gateway
+// source it writes, and the ble-generic / ble-cassia streams against the JSON stream of the same
+// seed. One test case decodes the simulator's frames with vitalsd's own decoders as a cross-check.
 
 #include <algorithm>
 #include <chrono>
@@ -523,9 +523,13 @@ output = "ble-generic"
   INFO(text);
   toml::table t;
   REQUIRE_NOTHROW(t = toml::parse(text));
-  CHECK(t["ble"]["enabled"].value<bool>() == true);
-  const auto* gws = t["ble"]["gateways"].as_array();
-  const auto* devs = t["ble"]["devices"].as_array();
+  const auto* sources = t["sources"].as_array();
+  REQUIRE(sources);
+  REQUIRE(sources->size() == 1);
+  const auto& source = *(*sources)[0].as_table();
+  CHECK(source.at("type").value<std::string>() == "ble_gateway");
+  const auto* gws = source.at("gateways").as_array();
+  const auto* devs = source.at("devices").as_array();
   REQUIRE(gws);
   REQUIRE(devs);
   REQUIRE(gws->size() == 2);  // p002 publishes compact JSON

@@ -28,9 +28,6 @@ namespace {
 namespace dom = simdjson::dom;
 using core::reject_reason;
 
-/// Log prefix and subscriber name.
-constexpr std::string_view source_name = "ble-gateway";
-
 /// Longest characteristic value accepted (the ATT maximum).
 constexpr std::size_t max_value_bytes = 512;
 
@@ -265,17 +262,11 @@ struct gateway_source::impl {
     gateway_online.assign(options.gateways.size(), std::nullopt);
 
     common::subscriber_options s;
-    s.name = std::string(source_name);
-    s.server_uri = options.server_uri;
+    s.name = options.name;
+    s.broker = options.broker;
     s.client_id = options.client_id;
     s.filters = std::move(filters);
     s.qos = options.qos;
-    s.clean_session = options.clean_session;
-    s.keep_alive = options.keep_alive;
-    s.username = options.username;
-    s.password = options.password;
-    s.reconnect_min = options.reconnect_min;
-    s.reconnect_max = options.reconnect_max;
     return s;
   }
 
@@ -357,11 +348,11 @@ struct gateway_source::impl {
     if (gateway_online[g] != online) {
       // Gateway names come from the configuration, never from patients.
       if (online)
-        spdlog::info("{}: gateway '{}' online ({} device(s) behind it)", source_name, gw.name,
+        spdlog::info("{}: gateway '{}' online ({} device(s) behind it)", options.name, gw.name,
                      count);
       else
         spdlog::warn("{}: gateway '{}' offline: gateway_offline reported for {} device(s)",
-                     source_name, gw.name, count);
+                     options.name, gw.name, count);
       gateway_online[g] = online;
     }
     return std::nullopt;
@@ -396,7 +387,7 @@ struct gateway_source::impl {
         connection_state = true;
       } else {
         if (spdlog::should_log(spdlog::level::debug))
-          spdlog::debug("{}: ignored a message of type '{}'", source_name,
+          spdlog::debug("{}: ignored a message of type '{}'", options.name,
                         common::printable(type, 40));
         return std::nullopt;
       }
@@ -571,7 +562,7 @@ struct gateway_source::impl {
   std::vector<char> buffer;  // payload copy with simdjson's padding
   decoded_frame frame;       // large (a CGM notification holds up to 85 records): reused
   std::vector<core::sample> samples;
-  common::reject_log rejects{std::string(source_name)};
+  common::reject_log rejects{options.name};
 
   // Last member: destroyed (and stopped) first, so no message outlives the state it uses.
   common::subscriber subscription;
@@ -595,6 +586,15 @@ void gateway_source::stop() {
 
 bool gateway_source::connected() const noexcept {
   return impl_->subscription.connected();
+}
+
+std::string_view gateway_source::name() const noexcept {
+  return impl_->options.name;
+}
+
+core::plugin_status gateway_source::status() const {
+  const bool up = connected();
+  return {up, up ? "connected" : "disconnected"};
 }
 
 }  // namespace vitals::adapters::ble

@@ -54,10 +54,10 @@ ble::ble_device device(std::string address, std::string patient, std::string id,
 /// Three gateways (generic with a status topic, Cassia-style, custom) and their devices.
 ble::gateway_source_options options_for(const std::string& uri, std::uint16_t port) {
   ble::gateway_source_options o;
-  o.server_uri = uri;
+  o.broker.server_uri = uri;
   o.client_id = "vitalsd-ble-test-" + std::to_string(port);
-  o.reconnect_min = 1s;
-  o.reconnect_max = 2s;
+  o.broker.reconnect_min = 1s;
+  o.broker.reconnect_max = 2s;
   o.max_payload_bytes = 1024;
 
   ble::gateway_config livingroom;
@@ -376,7 +376,7 @@ TEST_CASE("gateway source: invalid options are rejected at construction, naming 
   CHECK_THROWS_WITH(make([](opts& o) { o.devices[0].patient.clear(); }),
                     Catch::Contains("patient"));
   CHECK_THROWS_WITH(make([](opts& o) { o.qos = 3; }), Catch::Contains("qos"));
-  CHECK_THROWS_WITH(make([](opts& o) { o.server_uri = "nonsense://x"; }),
+  CHECK_THROWS_WITH(make([](opts& o) { o.broker.server_uri = "nonsense://x"; }),
                     Catch::Contains("nonsense://x"));
   // A source that never started stops (and is destroyed) quietly.
   auto idle = make([](opts&) {});

@@ -975,4 +975,13 @@ std::size_t bluez_source::active_devices() const noexcept {
   return impl_->active.load(std::memory_order_relaxed);
 }
 
+std::string_view bluez_source::name() const noexcept {
+  return impl_->options.name;
+}
+
+core::plugin_status bluez_source::status() const {
+  const auto n = active_devices();
+  return {true, fmt::format("{} device(s) active", n)};
+}
+
 }  // namespace vitals::adapters::ble

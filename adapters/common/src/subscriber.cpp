@@ -77,14 +77,15 @@ struct subscriber::impl {
         subscribe_listener(
             [this](const ::mqtt::token& t, bool ok) { on_subscribe_result(t, ok); }) {
     const auto& n = options.name;
-    if (options.server_uri.empty()) throw std::invalid_argument(n + " server_uri is empty");
-    if (options.client_id.empty() && !options.clean_session)
+    if (options.broker.server_uri.empty()) throw std::invalid_argument(n + " server_uri is empty");
+    if (options.client_id.empty() && !options.broker.clean_session)
       throw std::invalid_argument(
           n + " client_id is empty: a persistent session (clean_session = false) needs a fixed id");
     if (options.qos < 0 || options.qos > 2)
       throw std::invalid_argument(n + " qos " + std::to_string(options.qos) + " is not 0, 1 or 2");
     if (options.filters.empty()) throw std::invalid_argument(n + " topics is empty");
-    if (options.reconnect_min < 1s || options.reconnect_max < options.reconnect_min)
+    if (options.broker.reconnect_min < 1s ||
+        options.broker.reconnect_max < options.broker.reconnect_min)
       throw std::invalid_argument(
           n + " reconnect_min must be at least 1 s and not above reconnect_max");
     filters = std::make_shared<::mqtt::string_collection>();
@@ -93,10 +94,10 @@ struct subscriber::impl {
     try {
       // No client-side persistence: a subscriber has no outgoing QoS 1 messages to keep, and
       // Paho's default would write files into the working directory.
-      client =
-          std::make_unique<::mqtt::async_client>(options.server_uri, options.client_id, nullptr);
+      client = std::make_unique<::mqtt::async_client>(options.broker.server_uri, options.client_id,
+                                                      nullptr);
     } catch (const ::mqtt::exception& e) {
-      throw std::invalid_argument(n + " server_uri '" + options.server_uri +
+      throw std::invalid_argument(n + " server_uri '" + options.broker.server_uri +
                                   "' rejected by Paho: " + e.what());
     }
   }
@@ -120,16 +121,14 @@ struct subscriber::impl {
     client->set_message_callback([this](::mqtt::const_message_ptr m) { on_message(m); });
 
     spdlog::info("{}: connecting to {} as client '{}' ({} topic filter(s), QoS {}, {} session)", n,
-                 options.server_uri, options.client_id, filters->size(), options.qos,
-                 options.clean_session ? "clean" : "persistent");
+                 options.broker.server_uri, options.client_id, filters->size(), options.qos,
+                 options.broker.clean_session ? "clean" : "persistent");
     try {
-      client->connect(
-          paho_connect_options(options.clean_session, options.keep_alive, options.reconnect_min,
-                               options.reconnect_max, options.username, options.password),
-          nullptr, connect_listener);
+      client->connect(paho_connect_options(options.broker, options.broker.clean_session), nullptr,
+                      connect_listener);
     } catch (const ::mqtt::exception& e) {
-      throw std::runtime_error(n + ": cannot start connecting to " + options.server_uri + ": " +
-                               e.what());
+      throw std::runtime_error(n + ": cannot start connecting to " + options.broker.server_uri +
+                               ": " + e.what());
     }
   }
 
@@ -165,15 +164,15 @@ struct subscriber::impl {
     }
     dying.reset();
     is_connected = false;
-    spdlog::info("{}: stopped (broker {})", options.name, options.server_uri);
+    spdlog::info("{}: stopped (broker {})", options.name, options.broker.server_uri);
   }
 
   void on_connect_result(const ::mqtt::token& t, bool ok) {
     if (ok || stopping) return;  // on_connected() logs and subscribes
     spdlog::warn("{}: broker {} not reachable ({}); retrying in the background every {}-{} s",
-                 options.name, options.server_uri,
-                 ::mqtt::exception::error_str(t.get_return_code()), options.reconnect_min.count(),
-                 options.reconnect_max.count());
+                 options.name, options.broker.server_uri,
+                 ::mqtt::exception::error_str(t.get_return_code()),
+                 options.broker.reconnect_min.count(), options.broker.reconnect_max.count());
   }
 
   // Paho's cause text ("connect onSuccess called") tells an operator nothing; not logged.
@@ -181,7 +180,7 @@ struct subscriber::impl {
     std::lock_guard lock(state_mutex);
     if (stopped || !client) return;
     spdlog::info("{}: {} to {}", options.name, connects == 0 ? "connected" : "reconnected",
-                 options.server_uri);
+                 options.broker.server_uri);
     ++connects;
     // Every (re)connect: a broker that restarted without persistence has lost our session and
     // its subscriptions. Never wait on a token here: this is Paho's callback thread.
@@ -196,7 +195,7 @@ struct subscriber::impl {
     if (stopping) return;
     if (!ok) {
       spdlog::error("{}: broker {} refused the subscription ({}): no data will arrive",
-                    options.name, options.server_uri,
+                    options.name, options.broker.server_uri,
                     ::mqtt::exception::error_str(t.get_return_code()));
       return;
     }
@@ -212,8 +211,8 @@ struct subscriber::impl {
   void on_lost(const std::string& cause) {
     is_connected = false;
     if (stopping) return;
-    spdlog::warn("{}: connection to {} lost{}{}; reconnecting", options.name, options.server_uri,
-                 cause.empty() ? "" : ": ", cause);
+    spdlog::warn("{}: connection to {} lost{}{}; reconnecting", options.name,
+                 options.broker.server_uri, cause.empty() ? "" : ": ", cause);
   }
 
   void on_message(const ::mqtt::const_message_ptr& msg) {

@@ -30,17 +30,11 @@ std::vector<common::topic_template> templates_of(const source_options& o) {
 common::subscriber_options subscriber_options_from(
     const source_options& o, const std::vector<common::topic_template>& templates) {
   common::subscriber_options s;
-  s.name = "mqtt";
-  s.server_uri = o.server_uri;
+  s.name = o.name;
+  s.broker = o.broker;
   s.client_id = o.client_id;
   for (const auto& t : templates) s.filters.push_back(t.filter());
   s.qos = o.qos;
-  s.clean_session = o.clean_session;
-  s.keep_alive = o.keep_alive;
-  s.username = o.username;
-  s.password = o.password;
-  s.reconnect_min = o.reconnect_min;
-  s.reconnect_max = o.reconnect_max;
   return s;
 }
 
@@ -92,7 +86,7 @@ struct mqtt_source::impl {
   // Callback-thread state, used by handle() only.
   json_decoder decoder;
   std::vector<core::sample> samples;
-  common::reject_log rejects{"mqtt"};
+  common::reject_log rejects{options.name};
 
   // Last member: destroyed (and stopped) first, so no message outlives the state it uses.
   common::subscriber subscription;
@@ -115,6 +109,15 @@ void mqtt_source::stop() {
 
 bool mqtt_source::connected() const noexcept {
   return impl_->subscription.connected();
+}
+
+std::string_view mqtt_source::name() const noexcept {
+  return impl_->options.name;
+}
+
+core::plugin_status mqtt_source::status() const {
+  const bool up = connected();
+  return {up, up ? "connected" : "disconnected"};
 }
 
 }  // namespace vitals::adapters::mqtt

@@ -25,11 +25,11 @@ using vitals::test::collecting_sink;
 
 source_options options_for(const std::string& uri, std::uint16_t port) {
   source_options o;
-  o.server_uri = uri;
+  o.broker.server_uri = uri;
   o.client_id = "vitalsd-test-" + std::to_string(port);  // unique per broker port
   o.topics = {"vitals/{patient}/{device}", "kinds/{patient}/{device}/{kind}"};
-  o.reconnect_min = 1s;
-  o.reconnect_max = 2s;
+  o.broker.reconnect_min = 1s;
+  o.broker.reconnect_max = 2s;
   return o;
 }
 
@@ -188,9 +188,9 @@ TEST_CASE("mqtt source: invalid options are rejected at construction, naming the
                     Catch::Contains("vitals/{nope}"));
   CHECK_THROWS_WITH(make([](source_options& o) { o.qos = 3; }), Catch::Contains("qos"));
   CHECK_THROWS_WITH(make([](source_options& o) { o.topics.clear(); }), Catch::Contains("topics"));
-  CHECK_THROWS_WITH(make([](source_options& o) { o.reconnect_max = 0s; }),
+  CHECK_THROWS_WITH(make([](source_options& o) { o.broker.reconnect_max = 0s; }),
                     Catch::Contains("reconnect"));
-  CHECK_THROWS_WITH(make([](source_options& o) { o.server_uri = "nonsense://x"; }),
+  CHECK_THROWS_WITH(make([](source_options& o) { o.broker.server_uri = "nonsense://x"; }),
                     Catch::Contains("nonsense://x"));
   CHECK_THROWS_WITH(make([](source_options& o) {
                       o.device_patients = {{"d", ""}};

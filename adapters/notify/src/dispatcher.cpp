@@ -11,7 +11,6 @@
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
-#include <vitals/adapters/notify/http_sender.hpp>
 
 namespace vitals::adapters::notify {
 
@@ -25,12 +24,6 @@ namespace {
 /// update is not sent twice. Bounded: the outbox is the real record.
 constexpr std::size_t remembered_ids = 4096;
 
-/// Statuses worth another try: the receiver is overloaded, restarting or asked us to slow down.
-/// Any other non-2xx answer will not change by repeating the same request.
-bool retryable(int status) {
-  return status == 0 || status == 408 || status == 429 || status >= 500;
-}
-
 struct queued {
   core::notification n;
   int attempts = 0;
@@ -40,15 +33,14 @@ struct queued {
 
 /// One receiver: its queue, its single attempt in flight, its backoff and token bucket.
 struct receiver_state {
-  receiver_state(asio::io_context& io, receiver_settings s) : settings(std::move(s)), timer(io) {}
+  receiver_state(asio::io_context& io, receiver r) : config(std::move(r)), timer(io) {}
 
-  receiver_settings settings;
-  std::optional<http_url> url;
-  std::string url_error;
-  std::unique_ptr<http_sender> sender;
+  receiver config;
+  const delivery_options& settings() const noexcept { return config.delivery; }
   std::map<std::uint64_t, queued> queue;  // by id: the outbox's order
-  asio::steady_timer timer;               // backoff, rate-limit wait, or an MQTT attempt's deadline
+  asio::steady_timer timer;               // backoff, rate-limit wait, or the attempt's deadline
   bool busy = false;              // an attempt in flight or the timer running: nothing else starts
+  bool in_flight = false;         // an attempt in flight (its deadline is on the timer)
   std::uint64_t attempt_seq = 0;  // completions of anything but the current attempt are stale
   milliseconds backoff{0};        // ceiling of the next retry delay
   int streak = 0;                 // consecutive failed attempts
@@ -58,13 +50,11 @@ struct receiver_state {
 };
 
 struct dispatcher::impl : std::enable_shared_from_this<impl> {
-  impl(asio::io_context& i, dispatcher_callbacks c, message_publisher* p, dispatcher_hooks h)
-      : io(i), cb(std::move(c)), mqtt(p), hooks(std::move(h)), rng(std::random_device{}()) {}
+  impl(asio::io_context& i, dispatcher_callbacks c)
+      : io(i), cb(std::move(c)), rng(std::random_device{}()) {}
 
   asio::io_context& io;
   dispatcher_callbacks cb;
-  message_publisher* mqtt;
-  dispatcher_hooks hooks;
   std::vector<std::unique_ptr<receiver_state>> receivers;
   std::unordered_map<std::string, receiver_state*> by_name;
   std::unordered_set<std::uint64_t> recent;
@@ -88,23 +78,11 @@ struct dispatcher::impl : std::enable_shared_from_this<impl> {
     if (cb.failed) cb.failed(id, attempts, std::move(error), final);
   }
 
-  /// Gives up the front notification at once (it can never succeed as configured).
-  void give_up(receiver_state& r, std::map<std::uint64_t, queued>::iterator it,
-               const std::string& error) {
-    const auto id = it->first;
-    const int attempts = it->second.attempts;
-    ++r.m.given_up;
-    spdlog::error("receiver {}: notification {} given up: {}", r.settings.name, id, error);
-    r.queue.erase(it);
-    remember(id);
-    report_failed(id, attempts, error, true);
-  }
-
   /// Takes a token, or arms the timer for the next one and returns false.
   bool take_token(receiver_state& r) {
-    const double rate = r.settings.rate_per_minute;
+    const double rate = r.settings().rate_per_minute;
     if (!(rate > 0)) return true;  // no limit configured
-    const double burst = std::max(1, r.settings.burst);
+    const double burst = std::max(1, r.settings().burst);
     const auto now = steady::now();
     const double per_ms = rate / 60000.0;
     r.tokens = std::min(
@@ -116,7 +94,7 @@ struct dispatcher::impl : std::enable_shared_from_this<impl> {
       return true;
     }
     const auto wait = milliseconds(static_cast<std::int64_t>(std::ceil((1.0 - r.tokens) / per_ms)));
-    spdlog::debug("receiver {}: rate limited, next send in {} ms", r.settings.name, wait.count());
+    spdlog::debug("receiver {}: rate limited, next send in {} ms", r.config.name, wait.count());
     wait_then_kick(r, wait);
     return false;
   }
@@ -134,125 +112,72 @@ struct dispatcher::impl : std::enable_shared_from_this<impl> {
 
   /// Starts the next attempt of `r` if nothing is in the way.
   void kick(receiver_state& r) {
-    while (!stopped && !r.busy && !r.queue.empty()) {
-      auto it = r.queue.begin();
-      if (r.settings.kind == receiver_kind::mqtt) {
-        if (!mqtt) {
-          give_up(r, it, "no MQTT connection for receivers of kind mqtt");
-          continue;
-        }
-        std::pair<std::string, std::string> msg;
-        try {
-          msg = hooks.render_mqtt ? hooks.render_mqtt(r.settings, it->second.n)
-                                  : render_mqtt(r.settings, it->second.n);
-        } catch (const std::exception& e) {
-          give_up(r, it, std::string("cannot render the message: ") + e.what());
-          continue;
-        }
-        if (!take_token(r)) return;
-        send_mqtt(r, it->first, std::move(msg));
-        return;
-      }
-      if (!r.url) {
-        give_up(r, it, "bad receiver URL: " + r.url_error);
-        continue;
-      }
-      std::optional<http_payload> payload;
-      try {
-        payload = hooks.render_http ? hooks.render_http(r.settings, it->second.n)
-                                    : render_http(r.settings, it->second.n);
-      } catch (const std::exception& e) {
-        give_up(r, it, std::string("cannot render the request: ") + e.what());
-        continue;
-      }
-      if (!payload) {
-        // The receiver has no use for this action (e.g. Alertmanager and acknowledgements).
-        const auto id = it->first;
-        ++r.m.skipped;
-        r.queue.erase(it);
-        remember(id);
-        spdlog::debug("receiver {}: notification {} skipped", r.settings.name, id);
-        report_delivered(id);
-        continue;
-      }
-      if (!take_token(r)) return;
-      send_http(r, it->second.n, std::move(*payload));
-      return;
-    }
-  }
-
-  void send_http(receiver_state& r, const core::notification& n, http_payload p) {
-    http_post post;
-    post.content_type = std::move(p.content_type);
-    post.headers = std::move(p.headers);
-    post.headers.emplace_back("Idempotency-Key", n.idempotency_key());
-    if (r.settings.kind == receiver_kind::webhook && !r.settings.secret.empty()) {
-      // Signed at send time: the receiver may reject stale timestamps (replay protection).
-      const auto t = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-      post.headers.emplace_back(
-          "X-Vitalsd-Signature",
-          "t=" + std::to_string(t) + ",v1=" + webhook_signature(r.settings.secret, t, p.body));
-    }
-    post.body = std::move(p.body);
+    if (stopped || r.busy || r.queue.empty()) return;
+    if (!take_token(r)) return;
+    auto it = r.queue.begin();
     r.busy = true;
+    r.in_flight = true;
     const auto seq = ++r.attempt_seq;
-    const auto id = n.id;
-    r.sender->post(*r.url, p.target, std::move(post), r.settings.timeout,
-                   [w = weak_from_this(), rp = &r, seq, id](http_result res) {
-                     auto self = w.lock();
-                     if (!self || self->stopped) return;
-                     self->on_result(*rp, seq, id, std::move(res));
-                   });
-  }
-
-  void send_mqtt(receiver_state& r, std::uint64_t id, std::pair<std::string, std::string> msg) {
-    r.busy = true;
-    const auto seq = ++r.attempt_seq;
-    // The publisher has no deadline of its own that we control: bound the wait for PUBACK.
-    r.timer.expires_after(r.settings.timeout);
+    const auto id = it->first;
+    const auto timeout = r.settings().timeout;
+    // The deadline: a notifier that bounds its own attempts gets a second more, so that its
+    // more precise error wins; the others (an MQTT PUBACK that never comes) end here.
+    const auto deadline =
+        r.config.notifier->bounds_attempts() ? timeout + std::chrono::seconds(1) : timeout;
+    r.timer.expires_after(deadline);
     r.timer.async_wait([w = weak_from_this(), rp = &r, seq, id](boost::system::error_code ec) {
       auto self = w.lock();
       if (ec || !self || self->stopped) return;
-      http_result res;
-      res.error = "timed out after " + std::to_string(rp->settings.timeout.count()) +
-                  " ms waiting for the broker's acknowledgement";
-      self->on_result(*rp, seq, id, std::move(res));
+      rp->config.notifier->cancel();
+      self->on_result(*rp, seq, id,
+                      core::delivery_result::failed("timed out after " +
+                                                    std::to_string(rp->settings().timeout.count()) +
+                                                    " ms waiting for the receiver"));
     });
-    mqtt->publish(std::move(msg.first), std::move(msg.second),
-                  [w = weak_from_this(), io = &io, rp = &r, seq, id](std::string error) {
-                    // Any thread: hop to ours before touching state.
-                    asio::post(*io, [w, rp, seq, id, error = std::move(error)]() mutable {
-                      auto self = w.lock();
-                      if (!self || self->stopped) return;
-                      http_result res;
-                      if (error.empty()) {
-                        res.status = 200;
-                      } else {
-                        res.error = "publish failed: " + error;
-                      }
-                      self->on_result(*rp, seq, id, std::move(res));
-                    });
-                  });
+    // The notifier may answer at once (a skip, a render error) or later from any thread: hop to
+    // the io thread before touching state, always.
+    r.config.notifier->send(
+        it->second.n, timeout,
+        [w = weak_from_this(), io = &io, rp = &r, seq, id](core::delivery_result res) {
+          asio::post(*io, [w, rp, seq, id, res = std::move(res)]() mutable {
+            auto self = w.lock();
+            if (!self || self->stopped) return;
+            self->on_result(*rp, seq, id, std::move(res));
+          });
+        });
   }
 
-  void on_result(receiver_state& r, std::uint64_t seq, std::uint64_t id, http_result res) {
-    if (seq != r.attempt_seq || !r.busy) return;  // a late answer of an attempt already settled
+  void on_result(receiver_state& r, std::uint64_t seq, std::uint64_t id,
+                 core::delivery_result res) {
+    if (seq != r.attempt_seq || !r.in_flight) return;  // a late answer of a settled attempt
     ++r.attempt_seq;
     r.busy = false;
-    if (r.settings.kind == receiver_kind::mqtt) r.timer.cancel();
+    r.in_flight = false;
+    r.timer.cancel();
     auto it = r.queue.find(id);
     if (it == r.queue.end()) return kick(r);
+    const auto& name = r.config.name;
+    using outcome = core::delivery_result::outcome;
+    if (res.what == outcome::skipped) {
+      // The receiver has no use for this action (e.g. Alertmanager and acknowledgements): it
+      // cost nothing, so it costs no token either.
+      if (r.settings().rate_per_minute > 0) {
+        r.tokens = std::min<double>(r.tokens + 1.0, std::max(1, r.settings().burst));
+      }
+      ++r.m.skipped;
+      r.queue.erase(it);
+      remember(id);
+      spdlog::debug("receiver {}: notification {} skipped", name, id);
+      report_delivered(id);
+      return kick(r);
+    }
     const int attempts = ++it->second.attempts;
-    const auto& name = r.settings.name;
-
-    if (res.status >= 200 && res.status < 300) {
+    if (res.what == outcome::delivered) {
       if (r.streak > 0) {
         spdlog::info("receiver {}: delivering again after {} failed attempt(s)", name, r.streak);
       }
       r.streak = 0;
-      r.backoff = r.settings.backoff_min;
+      r.backoff = r.settings().backoff_min;
       ++r.m.sent;
       r.queue.erase(it);
       remember(id);
@@ -260,41 +185,46 @@ struct dispatcher::impl : std::enable_shared_from_this<impl> {
       report_delivered(id);
       return kick(r);
     }
+    on_failure(r, it, attempts, std::move(res));
+  }
 
+  void on_failure(receiver_state& r, std::map<std::uint64_t, queued>::iterator it, int attempts,
+                  core::delivery_result res) {
+    const auto id = it->first;
+    const auto& name = r.config.name;
     ++r.m.failed_attempts;
-    const std::string error = res.status != 0 ? "HTTP " + std::to_string(res.status) : res.error;
-    if (!res.body.empty()) spdlog::debug("receiver {}: answer body: {}", name, res.body);
-    const bool permanent = res.status != 0 && !retryable(res.status);
-    const int max = r.settings.max_attempts;
+    if (!res.detail.empty()) spdlog::debug("receiver {}: answer: {}", name, res.detail);
+    const bool permanent = res.what == core::delivery_result::outcome::rejected;
+    const int max = r.settings().max_attempts;
     if (permanent || (max > 0 && attempts >= max)) {
       ++r.m.given_up;
       if (permanent) {
-        spdlog::error("receiver {}: notification {} rejected ({}), not retried", name, id, error);
+        spdlog::error("receiver {}: notification {} rejected ({}), not retried", name, id,
+                      res.error);
       } else {
         spdlog::warn("receiver {}: notification {} given up after {} attempt(s): {}", name, id,
-                     attempts, error);
+                     attempts, res.error);
       }
       r.queue.erase(it);
       remember(id);
-      report_failed(id, attempts, error, true);
+      report_failed(id, attempts, res.error, true);
       if (permanent) {
-        // The receiver answered: it is up, and the next notification may go at once.
+        // The receiver answered (or can never take it): the next notification may go at once.
         r.streak = 0;
-        r.backoff = r.settings.backoff_min;
+        r.backoff = r.settings().backoff_min;
         return kick(r);
       }
       ++r.streak;
       return retry_later(r, res.retry_after);  // still failing: do not hammer it
     }
-
     ++r.streak;
     if (r.streak == 1) {
-      spdlog::info("receiver {}: delivery failing ({}); retrying with backoff", name, error);
+      spdlog::info("receiver {}: delivery failing ({}); retrying with backoff", name, res.error);
     } else {
       spdlog::debug("receiver {}: attempt {} of notification {} failed: {}", name, attempts, id,
-                    error);
+                    res.error);
     }
-    report_failed(id, attempts, error, false);
+    report_failed(id, attempts, res.error, false);
     retry_later(r, res.retry_after);
   }
 
@@ -303,10 +233,10 @@ struct dispatcher::impl : std::enable_shared_from_this<impl> {
   void retry_later(receiver_state& r, std::optional<std::chrono::seconds> retry_after) {
     if (stopped) return;
     const milliseconds d = r.backoff;
-    r.backoff = std::min(d * 2, r.settings.backoff_max);
+    r.backoff = std::min(d * 2, r.settings().backoff_max);
     milliseconds delay;
     if (retry_after) {
-      delay = std::min<milliseconds>(*retry_after, r.settings.backoff_max);
+      delay = std::min<milliseconds>(*retry_after, r.settings().backoff_max);
     } else {
       std::uniform_int_distribution<std::int64_t> pick(d.count() / 2, d.count());
       delay = milliseconds(pick(rng));
@@ -315,34 +245,27 @@ struct dispatcher::impl : std::enable_shared_from_this<impl> {
   }
 };
 
-dispatcher::dispatcher(asio::io_context& io, std::vector<receiver_settings> receivers,
-                       dispatcher_callbacks cb, message_publisher* mqtt, dispatcher_hooks hooks)
-    : impl_(std::make_shared<impl>(io, std::move(cb), mqtt, std::move(hooks))) {
-  for (auto& s : receivers) {
-    if (impl_->by_name.count(s.name)) {
-      spdlog::warn("receiver {}: defined twice, the first definition is used", s.name);
+dispatcher::dispatcher(asio::io_context& io, std::vector<receiver> receivers,
+                       dispatcher_callbacks cb)
+    : impl_(std::make_shared<impl>(io, std::move(cb))) {
+  for (auto& rc : receivers) {
+    if (impl_->by_name.count(rc.name)) {
+      spdlog::warn("receiver {}: defined twice, the first definition is used", rc.name);
       continue;
     }
+    if (!rc.notifier) throw std::invalid_argument("receiver " + rc.name + " has no notifier");
     // Zero delays would spin; a cap below the floor is the floor.
-    s.backoff_min = std::max(s.backoff_min, milliseconds(1));
-    s.backoff_max = std::max(s.backoff_max, s.backoff_min);
-    auto r = std::make_unique<receiver_state>(io, std::move(s));
+    auto& d = rc.delivery;
+    d.backoff_min = std::max(d.backoff_min, milliseconds(1));
+    d.backoff_max = std::max(d.backoff_max, d.backoff_min);
+    auto r = std::make_unique<receiver_state>(io, std::move(rc));
     auto& st = *r;
-    st.backoff = st.settings.backoff_min;
-    st.tokens = std::max(1, st.settings.burst);
+    st.backoff = st.settings().backoff_min;
+    st.tokens = std::max(1, st.settings().burst);
     st.refilled = steady::now();
-    st.m.name = st.settings.name;
-    st.m.kind = std::string(to_string(st.settings.kind));
-    if (st.settings.kind != receiver_kind::mqtt) {
-      st.url = parse_http_url(st.settings.url, &st.url_error);
-      if (!st.url) {
-        spdlog::error("receiver {}: {}; its notifications will fail", st.settings.name,
-                      st.url_error);
-      }
-      st.sender = std::make_unique<http_sender>(
-          io, st.settings.name, tls_settings{st.settings.ca_file, st.settings.verify_tls});
-    }
-    impl_->by_name.emplace(st.settings.name, &st);
+    st.m.name = st.config.name;
+    st.m.kind = st.config.type;
+    impl_->by_name.emplace(st.config.name, &st);
     impl_->receivers.push_back(std::move(r));
   }
 }
@@ -377,8 +300,9 @@ void dispatcher::stop() {
   d.stopped = true;
   for (auto& r : d.receivers) {
     r->timer.cancel();
-    if (r->sender) r->sender->cancel();
+    r->config.notifier->cancel();
     r->busy = false;
+    r->in_flight = false;
     ++r->attempt_seq;
   }
 }

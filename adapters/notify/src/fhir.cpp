@@ -13,7 +13,10 @@
 //   plus a Communication saying who did it.
 // The patient is a logical reference by identifier: vitalsd knows device-level patient ids, not
 // the server's Patient resource ids.
-#include <vitals/adapters/notify/receiver.hpp>
+#include <vitals/adapters/notify/notifiers.hpp>
+#include <vitals/adapters/notify/payloads.hpp>
+
+#include "kinds.hpp"
 
 #include <array>
 #include <cstdio>
@@ -177,45 +180,11 @@ json observation(const core::alert_record& a, double value, core::timestamp at,
   };
 }
 
-}  // namespace
-
-std::optional<http_payload> render_fhir(const receiver_settings& r, const core::notification& n) {
+/// The alert as a DetectedIssue, with its evidence and what was done about it.
+json detected_issue(const receiver_settings& r, const core::notification& n,
+                    const json& evidence_ref) {
   const auto& a = n.alert;
   const std::string alert_id = std::to_string(a.id);
-  const std::string key = n.idempotency_key();
-  const bool closing =
-      n.action == core::notify_action::acknowledge || n.action == core::notify_action::resolve;
-  const bool physiological = a.source == core::alert_source::physiological;
-  json entries = json::array();
-
-  // The triggering Observation: one per alert, so repeats and retries find it (ifNoneExist).
-  // A technical alert's value (e.g. a feed's silence) is no vital sign: no Observation.
-  const std::string raised_obs_id = n.dedup_key() + "-raised";
-  json evidence_ref;
-  if (physiological) {
-    const std::string raised_url = uuid_from(raised_obs_id);
-    if (closing) {
-      // Not in this Bundle: a conditional reference the server resolves to the stored one.
-      evidence_ref =
-          json{{"reference",
-                "Observation?identifier=" + std::string(observation_system) + "|" + raised_obs_id}};
-    } else {
-      entries.push_back(entry_post(raised_url, observation(a, a.value, a.raised_at, raised_obs_id),
-                                   "Observation", observation_system, raised_obs_id));
-      evidence_ref = json{{"reference", raised_url}};
-    }
-  }
-  std::string escalating_url;
-  if (physiological && n.action == core::notify_action::escalate && n.event.data_time) {
-    // A detector-driven escalation: the value that made it worse, at its device time.
-    escalating_url = uuid_from(key + "/Observation");
-    entries.push_back(entry_post(escalating_url,
-                                 observation(a, n.event.value, *n.event.data_time, key),
-                                 "Observation", observation_system, key));
-  }
-
-  // The alert.
-  const std::string issue_url = uuid_from(key + "/DetectedIssue");
   json issue{
       {"resourceType", "DetectedIssue"},
       {"identifier", json::array({identifier(alert_system, alert_id)})},
@@ -253,12 +222,17 @@ std::optional<http_payload> render_fhir(const receiver_settings& r, const core::
   mitigate("acknowledged", a.acknowledged_at, a.acknowledged_by);
   mitigate("resolved", a.resolved_at, a.resolved_by);
   if (!mitigation.empty()) issue["mitigation"] = std::move(mitigation);
-  const bool update = closing || n.action == core::notify_action::escalate;
-  entries.push_back(
-      update ? entry_put(issue_url, std::move(issue), "DetectedIssue", alert_system, alert_id)
-             : entry_post(issue_url, std::move(issue), "DetectedIssue", alert_system, alert_id));
+  return issue;
+}
 
-  // The message to the care team.
+/// The message to the care team about the issue (and the escalating observation, if any).
+json communication(const core::notification& n, const std::string& issue_url,
+                   const std::string& escalating_url) {
+  const auto& a = n.alert;
+  const std::string alert_id = std::to_string(a.id);
+  const std::string key = n.idempotency_key();
+  const bool closing =
+      n.action == core::notify_action::acknowledge || n.action == core::notify_action::resolve;
   std::string text;
   auto level = a.level;
   if (closing) {
@@ -277,7 +251,7 @@ std::optional<http_payload> render_fhir(const receiver_settings& r, const core::
   }
   json about = json::array({{{"reference", issue_url}}});
   if (!escalating_url.empty()) about.push_back({{"reference", escalating_url}});
-  const json communication{
+  return json{
       {"resourceType", "Communication"},
       {"identifier", json::array({identifier(notification_system, key)})},
       {"status", "completed"},
@@ -289,7 +263,54 @@ std::optional<http_payload> render_fhir(const receiver_settings& r, const core::
       {"sent", format_utc(n.event.at)},
       {"payload", json::array({{{"contentString", text}}})},
   };
-  entries.push_back(entry_post(uuid_from(key + "/Communication"), communication, "Communication",
+}
+
+}  // namespace
+
+std::optional<http_payload> render_fhir(const receiver_settings& r, const core::notification& n) {
+  const auto& a = n.alert;
+  const std::string alert_id = std::to_string(a.id);
+  const std::string key = n.idempotency_key();
+  const bool closing =
+      n.action == core::notify_action::acknowledge || n.action == core::notify_action::resolve;
+  const bool physiological = a.source == core::alert_source::physiological;
+  json entries = json::array();
+
+  // The triggering Observation: one per alert, so repeats and retries find it (ifNoneExist).
+  // A technical alert's value (e.g. a feed's silence) is no vital sign: no Observation.
+  const std::string raised_obs_id = n.dedup_key() + "-raised";
+  json evidence_ref;
+  if (physiological) {
+    const std::string raised_url = uuid_from(raised_obs_id);
+    if (closing) {
+      // Not in this Bundle: a conditional reference the server resolves to the stored one.
+      evidence_ref =
+          json{{"reference",
+                "Observation?identifier=" + std::string(observation_system) + "|" + raised_obs_id}};
+    } else {
+      entries.push_back(entry_post(raised_url, observation(a, a.value, a.raised_at, raised_obs_id),
+                                   "Observation", observation_system, raised_obs_id));
+      evidence_ref = json{{"reference", raised_url}};
+    }
+  }
+  std::string escalating_url;
+  if (physiological && n.action == core::notify_action::escalate && n.event.data_time) {
+    // A detector-driven escalation: the value that made it worse, at its device time.
+    escalating_url = uuid_from(key + "/Observation");
+    entries.push_back(entry_post(escalating_url,
+                                 observation(a, n.event.value, *n.event.data_time, key),
+                                 "Observation", observation_system, key));
+  }
+
+  const std::string issue_url = uuid_from(key + "/DetectedIssue");
+  json issue = detected_issue(r, n, evidence_ref);
+  const bool update = closing || n.action == core::notify_action::escalate;
+  entries.push_back(
+      update ? entry_put(issue_url, std::move(issue), "DetectedIssue", alert_system, alert_id)
+             : entry_post(issue_url, std::move(issue), "DetectedIssue", alert_system, alert_id));
+
+  const json message = communication(n, issue_url, escalating_url);
+  entries.push_back(entry_post(uuid_from(key + "/Communication"), message, "Communication",
                                notification_system, key));
 
   const json bundle{{"resourceType", "Bundle"}, {"type", "transaction"}, {"entry", entries}};
@@ -301,4 +322,20 @@ std::optional<http_payload> render_fhir(const receiver_settings& r, const core::
   return p;
 }
 
+core::notifier_descriptor detail::fhir_notifier() {
+  core::notifier_descriptor d;
+  d.type = "fhir";
+  d.summary = "FHIR R4 transaction Bundles (Observation, DetectedIssue, Communication)";
+  d.options = http_option_specs("The FHIR server's base URL (transactions are POSTed to it).");
+  d.options.push_back(core::option_spec::secret_file(
+      "secret_file", "access token", "File holding an access token (sent as a bearer token)."));
+  d.options.push_back(external_url_option());
+  d.check = check_http_options;
+  d.create = [](const core::option_set& s, core::notifier_context& ctx) {
+    const auto r = renderer_settings(s, ctx.name);
+    return make_http_notifier(s, ctx,
+                              [r](const core::notification& n) { return render_fhir(r, n); });
+  };
+  return d;
+}
 }  // namespace vitals::adapters::notify

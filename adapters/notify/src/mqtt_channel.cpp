@@ -103,20 +103,22 @@ struct mqtt_channel::impl {
         connect_listener([this](const ::mqtt::token& t, bool ok) { on_connect_result(t, ok); }),
         subscribe_listener(
             [this](const ::mqtt::token& t, bool ok) { on_subscribe_result(t, ok); }) {
-    if (options.server_uri.empty()) throw std::invalid_argument("alert mqtt server_uri is empty");
+    if (options.broker.server_uri.empty())
+      throw std::invalid_argument("alert mqtt server_uri is empty");
     if (options.client_id.empty()) throw std::invalid_argument("alert mqtt client_id is empty");
     if (options.qos < 0 || options.qos > 2)
       throw std::invalid_argument("alert mqtt qos " + std::to_string(options.qos) +
                                   " is not 0, 1 or 2");
-    if (options.reconnect_min < 1s || options.reconnect_max < options.reconnect_min)
+    if (options.broker.reconnect_min < 1s ||
+        options.broker.reconnect_max < options.broker.reconnect_min)
       throw std::invalid_argument(
           "alert mqtt reconnect_min must be at least 1 s and not above reconnect_max");
     try {
       // No client-side persistence: the dispatcher's outbox is what survives a restart.
-      client =
-          std::make_shared<::mqtt::async_client>(options.server_uri, options.client_id, nullptr);
+      client = std::make_shared<::mqtt::async_client>(options.broker.server_uri, options.client_id,
+                                                      nullptr);
     } catch (const ::mqtt::exception& e) {
-      throw std::invalid_argument("alert mqtt server_uri '" + options.server_uri +
+      throw std::invalid_argument("alert mqtt server_uri '" + options.broker.server_uri +
                                   "' rejected by Paho: " + e.what());
     }
     raw = client.get();
@@ -175,19 +177,16 @@ struct mqtt_channel::impl {
     raw->set_connected_handler([this](const std::string&) { on_connected(); });
     raw->set_connection_lost_handler([this](const std::string& cause) { on_lost(cause); });
     raw->set_message_callback([this](::mqtt::const_message_ptr m) { on_message(m); });
-    spdlog::info("alerts mqtt: connecting to {} as client '{}'{}", options.server_uri,
+    spdlog::info("alerts mqtt: connecting to {} as client '{}'{}", options.broker.server_uri,
                  options.client_id,
                  options.command_topic.empty() ? "" : ", commands on " + options.command_topic);
     try {
       // Clean session: commands sent while vitalsd is down are not replayed later, when they
       // may no longer be what the sender meant.
-      raw->connect(
-          common::paho_connect_options(true, options.keep_alive, options.reconnect_min,
-                                       options.reconnect_max, options.username, options.password),
-          nullptr, connect_listener);
+      raw->connect(common::paho_connect_options(options.broker, true), nullptr, connect_listener);
     } catch (const ::mqtt::exception& e) {
-      throw std::runtime_error("alerts mqtt: cannot start connecting to " + options.server_uri +
-                               ": " + e.what());
+      throw std::runtime_error("alerts mqtt: cannot start connecting to " +
+                               options.broker.server_uri + ": " + e.what());
     }
   }
 
@@ -225,7 +224,7 @@ struct mqtt_channel::impl {
       left.swap(pending);
     }
     for (auto& [id, done] : left) done("channel stopped");
-    spdlog::info("alerts mqtt: stopped (broker {})", options.server_uri);
+    spdlog::info("alerts mqtt: stopped (broker {})", options.broker.server_uri);
   }
 
   void publish(std::string topic, std::string payload, std::function<void(std::string)> done) {
@@ -275,14 +274,14 @@ struct mqtt_channel::impl {
   void on_connect_result(const ::mqtt::token& t, bool ok) {
     if (ok || stopping) return;  // on_connected() logs
     spdlog::warn("alerts mqtt: broker {} not reachable ({}); retrying every {}-{} s",
-                 options.server_uri, ::mqtt::exception::error_str(t.get_return_code()),
-                 options.reconnect_min.count(), options.reconnect_max.count());
+                 options.broker.server_uri, ::mqtt::exception::error_str(t.get_return_code()),
+                 options.broker.reconnect_min.count(), options.broker.reconnect_max.count());
   }
 
   void on_connected() {
     if (stopping) return;
     spdlog::info("alerts mqtt: {} to {}", connects == 0 ? "connected" : "reconnected",
-                 options.server_uri);
+                 options.broker.server_uri);
     ++connects;
     link_up = true;
     if (options.command_topic.empty()) return;
@@ -310,7 +309,7 @@ struct mqtt_channel::impl {
     link_up = false;
     subscribed = false;
     if (stopping) return;
-    spdlog::warn("alerts mqtt: connection to {} lost{}{}; reconnecting", options.server_uri,
+    spdlog::warn("alerts mqtt: connection to {} lost{}{}; reconnecting", options.broker.server_uri,
                  cause.empty() ? "" : ": ", cause);
   }
 

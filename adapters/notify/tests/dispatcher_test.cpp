@@ -5,6 +5,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
@@ -14,8 +16,11 @@
 
 #include <vitals/adapters/notify/dispatcher.hpp>
 #include <vitals/adapters/notify/http_sender.hpp>
+#include <vitals/adapters/registry.hpp>
+#include <vitals/config/loader.hpp>
 #include <vitals/test/http_receiver.hpp>
 #include <vitals/test/mosquitto_broker.hpp>
+#include <vitals/test/temp_dir.hpp>
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -28,16 +33,25 @@ using vitals::test::received_request;
 
 namespace {
 
+/// A receiver as the harness builds it on its io thread: by default an HTTP notifier with the
+/// test's own payload (test_render).
+struct receiver_spec {
+  std::string name;
+  std::string url;
+  notify::delivery_options delivery;
+  std::function<std::unique_ptr<core::notifier>(asio::io_context&)> make;  ///< overrides the rest
+  std::function<std::optional<notify::http_payload>(const core::notification&)> render;
+};
+
 /// A receiver with test-sized timings.
-notify::receiver_settings receiver(const std::string& name, const std::string& url) {
-  notify::receiver_settings r;
+receiver_spec receiver(const std::string& name, const std::string& url) {
+  receiver_spec r;
   r.name = name;
-  r.kind = notify::receiver_kind::ntfy;  // any HTTP kind but webhook: no signature needed
   r.url = url;
-  r.timeout = 2s;
-  r.backoff_min = 5ms;
-  r.backoff_max = 20ms;
-  r.rate_per_minute = 0;  // unlimited unless a test says otherwise
+  r.delivery.timeout = 2s;
+  r.delivery.backoff_min = 5ms;
+  r.delivery.backoff_max = 20ms;
+  r.delivery.rate_per_minute = 0;  // unlimited unless a test says otherwise
   return r;
 }
 
@@ -53,8 +67,7 @@ core::notification note(std::uint64_t id, const std::string& to, std::uint64_t a
 }
 
 /// The test's own payload: who and what, readable back on the receiving side.
-std::optional<notify::http_payload> test_render(const notify::receiver_settings&,
-                                                const core::notification& n) {
+std::optional<notify::http_payload> test_render(const core::notification& n) {
   notify::http_payload p;
   p.target = "/hook";
   p.content_type = "text/plain";
@@ -79,9 +92,19 @@ struct failure {
 /// and reads the callbacks' records under a lock.
 class harness {
  public:
-  explicit harness(std::vector<notify::receiver_settings> receivers,
-                   notify::dispatcher_hooks hooks = {notify::http_renderer(test_render), {}},
-                   notify::message_publisher* mqtt = nullptr) {
+  explicit harness(const std::vector<receiver_spec>& specs) {
+    std::vector<notify::receiver> receivers;
+    for (const auto& sp : specs) {
+      notify::receiver r;
+      r.name = sp.name;
+      r.type = "test";
+      r.delivery = sp.delivery;
+      r.notifier = sp.make ? sp.make(io_)
+                           : std::make_unique<notify::http_notifier>(
+                                 io_, sp.name, sp.url, notify::tls_settings{},
+                                 sp.render ? sp.render : test_render);
+      receivers.push_back(std::move(r));
+    }
     notify::dispatcher_callbacks cb;
     cb.delivered = [this](std::uint64_t id, core::timestamp) {
       std::lock_guard lock(mutex_);
@@ -91,7 +114,7 @@ class harness {
       std::lock_guard lock(mutex_);
       failed_.push_back({id, attempts, std::move(error), final});
     };
-    dispatcher_.emplace(io_, std::move(receivers), std::move(cb), mqtt, std::move(hooks));
+    dispatcher_.emplace(io_, std::move(receivers), std::move(cb));
     thread_ = std::thread([this] { io_.run(); });
   }
   ~harness() {
@@ -297,7 +320,7 @@ TEST_CASE("dispatcher gives up after max_attempts", "[dispatcher]") {
   http_receiver rx;
   rx.respond_status(500);
   auto r = receiver("ops", rx.url());
-  r.max_attempts = 3;
+  r.delivery.max_attempts = 3;
   harness h({r});
   h.submit({note(1, "ops")});
   REQUIRE(eventually([&] { return h.failed().size() == 3; }, 5s));
@@ -322,8 +345,9 @@ TEST_CASE("dispatcher honours Retry-After over its own backoff", "[dispatcher]")
     return a;
   });
   auto r = receiver("ops", rx.url());
-  r.backoff_min = 60s;  // without Retry-After the retry would be far beyond this test's wait
-  r.backoff_max = 120s;
+  r.delivery.backoff_min =
+      60s;  // without Retry-After the retry would be far beyond this test's wait
+  r.delivery.backoff_max = 120s;
   harness h({r});
   h.submit({note(1, "ops")});
   REQUIRE(rx.wait_for_accepted(1, 5s));
@@ -335,8 +359,8 @@ TEST_CASE("dispatcher honours Retry-After over its own backoff", "[dispatcher]")
 TEST_CASE("dispatcher rate limit holds back what exceeds the burst", "[dispatcher]") {
   http_receiver rx;
   auto r = receiver("ops", rx.url());
-  r.burst = 2;
-  r.rate_per_minute = 0.5;  // the next token comes after two minutes
+  r.delivery.burst = 2;
+  r.delivery.rate_per_minute = 0.5;  // the next token comes after two minutes
   harness h({r});
   h.submit({note(1, "ops"), note(2, "ops"), note(3, "ops")});
   REQUIRE(rx.wait_for_accepted(2));
@@ -356,7 +380,7 @@ TEST_CASE("dispatcher times out a receiver that never answers", "[dispatcher]") 
     return a;
   });
   auto r = receiver("ops", rx.url());
-  r.timeout = 200ms;
+  r.delivery.timeout = 200ms;
   harness h({r});
   h.submit({note(1, "ops")});
   REQUIRE(rx.wait_for_accepted(1, 5s));
@@ -387,13 +411,10 @@ TEST_CASE("dispatcher delivers a resubmitted id once", "[dispatcher]") {
 TEST_CASE("dispatcher reports unknown receivers, skips, bad URLs and refused TLS", "[dispatcher]") {
   http_receiver rx;
   auto tls = receiver("tls", "https://127.0.0.1:" + std::to_string(rx.port()) + "/");
-  tls.max_attempts = 1;
-  notify::dispatcher_hooks hooks;
-  hooks.render_http = [](const notify::receiver_settings& r, const core::notification& n) {
-    if (r.name == "quiet") return std::optional<notify::http_payload>();
-    return test_render(r, n);
-  };
-  harness h({receiver("quiet", rx.url()), receiver("bad", "ftp://example.org/"), tls}, hooks);
+  tls.delivery.max_attempts = 1;
+  auto quiet = receiver("quiet", rx.url());
+  quiet.render = [](const core::notification&) { return std::optional<notify::http_payload>(); };
+  harness h({quiet, receiver("bad", "ftp://example.org/"), tls});
   h.submit({note(1, "nobody"), note(2, "quiet"), note(3, "bad"), note(4, "tls")});
   REQUIRE(eventually([&] { return h.failed().size() == 3 && h.delivered().size() == 1; }, 5s));
   CHECK(h.delivered() == std::vector<std::uint64_t>{2});
@@ -402,6 +423,7 @@ TEST_CASE("dispatcher reports unknown receivers, skips, bad URLs and refused TLS
   CHECK(by_id.at(1).final);
   CHECK(by_id.at(1).error.find("unknown receiver 'nobody'") != std::string::npos);
   CHECK(by_id.at(3).final);
+  INFO(by_id.at(3).error);
   CHECK(by_id.at(3).error.find("scheme") != std::string::npos);
   CHECK(by_id.at(4).final);
   CHECK(by_id.at(4).error.find("TLS handshake") != std::string::npos);
@@ -420,7 +442,7 @@ TEST_CASE("dispatcher stop cancels the attempt in flight and reports nothing mor
     return a;
   });
   auto r = receiver("ops", rx.url());
-  r.timeout = 300ms;
+  r.delivery.timeout = 300ms;
   harness h({r});
   h.submit({note(1, "ops"), note(2, "ops")});
   REQUIRE(rx.wait_for(1));
@@ -436,7 +458,7 @@ TEST_CASE("dispatcher stop cancels the attempt in flight and reports nothing mor
 namespace {
 
 /// Plays the broker connection: acknowledges from a thread of its own, as Paho does.
-class fake_publisher final : public notify::message_publisher {
+class fake_publisher final : public core::message_publisher {
  public:
   explicit fake_publisher(std::string fail_first) : fail_first_(std::move(fail_first)) {}
   ~fake_publisher() override {
@@ -468,18 +490,20 @@ class fake_publisher final : public notify::message_publisher {
 
 TEST_CASE("dispatcher publishes MQTT receivers through the publisher", "[dispatcher]") {
   fake_publisher pub("connection lost");
-  notify::receiver_settings m;
-  m.name = "pager";
-  m.kind = notify::receiver_kind::mqtt;
-  m.backoff_min = 5ms;
-  m.backoff_max = 10ms;
-  m.rate_per_minute = 0;
-  notify::dispatcher_hooks hooks;
-  hooks.render_mqtt = [](const notify::receiver_settings&, const core::notification& n) {
-    return std::make_pair("alerts/" + std::to_string(n.alert.id), std::to_string(n.id));
+  /// The MQTT notifier with the test's own topic and message, on `publisher`.
+  const auto pager = [](core::message_publisher* publisher) {
+    auto m = receiver("pager", "");
+    m.delivery.backoff_min = 5ms;
+    m.delivery.backoff_max = 10ms;
+    m.make = [publisher](asio::io_context&) {
+      return std::make_unique<notify::message_notifier>(publisher, [](const core::notification& n) {
+        return std::make_pair("alerts/" + std::to_string(n.alert.id), std::to_string(n.id));
+      });
+    };
+    return m;
   };
   {
-    harness h({m}, hooks, &pub);
+    harness h({pager(&pub)});
     h.submit({note(1, "pager", 3), note(2, "pager", 4)});
     REQUIRE(eventually([&] { return h.delivered().size() == 2; }, 5s));
     CHECK(h.delivered() == std::vector<std::uint64_t>{1, 2});
@@ -493,7 +517,7 @@ TEST_CASE("dispatcher publishes MQTT receivers through the publisher", "[dispatc
   CHECK(msgs[1] == std::make_pair(std::string("alerts/3"), std::string("1")));
   CHECK(msgs[2] == std::make_pair(std::string("alerts/4"), std::string("2")));
 
-  harness without({m}, hooks, nullptr);
+  harness without({pager(nullptr)});
   without.submit({note(9, "pager")});
   REQUIRE(eventually([&] { return without.failed().size() == 1; }, 5s));
   CHECK(without.failed()[0].final);
@@ -503,11 +527,25 @@ TEST_CASE("dispatcher publishes MQTT receivers through the publisher", "[dispatc
 TEST_CASE("dispatcher signs webhooks: HMAC-SHA256 verifiable by the receiver",
           "[dispatcher][render]") {
   http_receiver rx;
-  auto r = receiver("hook", rx.url("/in"));
-  r.kind = notify::receiver_kind::webhook;
-  r.secret = "s3cret-key";
-  notify::dispatcher_hooks real;  // the shipped render_http
-  harness h({r}, real);
+  // The shipped webhook plugin, configured as an operator would (the key in a file).
+  vitals::test::temp_dir dir("vitals-webhook");
+  const std::string secret = "s3cret-key";
+  const auto key_file = dir.path() / "hook.key";
+  std::ofstream(key_file) << secret << "\n";
+  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read);
+  const auto& plugins = vitals::adapters::registry();
+  const auto s = vitals::config::load_string(
+      "[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\n"
+      "url = \"" +
+          rx.url("/in") + "\"\nsecret_file = \"" + key_file.string() + "\"\n",
+      "hook.toml", plugins);
+  REQUIRE(s.receivers.size() == 1);
+  auto r = receiver("hook", "");
+  r.make = [&](asio::io_context& io) {
+    core::notifier_context ctx{"hook", io, nullptr, s.sections};
+    return plugins.notifier("webhook")->create(s.receivers[0].options, ctx);
+  };
+  harness h({r});
   auto n = note(11, "hook", 5, 17);
   n.action = core::notify_action::trigger;
   h.submit({n});
@@ -528,7 +566,7 @@ TEST_CASE("dispatcher signs webhooks: HMAC-SHA256 verifiable by the receiver",
   const std::string signed_text = t + "." + req.body;
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
-  REQUIRE(HMAC(EVP_sha256(), r.secret.data(), static_cast<int>(r.secret.size()),
+  REQUIRE(HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
                reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac,
                &mac_len) != nullptr);
   std::string hex;

@@ -21,10 +21,10 @@ namespace {
 
 mqtt_channel_options options_for(const mosquitto_broker& broker) {
   mqtt_channel_options o;
-  o.server_uri = broker.uri();
+  o.broker.server_uri = broker.uri();
   o.client_id = "vitalsd-alerts-test-" + std::to_string(broker.port());
-  o.reconnect_min = 1s;
-  o.reconnect_max = 2s;
+  o.broker.reconnect_min = 1s;
+  o.broker.reconnect_max = 2s;
   return o;
 }
 
@@ -134,8 +134,9 @@ TEST_CASE("mqtt channel: publishing while the broker is down fails at once", "[m
 
 TEST_CASE("mqtt channel: unusable options are rejected", "[mqtt_channel]") {
   mqtt_channel_options o;
+  o.broker.server_uri = "";
   CHECK_THROWS_AS(mqtt_channel(o), std::invalid_argument);
-  o.server_uri = "tcp://127.0.0.1:1";
-  o.reconnect_min = 0s;
+  o.broker.server_uri = "tcp://127.0.0.1:1";
+  o.broker.reconnect_min = 0s;
   CHECK_THROWS_AS(mqtt_channel(o), std::invalid_argument);
 }

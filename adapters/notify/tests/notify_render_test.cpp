@@ -7,12 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <vitals/adapters/notify/mqtt_channel.hpp>
-#include <vitals/adapters/notify/receiver.hpp>
+#include <vitals/adapters/notify/payloads.hpp>
+#include <vitals/adapters/registry.hpp>
 
 namespace core = vitals::core;
 namespace notify = vitals::adapters::notify;
 using nlohmann::json;
-using notify::receiver_kind;
 using notify::receiver_settings;
 
 namespace {
@@ -77,16 +77,43 @@ core::notification make_notification(core::notify_action action = core::notify_a
   return n;
 }
 
-receiver_settings receiver(receiver_kind kind) {
-  receiver_settings r;
+/// The built-in notifier types, by the renderer each uses.
+enum class receiver_kind { webhook, alertmanager, pagerduty, ntfy, mqtt, fhir };
+
+/// A renderer's view of a receiver of `kind`.
+struct test_receiver : receiver_settings {
+  receiver_kind kind = receiver_kind::webhook;
+};
+
+test_receiver receiver(receiver_kind kind) {
+  test_receiver r;
   r.name = "ward";
   r.kind = kind;
-  r.url = "https://example.test/hook";
   return r;
 }
 
-json body_of(const receiver_settings& r, const core::notification& n) {
-  const auto p = notify::render_http(r, n);
+/// The HTTP payload the notifier type of `r` renders.
+std::optional<notify::http_payload> render_http(const test_receiver& r,
+                                                const core::notification& n) {
+  switch (r.kind) {
+    case receiver_kind::webhook:
+      return notify::render_webhook(r, n);
+    case receiver_kind::alertmanager:
+      return notify::render_alertmanager(r, n);
+    case receiver_kind::pagerduty:
+      return notify::render_pagerduty(r, n);
+    case receiver_kind::ntfy:
+      return notify::render_ntfy(r, n);
+    case receiver_kind::fhir:
+      return notify::render_fhir(r, n);
+    case receiver_kind::mqtt:
+      break;
+  }
+  throw std::invalid_argument("not an HTTP receiver");
+}
+
+json body_of(const test_receiver& r, const core::notification& n) {
+  const auto p = render_http(r, n);
   REQUIRE(p);
   return json::parse(p->body);
 }
@@ -114,14 +141,22 @@ std::string openssl_hmac_hex(const std::string& key, const std::string& msg) {
 
 }  // namespace
 
-TEST_CASE("receiver kinds have names and parse back", "[notify]") {
-  for (const auto k :
-       {receiver_kind::webhook, receiver_kind::alertmanager, receiver_kind::pagerduty,
-        receiver_kind::ntfy, receiver_kind::mqtt, receiver_kind::fhir}) {
-    CHECK(notify::parse_receiver_kind(notify::to_string(k)) == k);
+TEST_CASE("the built-in receiver types are registered by name", "[notify]") {
+  const auto& plugins = vitals::adapters::registry();
+  for (const char* type : {"webhook", "alertmanager", "pagerduty", "ntfy", "mqtt", "fhir"}) {
+    INFO(type);
+    const auto* d = plugins.notifier(type);
+    REQUIRE(d);
+    CHECK(d->type == type);
+    CHECK_FALSE(d->summary.empty());
+    // Only the MQTT receiver publishes on the alert channel; the others are HTTP.
+    CHECK(d->uses_message_channel == (std::string(type) == "mqtt"));
+    CHECK((core::find_spec(d->options, "url") != nullptr) == (std::string(type) != "mqtt"));
   }
-  CHECK(notify::to_string(receiver_kind::alertmanager) == "alertmanager");
-  CHECK_FALSE(notify::parse_receiver_kind("slack"));
+  CHECK_FALSE(plugins.notifier("slack"));
+  // Delivery options apply to every receiver.
+  CHECK(core::find_spec(plugins.receiver_options(), "timeout_s"));
+  CHECK(core::find_spec(plugins.receiver_options(), "rate_per_min"));
 }
 
 TEST_CASE("times are ISO-8601 UTC with milliseconds", "[notify]") {
@@ -131,7 +166,7 @@ TEST_CASE("times are ISO-8601 UTC with milliseconds", "[notify]") {
 
 TEST_CASE("webhook body is the neutral notification document", "[notify]") {
   const auto n = make_notification();
-  const auto p = notify::render_http(receiver(receiver_kind::webhook), n);
+  const auto p = render_http(receiver(receiver_kind::webhook), n);
   REQUIRE(p);
   CHECK(p->content_type == "application/json");
   CHECK(p->target.empty());
@@ -225,7 +260,7 @@ TEST_CASE("alertmanager: firing, resolved, acknowledgement skipped", "[notify]")
   CHECK(resolved["alerts"][0]["endsAt"] == "2026-11-28T14:05:05.123Z");
   CHECK(resolved["alerts"][0]["fingerprint"] == fp);
 
-  CHECK_FALSE(notify::render_http(r, make_notification(core::notify_action::acknowledge)));
+  CHECK_FALSE(render_http(r, make_notification(core::notify_action::acknowledge)));
 }
 
 TEST_CASE("pagerduty: one dedup_key for trigger, acknowledge and resolve, severities", "[notify]") {
@@ -274,7 +309,7 @@ TEST_CASE("ntfy: priority, tags, click and bearer token", "[notify]") {
   r.topic = "ward-3";
   r.secret = "tk_abc";
   r.external_url = "https://vitals.example";
-  const auto p = notify::render_http(r, make_notification());
+  const auto p = render_http(r, make_notification());
   REQUIRE(p);
   CHECK(header(*p, "Authorization") == "Bearer tk_abc");
   const auto j = json::parse(p->body);
@@ -295,13 +330,13 @@ TEST_CASE("ntfy: priority, tags, click and bearer token", "[notify]") {
 
   r.secret.clear();
   r.external_url.clear();
-  const auto plain = notify::render_http(r, make_notification());
+  const auto plain = render_http(r, make_notification());
   REQUIRE(plain);
   CHECK(header(*plain, "Authorization").empty());
   CHECK_FALSE(json::parse(plain->body).contains("click"));
 }
 
-TEST_CASE("mqtt: topic template and payload, not an HTTP receiver", "[notify]") {
+TEST_CASE("mqtt: topic template and payload", "[notify]") {
   auto r = receiver(receiver_kind::mqtt);
   const auto n = make_notification();
   auto [topic, payload] = notify::render_mqtt(r, n);
@@ -309,7 +344,6 @@ TEST_CASE("mqtt: topic template and payload, not an HTTP receiver", "[notify]") 
   CHECK(json::parse(payload) == json::parse(notify::notification_json(n)));
   r.topic = "ward/{priority}/{patient}/{rule}/{action}";
   CHECK(notify::render_mqtt(r, n).first == "ward/high/p1/spo2_low/trigger");
-  CHECK_THROWS_AS(notify::render_http(r, n), std::invalid_argument);
 }
 
 namespace {
@@ -328,7 +362,7 @@ const json& entry_of(const json& bundle, const std::string& type) {
 TEST_CASE("fhir: trigger bundle with Observation, DetectedIssue and Communication", "[notify]") {
   auto r = receiver(receiver_kind::fhir);
   r.secret = "tok";
-  const auto p = notify::render_http(r, make_notification());
+  const auto p = render_http(r, make_notification());
   REQUIRE(p);
   CHECK(p->content_type == "application/fhir+json");
   CHECK(header(*p, "Authorization") == "Bearer tok");
@@ -372,7 +406,7 @@ TEST_CASE("fhir: trigger bundle with Observation, DetectedIssue and Communicatio
   CHECK(c["about"][0]["reference"] == issue["fullUrl"]);
   CHECK(c["payload"][0]["contentString"].is_string());
   // A retry renders the same Bundle: the same uuids and identifiers.
-  CHECK(notify::render_http(r, make_notification())->body == p->body);
+  CHECK(render_http(r, make_notification())->body == p->body);
 
   auto hr = make_notification(core::notify_action::trigger, core::vital_kind::heart_rate,
                               core::priority::medium);

@@ -1,11 +1,14 @@
 #pragma once
 /// vitalsd's typed settings with their embedded defaults (config/vitalsd.example.toml shows each).
+/// Sources, receivers and the sections they share are plugins: their options are tables checked
+/// against what each plugin declares (core/options.hpp), not structs of this library.
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <vitals/core/alert_manager.hpp>
@@ -14,31 +17,11 @@
 #include <vitals/core/detector.hpp>
 #include <vitals/core/glucose_detector.hpp>
 #include <vitals/core/news2_detector.hpp>
+#include <vitals/core/options.hpp>
 #include <vitals/core/sample.hpp>
 #include <vitals/core/stale_monitor.hpp>
 
 namespace vitals::config {
-
-/// [mqtt]: the broker connection and the subscriptions of the MQTT source.
-struct mqtt_settings {
-  std::string broker =
-      "tcp://localhost:1883";         ///< tcp://, ssl://, mqtt://, mqtts://, ws://, wss://
-  std::string client_id = "vitalsd";  ///< stable, so the persistent session survives
-  std::vector<std::string> topics{"vitals/{patient}/{device}"};  ///< topic templates
-  int qos = 1;                                                   ///< 0 or 1
-  bool clean_session = false;  ///< false: the broker keeps our subscriptions and QoS 1 backlog
-  int keep_alive_s = 30;       ///< MQTT keep-alive, 1..65535 s
-  std::string username;        ///< empty: connect without credentials
-  std::string password_file;   ///< file holding the password; empty: no password
-  std::string password;        ///< read from password_file by the loader; never printed
-  std::size_t max_payload_bytes = 65536;  ///< larger messages are rejected (counted)
-  int reconnect_min_s = 1;                ///< first reconnect delay
-  int reconnect_max_s = 30;               ///< the backoff stops growing here
-  int max_future_h = 24;  ///< samples further ahead of receive time than this are rejected
-
-  /// Member-wise comparison (tests compare loaded settings with the defaults).
-  bool operator==(const mqtt_settings&) const = default;
-};
 
 /// [store]: the SQLite writer.
 struct store_settings {
@@ -110,96 +93,22 @@ struct api_settings {
   bool operator==(const api_settings&) const = default;
 };
 
-/// One [[receivers]] entry: where notifications go (adapters::notify::receiver_settings).
-struct receiver_config {
-  std::string name;
-  std::string type;  ///< webhook, alertmanager, pagerduty, ntfy, mqtt, fhir
-  std::string url;
-  std::string secret_file;  ///< HMAC key, PagerDuty routing key or bearer token, in a file
-  std::string secret;       ///< read from secret_file by the loader; never printed
-  std::string topic;        ///< ntfy topic, or MQTT topic template
-  std::string external_url;
-  std::string ca_file;
-  bool verify_tls = true;
-  double timeout_s = 10;
-  double backoff_min_s = 1;
-  double backoff_max_s = 300;
-  int max_attempts = 0;
-  double rate_per_min = 60;
-  int burst = 10;
-
-  bool operator==(const receiver_config&) const = default;
+/// One [[sources]] or [[receivers]] entry: an instance of a plugin type from the registry.
+struct plugin_config {
+  std::string type;          ///< the plugin type ("mqtt", "webhook")
+  std::string name;          ///< unique among its list; the type when the file gives none
+  core::option_set options;  ///< every declared option: the file's value or the default
 };
 
-/// The member names of a gateway's JSON messages (adapters::ble::field_map): the loader fills
-/// them with the preset's names and applies [ble.gateways.fields] on top; "" means absent.
-struct ble_field_names {
-  std::string type;           ///< message type member ("dataType")
-  std::string notification;   ///< value of `type` for a notification
-  std::string device;         ///< device address
-  std::string uuid;           ///< characteristic UUID (or name)
-  std::string handle;         ///< ATT handle (number)
-  std::string value;          ///< characteristic value in hex
-  std::string time;           ///< reading time, epoch ms or RFC 3339
-  std::string state;          ///< connection state: connected / disconnected
-  std::string session_start;  ///< CGM session start, epoch ms or RFC 3339
-
-  bool operator==(const ble_field_names&) const = default;
-};
-
-/// One [[ble.gateways]] entry: a BLE-to-MQTT gateway.
-struct ble_gateway_settings {
-  std::string name;                 ///< what [[ble.devices]] gateway refers to
-  std::string preset = "generic";   ///< "cassia", "generic" or "custom"
-  ble_field_names fields;           ///< preset names with [ble.gateways.fields] applied
-  std::vector<std::string> topics;  ///< MQTT topic filters of its notifications and states
-  std::string status_topic;         ///< its own online state (last will); "": none
-  std::string online_payload = "online";
-  std::string offline_payload = "offline";
-
-  bool operator==(const ble_gateway_settings&) const = default;
-};
-
-/// One [[ble.devices]] entry: a BLE device, its patient and how its characteristics are named.
-struct ble_device_settings {
-  std::string address;  ///< BLE MAC, normalised by the loader ("C0:26:DA:01:02:03")
-  std::string patient;
-  std::string device;   ///< device id of its samples; "": "ble-" + address without colons
-  std::string gateway;  ///< the [[ble.gateways]] name that relays it; "": any gateway
-  /// ATT handle -> characteristic, by adapters::ble::to_string() name ("plx_continuous").
-  std::map<std::uint16_t, std::string> handles;
-  std::string cgm_crc = "detect";                    ///< "detect", "required" or "absent"
-  std::optional<core::timestamp> cgm_session_start;  ///< when no 0x2AAA value arrives
-
-  bool operator==(const ble_device_settings&) const = default;
-};
-
-/// [ble]: the BLE-to-MQTT gateway source (on the [mqtt] broker, with its credentials), and the
-/// BLE devices that the gateway source and the BlueZ source both use.
-struct ble_settings {
-  bool enabled = false;
-  std::string client_id = "vitalsd-ble";       ///< MQTT client id of the gateway source
-  std::size_t max_payload_bytes = 16384;       ///< larger gateway messages are rejected (counted)
-  std::vector<ble_gateway_settings> gateways;  ///< [[ble.gateways]], in file order
-  std::vector<ble_device_settings> devices;    ///< [[ble.devices]], in file order
-
-  bool operator==(const ble_settings&) const = default;
-};
-
-/// [bluez]: the local BlueZ source (D-Bus) on a home gateway box.
-struct bluez_settings {
-  bool enabled = false;
-  std::string bus = "system";    ///< "system", or a D-Bus address ("unix:path=/run/x")
-  std::string adapter = "hci0";  ///< only devices under this adapter; "": any
-  int reconnect_min_s = 1;       ///< reconnect back-off bounds, seconds
-  int reconnect_max_s = 60;
-
-  bool operator==(const bluez_settings&) const = default;
-};
-
-/// Everything vitalsd is configured with; a default-constructed value is the built-in defaults.
+/// Everything vitalsd is configured with. A default-constructed value has the built-in defaults
+/// of the daemon's own sections; plugin sections, sources and receivers come from the loader
+/// (loading an empty file gives the defaults of those too).
 struct settings {
-  mqtt_settings mqtt;
+  /// Shared option sections that plugins declare ([mqtt]: the broker connection), by name, with
+  /// every declared key filled in.
+  std::unordered_map<std::string, core::option_set> sections;
+  /// [[sources]], in file order; without any, the registry's default sources (MQTT).
+  std::vector<plugin_config> sources;
   store_settings store;
   pipeline_settings pipeline;
   log_settings log;
@@ -220,18 +129,13 @@ struct settings {
   /// [alerts] with [[routes]] and [[patients]] care_team in `alerts.lifecycle`.
   alert_settings alerts;
   api_settings api;
-  std::vector<receiver_config> receivers;  ///< [[receivers]], in file order
-  ble_settings ble;                        ///< [ble] with [[ble.gateways]] and [[ble.devices]]
-  bluez_settings bluez;                    ///< [bluez]
+  std::vector<plugin_config> receivers;  ///< [[receivers]], in file order
   /// [technical]: delays of the device-condition technical alerts (sensor_off_delay_s ->
   /// rules[0], signal_poor_delay_s -> rules[1], link_delay_s -> rules[7] and rules[8]).
   core::condition_settings technical;
   /// Non-fatal findings of the loader ("FILE:LINE:COL: key 'k': ..."), for the caller to log.
   std::vector<std::string> warnings;
 };
-
-/// The built-in defaults (same as `settings{}`).
-settings defaults();
 
 /// A short multi-line summary for `vitalsd --check-config`: no password, no patient or device ids.
 std::string summary(const settings& s);

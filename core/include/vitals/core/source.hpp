@@ -1,9 +1,18 @@
 #pragma once
-/// The interfaces that ingest adapters (MQTT, BLE gateways, BlueZ) implement and use.
+/// The source plugin contract: what ingest adapters (MQTT, BLE gateways, BlueZ, files, ...)
+/// implement, what they are given when the daemon builds them, and how they describe
+/// themselves to the registry (name, option table, factory).
 
+#include <functional>
+#include <memory>
+#include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
+#include <vitals/core/options.hpp>
 #include <vitals/core/sample.hpp>
+#include <vitals/core/stats.hpp>
 
 namespace vitals::core {
 
@@ -17,12 +26,18 @@ class sample_sink {
   virtual bool push(const sample& s) = 0;
 };
 
+/// What /healthz and /metrics say about a running plugin instance.
+struct plugin_status {
+  bool up = true;                 ///< false makes /healthz answer 503 ("degraded")
+  std::string state = "running";  ///< one word or a short phrase: "connected", "disconnected"
+};
+
 /// A running input: connects, decodes, pushes into its sink, stops cleanly.
 class source {
  public:
   virtual ~source() = default;
 
-  /// Short name for logs and metrics ("mqtt").
+  /// Short name for logs and metrics: the instance name from the configuration ("mqtt").
   virtual std::string_view name() const noexcept = 0;
 
   /// Starts delivering; throws on a configuration or start-up error.
@@ -30,6 +45,49 @@ class source {
 
   /// Stops delivering: after it returns no further push() is made. Safe to call twice.
   virtual void stop() = 0;
+
+  /// Whether it is receiving (any thread). The default: up while it exists.
+  virtual plugin_status status() const { return {}; }
+};
+
+/// A shared option section that several plugins read (the [mqtt] broker connection): declared
+/// by the adapters like a plugin's options, validated by the loader, handed to every factory.
+struct section_descriptor {
+  std::string name;  ///< the TOML table ("mqtt")
+  std::string doc;   ///< what it is for (the example configuration's heading)
+  std::vector<option_spec> options;
+  /// Checks beyond the table (one key against another); may be empty.
+  std::function<void(const option_set&, std::vector<option_problem>&)> check;
+};
+
+/// Everything a source factory is given besides its own options.
+struct source_context {
+  std::string name;  ///< instance name (unique among sources; the ring and log prefix)
+  sample_sink& sink;
+  stats& counters;
+  /// Shared sections by name ("mqtt"), each with every declared key filled in.
+  const std::unordered_map<std::string, option_set>& sections;
+  /// [[devices]]: the patient of a device whose payloads name none.
+  const std::unordered_map<std::string, std::string>& device_patients;
+
+  /// The shared section `section_name`; throws std::out_of_range when no plugin declared it.
+  const option_set& section(std::string_view section_name) const;
+};
+
+/// How the registry knows a source type: its name in `[[sources]] type = "..."`, the options
+/// it accepts, extra checks, and the factory.
+struct source_descriptor {
+  std::string type;     ///< "mqtt", "ble_gateway", "bluez", "file"
+  std::string summary;  ///< one line: what it ingests
+  std::vector<option_spec> options;
+  /// Runs with its defaults when the configuration names no [[sources]] at all (the MQTT source:
+  /// vitalsd without a config file listens on the local broker).
+  bool default_instance = false;
+  /// Checks beyond the table; problems are reported with the file, line and column of their key.
+  /// May be empty. Must not do I/O beyond reading files the options name.
+  std::function<void(const option_set&, std::vector<option_problem>&)> check;
+  /// Builds an instance; throws std::invalid_argument / std::runtime_error naming what is wrong.
+  std::function<std::unique_ptr<source>(const option_set&, source_context&)> create;
 };
 
 }  // namespace vitals::core

@@ -1,55 +1,76 @@
 #pragma once
-/// The daemon's alert side: detector events into the alert manager, its changes into the store
-/// (committed before anything is sent), committed notifications into the dispatcher, operator
-/// commands from the HTTP API and the MQTT command topic, and the figures for /metrics.
+/// The daemon's alert side: detector events into the alert manager, its changes into the alert
+/// store (committed before anything is sent), committed notifications into the dispatcher,
+/// operator commands from the HTTP API and the MQTT command topic.
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
-
-#include <vitals/adapters/sqlite/sqlite_store.hpp>
+#include <vitals/adapters/notify/dispatcher.hpp>
 #include <vitals/config/settings.hpp>
 #include <vitals/core/alert.hpp>
-#include <vitals/core/stats.hpp>
-#include <vitals/daemon/api_server.hpp>
+#include <vitals/core/alert_store.hpp>
+#include <vitals/core/plugin_registry.hpp>
+#include <vitals/daemon/api_backend.hpp>
 
 namespace vitals::daemon {
 
+/// What /metrics shows of the alert side.
+struct alert_figures {
+  std::array<std::array<std::uint64_t, 3>, 4> open{};  ///< open alerts [state][priority]
+  std::size_t open_total = 0;
+  std::uint64_t commands_ok = 0;
+  std::uint64_t commands_refused = 0;
+  std::uint64_t mqtt_commands_invalid = 0;
+  std::size_t notifications_pending = 0;
+  std::vector<adapters::notify::receiver_metrics> receivers;
+};
+
 /// Lives on the io_context thread, except on_detector_event(), which any thread may call.
-class alert_service final : public api_backend {
+class alert_service final {
  public:
-  /// `ring_depth`, `mqtt_connected` and (when the BLE gateway source runs)
-  /// `ble_gateway_connected` feed /healthz and /metrics.
+  /// Opens a reader of the alert history (called once, at start(), on the io thread).
+  using history_factory = std::function<std::unique_ptr<core::alert_history>()>;
+
+  /// Builds the receivers the settings name from `plugins` (throws naming one that cannot be
+  /// built) and, when a receiver or the command topic needs it, the MQTT alert channel.
   alert_service(boost::asio::io_context& io, const config::settings& settings,
-                adapters::sqlite::sqlite_store& store, core::stats& counters,
-                std::function<std::size_t()> ring_depth, std::function<bool()> mqtt_connected,
-                std::function<bool()> ble_gateway_connected = {});
-  ~alert_service() override;
+                const core::plugin_registry& plugins, core::alert_store& store,
+                history_factory history);
+  ~alert_service();
   alert_service(const alert_service&) = delete;
   alert_service& operator=(const alert_service&) = delete;
 
   /// Before the store's writer starts: open alerts, snoozes and unsent notifications.
   void load();
+
   /// After the store's writer started: resumes delivery, timers and the MQTT command channel.
   void start();
+
   /// Hands a detector event over (pipeline thread); it is processed on the io thread.
   void on_detector_event(const core::alert_event& e);
+
   /// On the io thread, once the pipeline has stopped: takes the last events, queues their
   /// changes, and stops timers, delivery and the command channel. What is not delivered stays in
   /// the outbox for the next start.
   void stop();
 
-  // api_backend
-  api_response health() override;
-  api_response metrics() override;
-  api_response list_alerts(const alert_list_query& q) override;
-  api_response get_alert(std::uint64_t id) override;
-  api_response list_snoozes() override;
-  void command(const alert_command& c, std::function<void(api_response)> done) override;
+  // The alert routes of the HTTP API (api_backend's, forwarded by the daemon's backend).
+  api_response list_alerts(const alert_list_query& q);
+  api_response get_alert(std::uint64_t id);
+  api_response list_snoozes();
+  void command(const alert_command& c, std::function<void(api_response)> done);
+
+  /// For /healthz and /metrics.
+  alert_figures figures() const;
+
+  struct impl;
 
  private:
-  struct impl;
   std::unique_ptr<impl> impl_;
 };
 

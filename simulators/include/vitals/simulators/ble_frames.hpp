@@ -3,7 +3,7 @@
 /// SFLOAT, PLX Continuous 0x2A5F, Heart Rate 0x2A37, CGM Measurement 0x2AA7 with its E2E-CRC, CGM
 /// Session Start Time 0x2AAA; layouts in ../shared/reference/ble-gatt.md), the JSON messages
 /// BLE-to-MQTT gateways wrap them in (a generic {mac, uuid, hex, ts} shape and a Cassia-style
-/// one with ATT handles), the simulated devices' addresses, and the vitalsd [ble] settings of a
+/// one with ATT handles), the simulated devices' addresses, and the vitalsd ble_gateway source of a
 /// run. Encoders only: the decoders are vitalsd's (adapters/ble), which the simulator does not
 /// use, so that each side is checked against the specification rather than against the other.
 
@@ -152,14 +152,14 @@ std::string generic_message(std::string_view address, std::uint16_t uuid,
 std::string cassia_message(std::string_view gateway_address, std::string_view address,
                            std::uint16_t handle, std::span<const std::uint8_t> value);
 
-/// Whether the simulated CGMs append the E2E-CRC (they do; the [ble] settings say "required").
+/// Whether the simulated CGMs append the E2E-CRC (they do; the devices' settings say "required").
 inline constexpr bool cgm_e2e_crc = true;
 
 /// The vitalsd settings for the scenario's BLE patients (output ble-generic or ble-cassia):
-/// `[ble] enabled = true`, one [[ble.gateways]] per patient (preset, topic filter
-/// <root>/gw-<patient>/#, no status topic) and one [[ble.devices]] per device (address, patient,
-/// device id as in the JSON formats, gateway, handles for Cassia, cgm_crc). Empty text when no
-/// patient uses a BLE format.
+/// `[[sources]] type = "ble_gateway"`, one [[sources.gateways]] per patient (preset, topic filter
+/// <root>/gw-<patient>/#, no status topic) and one [[sources.devices]] per device (address,
+/// patient, device id as in the JSON formats, gateway, handles for Cassia, cgm_crc). Empty text
+/// when no patient uses a BLE format.
 std::string ble_config(const scenario& s, std::string_view topic_root = default_topic_root);
 
 }  // namespace vitals::simulators::ble

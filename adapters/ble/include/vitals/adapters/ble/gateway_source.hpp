@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <vitals/adapters/ble/ble_device.hpp>
+#include <vitals/adapters/common/broker.hpp>
 #include <vitals/core/source.hpp>
 #include <vitals/core/stats.hpp>
 
@@ -64,18 +65,15 @@ struct gateway_config {
   std::string offline_payload = "offline";
 };
 
-/// Settings of the gateway source (config [ble] with [[ble.gateways]] and [[ble.devices]]).
+/// Settings of the gateway source ([[sources]] type "ble_gateway", on the [mqtt] broker).
 struct gateway_source_options {
-  std::string server_uri = "tcp://localhost:1883";
+  common::broker_options broker;  ///< the shared broker connection
   std::string client_id = "vitalsd-ble";
   int qos = 1;
-  bool clean_session = false;
-  std::chrono::seconds keep_alive{30};
-  std::string username, password;
   std::size_t max_payload_bytes = 16384;
-  std::chrono::seconds reconnect_min{1}, reconnect_max{30};
   std::vector<gateway_config> gateways;
   std::vector<ble_device> devices;
+  std::string name = "ble-gateway";  ///< instance name: logs, metrics, the ring
 };
 
 /// core::source for BLE-to-MQTT gateways. A message that cannot be used (not JSON, unknown
@@ -90,12 +88,15 @@ class gateway_source final : public core::source {
   gateway_source(const gateway_source&) = delete;
   gateway_source& operator=(const gateway_source&) = delete;
 
-  std::string_view name() const noexcept override { return "ble-gateway"; }
+  std::string_view name() const noexcept override;
   void start() override;
   void stop() override;
 
   /// True while connected to the broker with every subscription acknowledged.
   bool connected() const noexcept;
+
+  /// Up while connected().
+  core::plugin_status status() const override;
 
  private:
   struct impl;

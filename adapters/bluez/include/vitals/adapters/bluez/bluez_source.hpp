@@ -29,6 +29,7 @@ struct bluez_options {
   /// disconnected, then reconnected with back-off.
   std::chrono::milliseconds resolve_timeout{30000};
   std::vector<ble_device> devices;  ///< only these addresses are used
+  std::string name = "bluez";       ///< instance name: metrics, the ring
 };
 
 /// core::source on BlueZ. Runs its own D-Bus event loop thread.
@@ -40,7 +41,7 @@ class bluez_source final : public core::source {
   bluez_source(const bluez_source&) = delete;
   bluez_source& operator=(const bluez_source&) = delete;
 
-  std::string_view name() const noexcept override { return "bluez"; }
+  std::string_view name() const noexcept override;
   /// Connects to the bus and starts the event loop thread; throws std::runtime_error when the
   /// bus cannot be reached. org.bluez missing from the bus is not an error: it is waited for.
   /// A bus lost later is reconnected to with back-off. No effect while running.
@@ -51,6 +52,9 @@ class bluez_source final : public core::source {
 
   /// Devices currently connected with notifications started (any thread).
   std::size_t active_devices() const noexcept;
+
+  /// Up while it runs; the state counts the active devices.
+  core::plugin_status status() const override;
 
  private:
   struct impl;

@@ -7,21 +7,22 @@
 
 #include <mqtt/connect_options.h>
 
+#include <vitals/adapters/common/broker.hpp>
+
 namespace vitals::adapters::common {
 
 /// MQTT 3.1.1, a 10 s connect timeout, Paho's automatic reconnect with back-off from
 /// `reconnect_min` up to `reconnect_max`, and the credentials when set (empty: anonymous).
-inline ::mqtt::connect_options paho_connect_options(
-    bool clean_session, std::chrono::seconds keep_alive, std::chrono::seconds reconnect_min,
-    std::chrono::seconds reconnect_max, const std::string& username, const std::string& password) {
+/// `clean_session` overrides the broker options' (the alert channel always starts clean).
+inline ::mqtt::connect_options paho_connect_options(const broker_options& b, bool clean_session) {
   auto builder = ::mqtt::connect_options_builder()
                      .mqtt_version(MQTTVERSION_3_1_1)
                      .clean_session(clean_session)
-                     .keep_alive_interval(keep_alive)
+                     .keep_alive_interval(b.keep_alive)
                      .connect_timeout(std::chrono::seconds(10))
-                     .automatic_reconnect(reconnect_min, reconnect_max);
-  if (!username.empty()) builder.user_name(username);
-  if (!password.empty()) builder.password(password);
+                     .automatic_reconnect(b.reconnect_min, b.reconnect_max);
+  if (!b.username.empty()) builder.user_name(b.username);
+  if (!b.password.empty()) builder.password(b.password);
   return builder.finalize();
 }
 

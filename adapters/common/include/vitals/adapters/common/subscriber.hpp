@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include <vitals/adapters/common/broker.hpp>
 #include <vitals/core/stats.hpp>
 
 namespace vitals::adapters::common {
@@ -45,14 +46,10 @@ class reject_log {
 /// Connection settings of a subscriber.
 struct subscriber_options {
   std::string name;  ///< log prefix and option prefix in errors ("mqtt", "ble-gateway")
-  std::string server_uri = "tcp://localhost:1883";
+  broker_options broker;
   std::string client_id;
   std::vector<std::string> filters;  ///< MQTT topic filters to subscribe to
   int qos = 1;
-  bool clean_session = false;
-  std::chrono::seconds keep_alive{30};
-  std::string username, password;
-  std::chrono::seconds reconnect_min{1}, reconnect_max{30};
 };
 
 /// A Paho async_client subscribed to a fixed set of filters. Messages are handed to `handler`

@@ -10,24 +10,22 @@
 #include <unordered_map>
 #include <vector>
 
+#include <vitals/adapters/common/broker.hpp>
 #include <vitals/core/source.hpp>
 #include <vitals/core/stats.hpp>
 
 namespace vitals::adapters::mqtt {
 
-/// Settings of one MQTT source (config section [mqtt]).
+/// Settings of one MQTT source ([[sources]] type "mqtt", on the [mqtt] broker).
 struct source_options {
-  std::string server_uri = "tcp://localhost:1883";  ///< broker URI (tcp:// or ssl://)
-  std::string client_id = "vitalsd";                ///< fixed: the persistent session's key
+  common::broker_options broker;      ///< the shared broker connection
+  std::string client_id = "vitalsd";  ///< fixed: the persistent session's key
   std::vector<std::string> topics = {"vitals/{patient}/{device}"};  ///< topic templates
-  int qos = 1;                            ///< subscription QoS (0, 1 or 2)
-  bool clean_session = false;             ///< false keeps the broker-side session
-  std::chrono::seconds keep_alive{30};    ///< MQTT keep-alive interval
-  std::string username, password;         ///< empty: anonymous
-  std::size_t max_payload_bytes = 65536;  ///< larger messages are rejected
-  std::chrono::seconds reconnect_min{1}, reconnect_max{30};      ///< reconnect back-off bounds
+  int qos = 1;                                                   ///< subscription QoS (0, 1 or 2)
+  std::size_t max_payload_bytes = 65536;                         ///< larger messages are rejected
   std::unordered_map<std::string, std::string> device_patients;  ///< patient of unmapped devices
   std::chrono::hours max_future{24};  ///< device time may lead the receive time by this much
+  std::string name = "mqtt";          ///< instance name: logs, metrics, the ring
 };
 
 /// core::source on MQTT. Persistent session under a fixed client id, automatic reconnect with
@@ -42,7 +40,7 @@ class mqtt_source final : public core::source {
   mqtt_source(const mqtt_source&) = delete;
   mqtt_source& operator=(const mqtt_source&) = delete;
 
-  std::string_view name() const noexcept override { return "mqtt"; }
+  std::string_view name() const noexcept override;
 
   /// Starts connecting in the background and returns; an unreachable broker is retried with
   /// back-off and logged, it is not an error. Call once.
@@ -54,6 +52,9 @@ class mqtt_source final : public core::source {
 
   /// True while connected to the broker with every subscription acknowledged (receiving).
   bool connected() const noexcept;
+
+  /// Up while connected().
+  core::plugin_status status() const override;
 
  private:
   struct impl;

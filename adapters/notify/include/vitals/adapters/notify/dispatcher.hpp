@@ -2,21 +2,21 @@
 /// Delivers committed outbox notifications to their receivers: one queue per receiver ordered by
 /// notification id, one attempt in flight per receiver (so an alert's trigger never overtakes
 /// nor follows its resolve out of order), retries with jittered exponential backoff, a token
-/// bucket per receiver. Runs on the daemon's io_context thread and only there.
+/// bucket per receiver, a deadline per attempt. What a delivery is (an HTTP request, an MQTT
+/// message, a line in a file) is the receiver's core::notifier's business. Runs on the daemon's
+/// io_context thread and only there.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <vitals/adapters/notify/message_publisher.hpp>
-#include <vitals/adapters/notify/receiver.hpp>
+#include <vitals/adapters/notify/notifiers.hpp>
 #include <vitals/core/alert_model.hpp>
+#include <vitals/core/notifier.hpp>
 
 namespace vitals::adapters::notify {
 
@@ -31,7 +31,7 @@ struct dispatcher_callbacks {
 /// Counters of one receiver, for /metrics.
 struct receiver_metrics {
   std::string name;
-  std::string kind;
+  std::string kind;  ///< the notifier type ("webhook")
   std::uint64_t sent = 0;
   std::uint64_t skipped = 0;
   std::uint64_t failed_attempts = 0;
@@ -39,25 +39,19 @@ struct receiver_metrics {
   std::size_t pending = 0;
 };
 
-/// The rendering steps, replaceable so that tests can use their own payloads.
-using http_renderer =
-    std::function<std::optional<http_payload>(const receiver_settings&, const core::notification&)>;
-using mqtt_renderer = std::function<std::pair<std::string, std::string>(const receiver_settings&,
-                                                                        const core::notification&)>;
-
-struct dispatcher_hooks {
-  http_renderer render_http;  ///< empty: notify::render_http
-  mqtt_renderer render_mqtt;  ///< empty: notify::render_mqtt
+/// One configured receiver: its notifier and how to deliver to it.
+struct receiver {
+  std::string name;  ///< what routes name
+  std::string type;  ///< the notifier type, for metrics and logs
+  std::unique_ptr<core::notifier> notifier;
+  delivery_options delivery;
 };
 
 class dispatcher {
  public:
-  /// `mqtt` may be null: MQTT receivers then fail (final) with an error saying so. It must
-  /// outlive the dispatcher or be stopped first (its completions post to `io`).
-  /// Throws std::runtime_error for a receiver whose ca_file cannot be loaded.
-  dispatcher(boost::asio::io_context& io, std::vector<receiver_settings> receivers,
-             dispatcher_callbacks cb, message_publisher* mqtt = nullptr,
-             dispatcher_hooks hooks = {});
+  /// Receivers are used from the io thread only; their notifiers must not call back after
+  /// cancel() (the dispatcher cancels them on stop()).
+  dispatcher(boost::asio::io_context& io, std::vector<receiver> receivers, dispatcher_callbacks cb);
   ~dispatcher();
   dispatcher(const dispatcher&) = delete;
   dispatcher& operator=(const dispatcher&) = delete;

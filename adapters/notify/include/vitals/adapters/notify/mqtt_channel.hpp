@@ -11,18 +11,15 @@
 #include <string>
 #include <string_view>
 
-#include <vitals/adapters/notify/message_publisher.hpp>
+#include <vitals/adapters/common/broker.hpp>
+#include <vitals/core/notifier.hpp>
 
 namespace vitals::adapters::notify {
 
 struct mqtt_channel_options {
-  std::string server_uri;  ///< e.g. "tcp://127.0.0.1:1883"
+  common::broker_options
+      broker;  ///< the [mqtt] broker (its clean_session is not used: always clean)
   std::string client_id = "vitalsd-alerts";
-  std::string username;
-  std::string password;
-  std::chrono::seconds keep_alive{30};
-  std::chrono::seconds reconnect_min{1};
-  std::chrono::seconds reconnect_max{30};
   std::string command_topic;  ///< empty: no subscription, no commands
   int qos = 1;                ///< of publishes and of the command subscription
 };
@@ -43,7 +40,7 @@ std::optional<ack_command> parse_ack_command(std::string_view payload, std::stri
 /// One Paho async client. Publishing fails fast ("not connected") while the broker is away: the
 /// dispatcher retries with backoff, and its outbox survives restarts, which Paho's in-memory
 /// offline buffer would not.
-class mqtt_channel final : public message_publisher {
+class mqtt_channel final : public core::message_publisher {
  public:
   using command_handler = std::function<void(const std::string& topic, const std::string& payload)>;
 

@@ -1,7 +1,8 @@
 #pragma once
-/// A notification receiver's settings and the payload each kind of receiver is sent.
+/// What each kind of receiver is sent: the payload renderers of the built-in notifiers and their
+/// building blocks (the neutral JSON documents, UTC times, signatures). Pure functions: no I/O,
+/// no clock.
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,35 +14,12 @@
 
 namespace vitals::adapters::notify {
 
-/// The kinds of receiver vitalsd can deliver to.
-enum class receiver_kind : std::uint8_t {
-  webhook,       ///< generic JSON webhook, HMAC-SHA256 signed
-  alertmanager,  ///< Prometheus Alertmanager webhook v4 shape
-  pagerduty,     ///< PagerDuty Events API v2
-  ntfy,          ///< ntfy JSON publish
-  mqtt,          ///< MQTT publish, QoS 1
-  fhir,          ///< FHIR R4 transaction Bundle
-};
-
-std::string_view to_string(receiver_kind k) noexcept;
-std::optional<receiver_kind> parse_receiver_kind(std::string_view text) noexcept;
-
-/// One [[receivers]] entry.
+/// What a renderer needs to know about its receiver.
 struct receiver_settings {
-  std::string name;
-  receiver_kind kind = receiver_kind::webhook;
-  std::string url;           ///< http(s) endpoint; mqtt: unused (the alert channel's broker)
+  std::string name;          ///< the receiver's name (Alertmanager's "receiver")
   std::string secret;        ///< webhook: HMAC key; pagerduty: routing key; ntfy/fhir: bearer token
-  std::string topic;         ///< ntfy topic; mqtt topic ({patient} {rule} {priority} {action})
+  std::string topic;         ///< ntfy topic; mqtt topic template ({patient} {rule} {priority} {action})
   std::string external_url;  ///< links back to vitalsd (Alertmanager externalURL, ntfy click)
-  std::string ca_file;       ///< extra CA bundle for https; empty: the system store
-  bool verify_tls = true;
-  std::chrono::milliseconds timeout{10000};       ///< per attempt (connect + send + response)
-  std::chrono::milliseconds backoff_min{1000};    ///< first retry delay
-  std::chrono::milliseconds backoff_max{300000};  ///< retry delay cap
-  int max_attempts = 0;         ///< 0: retry until delivered (failures are counted and logged)
-  double rate_per_minute = 60;  ///< steady rate limit; bursts up to `burst`
-  int burst = 10;
 };
 
 /// An HTTP request body with the headers it needs (the sender adds Host, Content-Length,
@@ -53,10 +31,21 @@ struct http_payload {
   std::string body;
 };
 
-/// The payload for an HTTP receiver, or nullopt when the receiver has no use for the action
-/// (the notification then counts as delivered, "skipped"). Pure: no I/O, no clock.
-std::optional<http_payload> render_http(const receiver_settings& r, const core::notification& n);
+// The renderers; nullopt: the receiver has no use for the action (the notification then counts
+// as delivered, "skipped").
 
+/// Generic webhook: notification_json() (the signature is added at send time).
+std::optional<http_payload> render_webhook(const receiver_settings& r, const core::notification& n);
+/// Prometheus Alertmanager webhook v4 shape; acknowledgements are skipped.
+std::optional<http_payload> render_alertmanager(const receiver_settings& r,
+                                                const core::notification& n);
+/// PagerDuty Events API v2.
+std::optional<http_payload> render_pagerduty(const receiver_settings& r,
+                                             const core::notification& n);
+/// ntfy JSON publish; throws std::invalid_argument without a topic.
+std::optional<http_payload> render_ntfy(const receiver_settings& r, const core::notification& n);
+/// The FHIR R4 transaction Bundle for a notification.
+std::optional<http_payload> render_fhir(const receiver_settings& r, const core::notification& n);
 /// The MQTT receiver's topic and JSON message.
 std::pair<std::string, std::string> render_mqtt(const receiver_settings& r,
                                                 const core::notification& n);
@@ -76,8 +65,6 @@ std::string notification_json(const core::notification& n);
 std::string webhook_signature(std::string_view secret, std::int64_t unix_seconds,
                               std::string_view body);
 
-// Building blocks of the payloads, public for the FHIR renderer (fhir.cpp) and for tests.
-
 /// ISO-8601 UTC with milliseconds, e.g. "2026-11-28T14:03:05.123Z".
 std::string format_utc(core::timestamp t);
 
@@ -90,8 +77,5 @@ std::string_view pagerduty_severity(core::priority p, core::alert_source s) noex
 
 /// The MQTT receiver's topic when none is configured.
 inline constexpr std::string_view default_mqtt_topic = "vitalsd/alerts/{patient}/{rule}";
-
-/// The FHIR R4 transaction Bundle for a notification (render_http for kind fhir).
-std::optional<http_payload> render_fhir(const receiver_settings& r, const core::notification& n);
 
 }  // namespace vitals::adapters::notify

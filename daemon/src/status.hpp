@@ -1,0 +1,58 @@
+#pragma once
+// Internal to vitals::daemon: /healthz and /metrics, from every part of the running daemon
+// through the same interfaces (core::source::status(), core::store::status(), the counters).
+
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include <vitals/core/source.hpp>
+#include <vitals/core/stats.hpp>
+#include <vitals/core/store.hpp>
+#include <vitals/daemon/alert_service.hpp>
+#include <vitals/daemon/api_backend.hpp>
+
+namespace vitals::daemon {
+
+/// Health and metrics of the daemon. Used on the io thread.
+class status_reporter {
+ public:
+  status_reporter(const core::stats& counters, std::vector<const core::source*> sources,
+                  const core::store& store, const alert_service& alerts,
+                  std::function<std::size_t()> ring_depth);
+
+  /// 200 {"status":"ok", "sources":{name: state}, ...}, or 503 "degraded" when a source is down.
+  api_response health() const;
+  /// Prometheus text exposition format 0.0.4.
+  api_response metrics() const;
+
+ private:
+  const core::stats& counters_;
+  std::vector<const core::source*> sources_;
+  const core::store& store_;
+  const alert_service& alerts_;
+  std::function<std::size_t()> ring_depth_;
+};
+
+/// The HTTP API's backend: the alert routes from the alert service, health and metrics from the
+/// status reporter.
+class daemon_backend final : public api_backend {
+ public:
+  daemon_backend(alert_service& alerts, const status_reporter& status)
+      : alerts_(alerts), status_(status) {}
+
+  api_response health() override { return status_.health(); }
+  api_response metrics() override { return status_.metrics(); }
+  api_response list_alerts(const alert_list_query& q) override { return alerts_.list_alerts(q); }
+  api_response get_alert(std::uint64_t id) override { return alerts_.get_alert(id); }
+  api_response list_snoozes() override { return alerts_.list_snoozes(); }
+  void command(const alert_command& c, std::function<void(api_response)> done) override {
+    alerts_.command(c, std::move(done));
+  }
+
+ private:
+  alert_service& alerts_;
+  const status_reporter& status_;
+};
+
+}  // namespace vitals::daemon
