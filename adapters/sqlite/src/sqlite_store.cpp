@@ -26,6 +26,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "alert_select.hpp"
+
 namespace vitals::adapters::sqlite {
 
 namespace {
