@@ -17,6 +17,8 @@
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/test/temp_dir.hpp>
 
+#include "sqlite_test_db.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -28,53 +30,7 @@ namespace core = vitals::core;
 namespace sq = vitals::adapters::sqlite;
 
 /// An independent read-write connection, as the sqlite3 CLI would be.
-struct raw_db {
-  sqlite3* db = nullptr;
-  explicit raw_db(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("raw_db: cannot open " + path);
-    }
-    sqlite3_busy_timeout(db, 5000);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  raw_db(const raw_db&) = delete;
-  raw_db& operator=(const raw_db&) = delete;
-
-  std::int64_t integer(const std::string& sql) const {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("raw_db: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
-    }
-    std::int64_t v = -1;
-    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-  }
-  std::string text(const std::string& sql) const {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("raw_db: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
-    }
-    std::string v = "<no row>";
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      const auto* t = sqlite3_column_text(s, 0);
-      v = t != nullptr ? reinterpret_cast<const char*>(t) : "<null>";
-    }
-    sqlite3_finalize(s);
-    return v;
-  }
-  void exec(const std::string& sql) const {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err != nullptr ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error("raw_db: " + msg + " in " + sql);
-    }
-  }
-  std::int64_t count(const char* table) const {
-    return integer(std::string("SELECT count(*) FROM ") + table);
-  }
-};
+using raw_db = vitals::test::sqlite_db;
 
 core::timestamp at_ms(std::int64_t ms) {
   return core::timestamp(std::chrono::milliseconds(ms));
