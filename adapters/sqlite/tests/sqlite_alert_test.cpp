@@ -17,6 +17,8 @@
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/test/temp_dir.hpp>
 
+#include "sqlite_test_db.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -28,53 +30,7 @@ namespace core = vitals::core;
 namespace sq = vitals::adapters::sqlite;
 
 /// An independent read-write connection, as the sqlite3 CLI would be.
-struct raw_db {
-  sqlite3* db = nullptr;
-  explicit raw_db(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("raw_db: cannot open " + path);
-    }
-    sqlite3_busy_timeout(db, 5000);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  raw_db(const raw_db&) = delete;
-  raw_db& operator=(const raw_db&) = delete;
-
-  std::int64_t integer(const std::string& sql) const {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("raw_db: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
-    }
-    std::int64_t v = -1;
-    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-  }
-  std::string text(const std::string& sql) const {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("raw_db: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
-    }
-    std::string v = "<no row>";
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      const auto* t = sqlite3_column_text(s, 0);
-      v = t != nullptr ? reinterpret_cast<const char*>(t) : "<null>";
-    }
-    sqlite3_finalize(s);
-    return v;
-  }
-  void exec(const std::string& sql) const {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err != nullptr ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error("raw_db: " + msg + " in " + sql);
-    }
-  }
-  std::int64_t count(const char* table) const {
-    return integer(std::string("SELECT count(*) FROM ") + table);
-  }
-};
+using raw_db = vitals::test::sqlite_db;
 
 core::timestamp at_ms(std::int64_t ms) {
   return core::timestamp(std::chrono::milliseconds(ms));
@@ -585,4 +541,77 @@ TEST_CASE("sqlite alert: a version 2 database migrates to version 3 with its ale
                   "a.patient_id)") == 2);
   CHECK(r.integer("PRAGMA foreign_key_check") == -1);  // no violations
   CHECK(r.count("sqlite_schema WHERE name LIKE '%_v2'") == 0);
+}
+
+TEST_CASE("sqlite alert: samples, a baseline, alert changes and outbox updates share a transaction",
+          "[sqlite_alert]") {
+  vitals::test::temp_dir dir("vitals-sqlalert");
+  core::stats st;
+  const auto o = options_for(dir);
+  sqlite_store store(o, st);  // not started: flush() commits on this thread, as one batch
+  std::vector<core::sample> samples(3);
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    samples[i].patient = core::short_id::truncate("pat-1");
+    samples[i].device = core::short_id::truncate("cgm-1");
+    samples[i].kind = core::vital_kind::glucose;
+    samples[i].value = 100.0;
+    samples[i].device_time = at_ms(t0 + static_cast<std::int64_t>(i) * 300000);
+    samples[i].receive_time = samples[i].device_time;
+  }
+  store.append(samples);
+  store.save_baseline(core::short_id::truncate("pat-1"), {1, 2, 3});
+  bool ok = false;
+  store.apply(sample_changes(), [&](bool committed, std::vector<core::notification> n) {
+    ok = committed && n.size() == 2;
+  });
+  // Queued after the apply() that inserts their rows: they only work if written after it.
+  store.mark_delivered(21, at_ms(t0 + 900));
+  store.mark_failed(22, 1, "HTTP 503", false);
+  CHECK(store.queued_rows() == samples.size() + 4);  // every entry but samples counts as one row
+  store.flush();
+  CHECK(ok);
+  CHECK(st.store_commits == 1);
+  CHECK(st.samples_stored == samples.size());
+  CHECK(st.store_errors == 0);
+  raw_db r(o.path);
+  CHECK(r.count("samples") == 3);
+  CHECK(r.count("baselines") == 1);
+  CHECK(r.count("alerts") == 1);
+  CHECK(r.count("snoozes") == 1);
+  CHECK(r.text("SELECT status || '|' || attempts FROM outbox WHERE id = 21") == "delivered|1");
+  CHECK(r.text("SELECT status || '|' || attempts || '|' || last_error FROM outbox WHERE id = 22") ==
+        "pending|1|HTTP 503");
+  CHECK(r.integer("SELECT count(*) FROM patients") == 1);  // one id for the same key in all rows
+}
+
+TEST_CASE("sqlite alert: stop gives up on a database that stays locked and says so",
+          "[sqlite_alert]") {
+  vitals::test::temp_dir dir("vitals-sqlalert");
+  core::stats st;
+  auto o = options_for(dir);
+  o.busy_timeout = 20ms;
+  sqlite_store store(o, st);
+  store.start();
+  raw_db blocker(o.path);
+  blocker.exec("BEGIN IMMEDIATE");  // the store's commits get SQLITE_BUSY until stop() gives up
+  std::atomic<int> calls{0};
+  std::atomic<bool> result{true};
+  store.apply(sample_changes(), [&](bool ok, std::vector<core::notification> n) {
+    result = ok;
+    CHECK(n.empty());
+    ++calls;
+  });
+  const auto began = std::chrono::steady_clock::now();
+  while (st.store_errors == 0 && std::chrono::steady_clock::now() - began < 10s) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE(st.store_errors >= 1);
+  store.stop();  // bounded: a few attempts at once, not the backoff of a running store
+  CHECK(calls == 1);
+  CHECK_FALSE(result);
+  CHECK(st.store_errors >= 3);
+  CHECK(st.store_commits == 0);
+  blocker.exec("ROLLBACK");
+  CHECK(blocker.count("alerts") == 0);
+  CHECK(blocker.count("outbox") == 0);
 }

@@ -16,6 +16,8 @@
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/core/baseline_detector.hpp>
 
+#include "sqlite_test_db.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -39,53 +41,7 @@ struct temp_dir {
 };
 
 /// A second, independent connection, as a human with the sqlite3 CLI would have.
-struct reader {
-  sqlite3* db = nullptr;
-  explicit reader(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("reader: cannot open " + path);
-    }
-    sqlite3_busy_timeout(db, 5000);
-  }
-  ~reader() { sqlite3_close(db); }
-  reader(const reader&) = delete;
-  reader& operator=(const reader&) = delete;
-
-  std::int64_t integer(const std::string& sql) const {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("reader: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
-    }
-    std::int64_t v = -1;
-    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-  }
-  std::string text(const std::string& sql) const {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("reader: " + std::string(sqlite3_errmsg(db)) + " in " + sql);
-    }
-    std::string v = "<no row>";
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      const auto* t = sqlite3_column_text(s, 0);
-      v = t != nullptr ? reinterpret_cast<const char*>(t) : "<null>";
-    }
-    sqlite3_finalize(s);
-    return v;
-  }
-  void exec(const std::string& sql) const {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err != nullptr ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error("reader: " + msg + " in " + sql);
-    }
-  }
-  std::int64_t count(const char* table) const {
-    return integer(std::string("SELECT count(*) FROM ") + table);
-  }
-};
+using reader = vitals::test::sqlite_db;
 
 /// Polls until `pred` holds or 10 s have passed; returns the last result (no timing asserted).
 bool eventually(const std::function<bool()>& pred) {

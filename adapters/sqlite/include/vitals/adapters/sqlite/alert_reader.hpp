@@ -13,8 +13,6 @@
 #include <vitals/core/alert_model.hpp>
 #include <vitals/core/alert_store.hpp>
 
-struct sqlite3_stmt;
-
 namespace vitals::adapters::sqlite {
 
 /// The outbox `document` of a notification: the whole notification (alert snapshot and event
@@ -54,21 +52,5 @@ class alert_reader final : public core::alert_history {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
-
-/// Row mapping shared by the reader and sqlite_store::load_alert_state(); not a public API.
-namespace detail {
-
-/// SELECT of every alert column in the order read_alert() expects; append WHERE/ORDER.
-extern const char* const alert_select;
-/// SELECT of every alert_events column in the order read_event() expects.
-extern const char* const event_select;
-/// SELECT of every snoozes column in the order read_snooze() expects.
-extern const char* const snooze_select;
-
-core::alert_record read_alert(sqlite3_stmt* s);
-core::lifecycle_event read_event(sqlite3_stmt* s);
-core::snooze read_snooze(sqlite3_stmt* s);
-
-}  // namespace detail
 
 }  // namespace vitals::adapters::sqlite
