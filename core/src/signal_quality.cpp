@@ -21,8 +21,12 @@ jump_limit default_jump_limit(vital_kind kind) noexcept {
   return {};
 }
 
-bool jump_filter::within(double a, double b, milliseconds dt, const jump_limit& limit) noexcept {
-  const auto capped = std::clamp(dt, milliseconds(0), limit.horizon);
+bool jump_filter::within(double a, double b, milliseconds dt, milliseconds step,
+                         const jump_limit& limit) noexcept {
+  // The allowance grows with time up to `horizon`, but never below what one reading interval
+  // allows: a 15-minute sensor may fall 15 minutes' worth between two readings.
+  const auto cap = std::max(limit.horizon, step);
+  const auto capped = std::clamp(dt, milliseconds(0), cap);
   const double minutes_apart = static_cast<double>(capped.count()) / 60000.0;
   return std::abs(a - b) <= limit.step + limit.rate_per_min * minutes_apart;
 }
@@ -36,14 +40,15 @@ bool jump_filter::is_artifact(double value, timestamp t, const jump_limit& limit
     return false;
   };
   const bool after_gap = has_good_ && t - last_ > limit.gap;
+  const auto step = has_good_ ? t - last_ : milliseconds(0);
   last_ = t;
   // A sensor's floor is a reading of its own ("below range"), never an artifact: a real fall to
   // it must not be hidden (a compression low there is for the glucose rules to weigh).
   const bool at_floor = limit.floor > 0.0 && value <= limit.floor;
-  if (!has_good_ || after_gap || at_floor || within(value, good_, t - good_time_, limit)) {
+  if (!has_good_ || after_gap || at_floor || within(value, good_, t - good_time_, step, limit)) {
     return accept();
   }
-  if (suspecting_ && within(value, suspect_, t - suspect_time_, limit)) {
+  if (suspecting_ && within(value, suspect_, t - suspect_time_, step, limit)) {
     // Consistent with the previous suspect reading: a new level once it has held long enough,
     // or once enough readings agree (delayed, never discarded).
     suspect_ = static_cast<float>(value);

@@ -128,6 +128,9 @@ int run_tables(const std::vector<sim::cgm_set>& sets, const core::detection_sett
         << fixed(sim::patient_days(set.data), 1) << " patient-days, a reading every "
         << set.interval.count() / 60000.0
         << " min; level-2 episodes hidden as artifacts: " << hidden.size() << "\n";
+    for (const auto& e : hidden) {
+      out << "  hidden: " << e.file << ", episode at line " << e.line << " of hypo_episodes.csv\n";
+    }
     for (const auto g : sim::all_groups) {
       const auto data = sim::group_subset(set, g);
       if (!data) continue;

@@ -146,3 +146,16 @@ TEST_CASE("lateness re-learns a device clock that jumped back", "[quality]") {
   CHECK(late > 0);
   CHECK(late < 3600);  // re-learnt well within the hour (about 10 x (5 - 2) minutes of readings)
 }
+
+TEST_CASE("a 15-minute CGM's fall is judged over its interval", "[quality]") {
+  // T1D-UOM 005 (15-minute sensor): 95 -> 52 in 13 minutes is -3.3 mg/dL/min, physiological;
+  // with the allowance capped at 10 minutes it was an artifact and hid a level-2 episode.
+  const auto lim = default_jump_limit(vital_kind::glucose);
+  jump_filter f;
+  CHECK_FALSE(f.is_artifact(95.4, t0, lim));
+  CHECK_FALSE(f.is_artifact(52.2, t0 + 13min, lim));
+  // Faster than 3 mg/dL/min over the interval is still held back.
+  jump_filter g;
+  CHECK_FALSE(g.is_artifact(120, t0, lim));
+  CHECK(g.is_artifact(60, t0 + 15min, lim));  // -60 in 15 min (55 allowed)
+}

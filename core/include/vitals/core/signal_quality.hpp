@@ -11,7 +11,9 @@ namespace vitals::core {
 
 /// How far a vital can move from the last believed reading before a reading is an artifact:
 /// `step + rate_per_min * minutes since the believed reading`, the minutes capped at `horizon`
-/// (so that a long artifact does not become believable merely by lasting). A run of mutually
+/// or at the time since the previous reading if that is longer (so that a long artifact does
+/// not become believable merely by lasting, while a 15-minute sensor's fall between two
+/// readings is judged over its 15 minutes). A run of mutually
 /// consistent suspect readings lasting `confirm` (device time), or `confirm_readings` of them, is
 /// a real new level and is believed; so is the first reading after a silence longer than `gap`,
 /// and any reading at or below `floor` (a sensor's "LOW": never hidden).
@@ -43,7 +45,7 @@ class jump_filter {
 
  private:
   static bool within(double a, double b, std::chrono::milliseconds dt,
-                     const jump_limit& limit) noexcept;
+                     std::chrono::milliseconds step, const jump_limit& limit) noexcept;
 
   float good_ = 0.0F;     ///< last believed value
   timestamp last_{};      ///< last reading of any kind
