@@ -138,6 +138,13 @@ int run_tables(const std::vector<sim::cgm_set>& sets, const core::detection_sett
           << fixed(sim::patient_days(*data), 1) << " patient-days\n";
       const auto rows = score_group(*data, with, without ? &*without : nullptr, true);
       print_rows(out, rows);
+      if (g != sim::cgm_group::no_diabetes) {
+        for (const auto& e : rows.front().score.episodes) {
+          if (!e.lead_min)
+            out << "  vitalsd missed the level-2 episode of " << e.patient << " at "
+                << e.start.time_since_epoch().count() / 1000 << " (epoch s)\n";
+        }
+      }
       auto& into = pooled[g];
       if (into.empty()) into.resize(rows.size());
       for (std::size_t i = 0; i < rows.size() && i < into.size(); ++i) {
