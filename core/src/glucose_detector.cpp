@@ -476,10 +476,11 @@ void glucose_detector::run_urgent_low_soon(patient_state& ps, const rule_params&
 
   // P(glucose below the limit at the horizon) >= confidence: the forecast's upper bound at
   // that confidence (z standard deviations above it) must be below the limit.
-  const double bound = lowest + z_ * st.forecast_sd;
-  const bool level_ok =
-      settings_.urgent_low_soon_max_level <= 0.0 || s.value <= settings_.urgent_low_soon_max_level;
-  if (!st.model_ready || !(bound <= rp.limit) || !level_ok) {
+  // Already in level 1 (below 70 by default) a person with diabetes is one fall from level 2:
+  // the point forecast is enough there.
+  const bool in_level1 = s.value < settings_.urgent_low_soon_point_below;
+  const double bound = lowest + (in_level1 ? std::min(z_, 0.0) : z_) * st.forecast_sd;
+  if (!st.model_ready || !(bound <= rp.limit)) {
     rs.pending = false;
     rs.readings = 0;
     return;

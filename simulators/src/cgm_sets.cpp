@@ -300,8 +300,8 @@ const std::vector<std::tuple<std::string, std::string, setter>>& parameters() {
        [](detection_settings& s, double v) { s.glucose.model.noise_sd_floor = v; }},
       {"confidence", "urgent_low_soon: probability of being below the limit at the horizon",
        [](detection_settings& s, double v) { s.glucose.model.confidence = v; }},
-      {"max_level", "urgent_low_soon: raise only at or below this reading, mg/dL (0: any)",
-       [](detection_settings& s, double v) { s.glucose.urgent_low_soon_max_level = v; }},
+      {"point_below", "urgent_low_soon: below this reading the point forecast is enough, mg/dL",
+       [](detection_settings& s, double v) { s.glucose.urgent_low_soon_point_below = v; }},
       {"sparse_interval_min", "readings this far apart confirm a forecast alone, minutes",
        [](detection_settings& s, double v) { s.glucose.sparse_interval_min = v; }},
   };

@@ -75,7 +75,8 @@ struct glucose_model_settings {
   /// urgent_low_soon raises when the probability that glucose is below the limit at the
   /// horizon (normal forecast: mean and standard deviation from the filter) is at least this;
   /// 0.5 is the point forecast, higher waits for more certainty (noisier patients wait longer).
-  double confidence = 0.5;
+  /// 0.95: chosen leave-one-dataset-out on real CGM data (docs/DETECTION.md).
+  double confidence = 0.95;
 };
 
 /// Settings of the glucose detector; per-patient changes go through `patients`.
@@ -86,8 +87,9 @@ struct glucose_settings {
   /// `urgent_low_soon_clear` or rising (`urgent_low_soon_clear_rise`).
   glucose_rule_settings urgent_low_soon{
       true, priority::high, 55.0, 10.0, std::chrono::milliseconds(0), 2};
-  /// urgent_low_soon raises only at or below this reading (mg/dL); 0: at any reading.
-  double urgent_low_soon_max_level = 0.0;
+  /// Below this reading (mg/dL; 70, the consensus level 1) urgent_low_soon needs only the
+  /// point forecast, not model.confidence; 0: the confidence everywhere.
+  double urgent_low_soon_point_below = 70.0;
   /// A reading this many minutes after the previous one, up to twice as many (15-minute
   /// sensors, not a silence), confirms a forecast alone.
   double sparse_interval_min = 10.0;
