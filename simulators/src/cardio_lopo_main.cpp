@@ -19,11 +19,15 @@
 #include <vitals/core/baseline_detector.hpp>
 #include <vitals/simulators/cardio_model.hpp>
 
+#include "eval_text.hpp"
+
 namespace sim = vitals::simulators;
 namespace core = vitals::core;
 using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
+
+using vitals::simulators::eval_text::fixed;
 
 namespace {
 
@@ -117,14 +121,6 @@ profile_result evaluate(const std::vector<patient_run>& runs, const core::baseli
                                         : static_cast<double>(false_alerts) /
                                               (static_cast<double>(quiet_patients) * days);
   return r;
-}
-
-std::string fixed(double v, int decimals) {
-  std::ostringstream o;
-  o.setf(std::ios::fixed);
-  o.precision(decimals);
-  o << v;
-  return o.str();
 }
 
 }  // namespace

@@ -12,20 +12,16 @@
 
 #include <vitals/simulators/cgm_sets.hpp>
 
+#include "eval_text.hpp"
+
 namespace sim = vitals::simulators;
 namespace core = vitals::core;
+
+using vitals::simulators::eval_text::fixed;
 
 namespace {
 
 using config = std::vector<std::pair<std::string, double>>;
-
-std::string fixed(double v, int decimals) {
-  std::ostringstream o;
-  o.setf(std::ios::fixed);
-  o.precision(decimals);
-  o << v;
-  return o.str();
-}
 
 std::string config_text(const config& c) {
   std::string s;

@@ -16,9 +16,13 @@
 
 #include <vitals/simulators/cgm_sets.hpp>
 
+#include "eval_text.hpp"
+
 namespace sim = vitals::simulators;
 namespace core = vitals::core;
 namespace fs = std::filesystem;
+
+using vitals::simulators::eval_text::fixed;
 
 namespace {
 
@@ -27,14 +31,6 @@ struct row {
   sim::detector_score score;
   std::optional<double> any_rule_per_day;
 };
-
-std::string fixed(double v, int decimals) {
-  std::ostringstream o;
-  o.setf(std::ios::fixed);
-  o.precision(decimals);
-  o << v;
-  return o.str();
-}
 
 std::string lead_text(const std::optional<double>& median, const std::optional<double>& p10) {
   if (!median || !p10) return "-";
