@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <vitals/core/baseline_detector.hpp>
+#include <vitals/core/diabetes_profile.hpp>
 #include <vitals/core/glucose_detector.hpp>
 #include <vitals/core/news2_detector.hpp>
 
@@ -276,6 +277,8 @@ void read_patients(context& c, table_reader& root, settings& s) {
     const auto* offset_node = r.integer("utc_offset_min", offset, -720, 840);
     std::string care_team;
     const auto* team_node = r.string("care_team", care_team, true);
+    std::string diabetes;
+    const auto* diabetes_node = r.one_of("diabetes", diabetes, {"type1", "type2", "none"});
     const toml::table* rt = r.table("rules");
     auto overrides = read_rules(c, rt, path + ".rules", rules);
     r.finish();
@@ -297,6 +300,11 @@ void read_patients(context& c, table_reader& root, settings& s) {
     }
     if (offset_node) s.baseline.patient_utc_offset_minutes[id] = offset;
     if (team_node) s.alerts.lifecycle.care_teams[id] = care_team;
+    if (diabetes_node) {
+      const auto type = *core::parse_diabetes_type(diabetes);
+      s.patient_diabetes[id] = type;
+      core::apply_diabetes_type(overrides, type);  // the patient's own [patients.rules] win
+    }
     s.detector.patients.emplace(id, std::move(overrides));
   });
 }

@@ -107,8 +107,14 @@ void threshold_detector::observe(const sample& s, std::vector<alert_event>& out)
     const auto& rule = rules[i];
     if (!rule.enabled || rule.kind != s.kind) continue;
     auto& st = ps.states[i];
-    const bool gap = st.last != timestamp{} && s.device_time - st.last > rule.max_gap;
+    const auto since_last = s.device_time - st.last;
+    const auto pace = std::chrono::milliseconds(std::int64_t{st.step_s} * 2500);  // 2.5 steps
+    const bool gap = st.last != timestamp{} && since_last > std::max(rule.max_gap, pace);
     const timestamp previous = st.last;
+    if (st.last != timestamp{}) {
+      st.step_s = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+          std::chrono::duration_cast<seconds>(since_last).count(), 0, std::int64_t{24} * 3600));
+    }
     st.last = s.device_time;
 
     auto make_event = [&](alert_transition t) {
@@ -144,6 +150,18 @@ void threshold_detector::observe(const sample& s, std::vector<alert_event>& out)
       return e;
     };
 
+    if (st.active && gap && beyond(rule, s.value)) {
+      // Still beyond the limit after a silence longer than max_gap: the alert is closed and
+      // raised anew with this reading, so that whoever was told before the silence is told
+      // again now (the condition is a new one: it restarts below).
+      auto e = make_event(alert_transition::cleared);
+      e.message =
+          fmt::format("no reading for {} s: the condition is raised anew",
+                      std::chrono::duration_cast<seconds>(s.device_time - previous).count());
+      out.push_back(std::move(e));
+      st.active = false;
+      st.pending = false;
+    }
     if (st.active) {
       st.worst = static_cast<float>(more_extreme(rule, st.worst, s.value));
       if (back_inside(rule, s.value)) {

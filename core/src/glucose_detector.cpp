@@ -20,14 +20,24 @@ constexpr std::uint16_t saturating_inc(std::uint16_t n) noexcept {
   return n == std::numeric_limits<std::uint16_t>::max() ? n : static_cast<std::uint16_t>(n + 1);
 }
 
+/// z with P(N(0,1) <= z) = p, by bisection on erfc (construction only).
+double normal_quantile(double p) {
+  double lo = -10.0, hi = 10.0;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
 double to_minutes(milliseconds d) noexcept {
   return static_cast<double>(d.count()) / 60'000.0;
 }
 
 /// Readings the detector never evaluates (the pipeline normally keeps them away already).
-constexpr std::uint16_t ignored_quality =
-    quality_artifact | quality_sensor_contact_lost | quality_out_of_order | quality_backfilled |
-    quality_device_flagged | quality_no_value;
+constexpr std::uint16_t ignored_quality = quality_artifact | quality_sensor_contact_lost |
+                                          quality_out_of_order | quality_backfilled |
+                                          quality_device_flagged | quality_no_value;
 
 /// At the sensor's floor or ceiling the reading is censored ("LOW" / "HIGH"), not a value.
 constexpr std::uint16_t censored_quality = quality_device_low | quality_device_high;
@@ -78,6 +88,7 @@ struct glucose_detector::step_result {
   double window_first = 0.0;  ///< fitted value at the window's first reading
   double window_span = 0.0;   ///< minutes between the window's first and last reading
   double step = 0.0;          ///< this reading minus the previous one (0 after a reset)
+  double interval_min = 0.0;  ///< minutes since the previous reading (0 after a reset)
   bool gap = false;           ///< the short-term history was reset by a silence
 };
 
@@ -111,6 +122,12 @@ glucose_detector::glucose_detector(glucose_settings settings) : settings_(std::m
         "model.noise_prior_weight must be >= 1");
   check(std::isfinite(m.initial_trend_sd) && m.initial_trend_sd > 0.0,
         "model.initial_trend_sd must be > 0");
+
+  check(std::isfinite(m.confidence) && m.confidence > 0.0 && m.confidence < 1.0,
+        "model.confidence must be in (0, 1)");
+  check(std::isfinite(st.sparse_interval_min) && st.sparse_interval_min > 0.0,
+        "sparse_interval_min must be > 0");
+  z_ = normal_quantile(m.confidence);
 
   // Overrides are resolved (and checked) once, here: a patient's first sample only looks up
   // an index.
@@ -313,7 +330,15 @@ void glucose_detector::observe(const sample& s, std::vector<alert_event>& out) {
 
   step_result st;
   st.horizon_min = to_minutes(settings_.model.horizon);
-  st.gap = ps.has_last && s.device_time - ps.last > settings_.max_gap;
+  // A silence is longer than max_gap and than 2.5 of the last reading interval (a 15-minute
+  // sensor's pace is no silence).
+  const auto pace = milliseconds(std::llround(ps.last_step_s * 2500.0));
+  st.gap = ps.has_last && s.device_time - ps.last > std::max(settings_.max_gap, pace);
+  if (ps.has_last) {
+    ps.last_step_s = static_cast<float>(std::clamp(
+        to_minutes(std::chrono::duration_cast<milliseconds>(s.device_time - ps.last)) * 60.0, 0.0,
+        86400.0));
+  }
   auto since_origin = std::chrono::duration_cast<seconds>(s.device_time - ps.origin).count();
   if (!ps.has_last || st.gap || since_origin > (std::int64_t{1} << 30)) {
     reset_short_term(ps, s);
@@ -324,6 +349,7 @@ void glucose_detector::observe(const sample& s, std::vector<alert_event>& out) {
     update_model(ps, s.value,
                  to_minutes(std::chrono::duration_cast<milliseconds>(s.device_time - ps.last)));
     st.step = s.value - ps.last_v;
+    st.interval_min = to_minutes(std::chrono::duration_cast<milliseconds>(s.device_time - ps.last));
   }
   if (ps.readings < std::numeric_limits<std::uint8_t>::max()) ++ps.readings;
 
@@ -448,7 +474,13 @@ void glucose_detector::run_urgent_low_soon(patient_state& ps, const rule_params&
     return;
   }
 
-  if (!st.model_ready || !(lowest <= rp.limit)) {
+  // P(glucose below the limit at the horizon) >= confidence: the forecast's upper bound at
+  // that confidence (z standard deviations above it) must be below the limit.
+  // Already in level 1 (below 70 by default) a person with diabetes is one fall from level 2:
+  // the point forecast is enough there.
+  const bool in_level1 = s.value < settings_.urgent_low_soon_point_below;
+  const double bound = lowest + (in_level1 ? std::min(z_, 0.0) : z_) * st.forecast_sd;
+  if (!st.model_ready || !(bound <= rp.limit)) {
     rs.pending = false;
     rs.readings = 0;
     return;
@@ -461,7 +493,12 @@ void glucose_detector::run_urgent_low_soon(patient_state& ps, const rule_params&
     rs.worst_value = std::min(rs.worst_value, static_cast<float>(s.value));
   }
   // Below the limit already: the urgent-low threshold rule speaks; this one only forecasts.
-  if (!extend_run(rs, rp, s.device_time) || s.value < rp.limit) return;
+  // A sparse sensor (15-min readings) is confirmed by one forecast: its trend already spans
+  // the interval that two readings of a 5-minute sensor span.
+  rule_params confirm = rp;
+  const double sparse = settings_.sparse_interval_min;
+  if (st.interval_min >= sparse && st.interval_min <= 2.0 * sparse) confirm.min_readings = 1;
+  if (!extend_run(rs, confirm, s.device_time) || s.value < rp.limit) return;
   rs.active = true;
   auto e = make_event(s, glucose_urgent_low_soon_rule, rp.level, alert_transition::raised, s.value,
                       rp.limit, rs.since);

@@ -16,13 +16,17 @@ jump_limit default_jump_limit(vital_kind kind) noexcept {
     case vital_kind::spo2:
       return {6.0, 10.0, seconds(10), seconds(10), minutes(2)};
     case vital_kind::glucose:
-      return {10.0, 3.0, minutes(10), minutes(30), minutes(15)};
+      return {10.0, 3.0, minutes(10), minutes(30), minutes(15), 2, 40.0};
   }
   return {};
 }
 
-bool jump_filter::within(double a, double b, milliseconds dt, const jump_limit& limit) noexcept {
-  const auto capped = std::clamp(dt, milliseconds(0), limit.horizon);
+bool jump_filter::within(double a, double b, milliseconds dt, milliseconds step,
+                         const jump_limit& limit) noexcept {
+  // The allowance grows with time up to `horizon`, but never below what one reading interval
+  // allows: a 15-minute sensor may fall 15 minutes' worth between two readings.
+  const auto cap = std::max(limit.horizon, step);
+  const auto capped = std::clamp(dt, milliseconds(0), cap);
   const double minutes_apart = static_cast<double>(capped.count()) / 60000.0;
   return std::abs(a - b) <= limit.step + limit.rate_per_min * minutes_apart;
 }
@@ -36,19 +40,29 @@ bool jump_filter::is_artifact(double value, timestamp t, const jump_limit& limit
     return false;
   };
   const bool after_gap = has_good_ && t - last_ > limit.gap;
+  const auto step = has_good_ ? t - last_ : milliseconds(0);
   last_ = t;
-  if (!has_good_ || after_gap || within(value, good_, t - good_time_, limit)) return accept();
-  if (suspecting_ && within(value, suspect_, t - suspect_time_, limit)) {
-    // Consistent with the previous suspect reading: a new level once it has held long enough.
+  // A sensor's floor is a reading of its own ("below range"), never an artifact: a real fall to
+  // it must not be hidden (a compression low there is for the glucose rules to weigh).
+  const bool at_floor = limit.floor > 0.0 && value <= limit.floor;
+  if (!has_good_ || after_gap || at_floor || within(value, good_, t - good_time_, step, limit)) {
+    return accept();
+  }
+  if (suspecting_ && within(value, suspect_, t - suspect_time_, step, limit)) {
+    // Consistent with the previous suspect reading: a new level once it has held long enough,
+    // or once enough readings agree (delayed, never discarded).
     suspect_ = static_cast<float>(value);
     suspect_time_ = t;
+    if (suspect_count_ < 0xFFFF) ++suspect_count_;
     if (t - suspect_since_ >= limit.confirm) return accept();
+    if (limit.confirm_readings > 0 && suspect_count_ >= limit.confirm_readings) return accept();
     return true;
   }
   suspecting_ = true;
   suspect_ = static_cast<float>(value);
   suspect_since_ = t;
   suspect_time_ = t;
+  suspect_count_ = 1;
   return true;
 }
 

@@ -60,38 +60,6 @@ double minutes_of(milliseconds d) {
   return static_cast<double>(d.count()) / 60000.0;
 }
 
-std::int64_t epoch_ms(core::timestamp t) {
-  return t.time_since_epoch().count();
-}
-
-/// "2014-10-03 04:29" in the local time of `offset`.
-std::string local_time(core::timestamp t, minutes offset) {
-  const auto local = t + offset;
-  const auto day = std::chrono::floor<std::chrono::days>(local);
-  const std::chrono::year_month_day ymd{day};
-  const auto of_day = std::chrono::duration_cast<minutes>(local - day).count();
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(of_day / 60), static_cast<int>(of_day % 60));
-  return buf;
-}
-
-/// "+01:00", "-05:30".
-std::string offset_text(minutes offset) {
-  const auto m = offset.count();
-  const auto a = m < 0 ? -m : m;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%c%02d:%02d", m < 0 ? '-' : '+', static_cast<int>(a / 60),
-                static_cast<int>(a % 60));
-  return buf;
-}
-
-/// "30m", "15m", "1h30m" for the table.
-std::string duration_text(milliseconds d) {
-  return format_delay(static_cast<double>(d.count()) / 1000.0);
-}
-
 /// The gap limit of a trace: gap_intervals x its reading interval.
 milliseconds gap_limit_of(const trace& t, const cgm_eval_options& options) {
   const double ms = static_cast<double>(reading_interval(t).count()) * options.gap_intervals;
@@ -105,34 +73,49 @@ const patient_trace* trace_of(const cgm_dataset& data, const std::string& patien
   return nullptr;
 }
 
-std::optional<bool> threshold_55(std::span<const trace_row> seen, milliseconds) {
+std::optional<bool> threshold_55(std::span<const trace_row> seen, const condition_context&) {
   return seen.back().value <= 55.0;
 }
 
-std::optional<bool> threshold_70(std::span<const trace_row> seen, milliseconds) {
+std::optional<bool> threshold_70(std::span<const trace_row> seen, const condition_context&) {
   return seen.back().value < 70.0;
 }
 
-std::optional<bool> ar2_low(std::span<const trace_row> seen, milliseconds) {
+std::optional<bool> ar2_low(std::span<const trace_row> seen, const condition_context& c) {
   if (seen.size() < 2) return std::nullopt;
   const auto& cur = seen[seen.size() - 1];
   const auto& prev = seen[seen.size() - 2];
+  // The model's step is one reading interval: the previous reading counts when it is at least
+  // half an interval and less than two intervals old (one missed reading at most).
   const auto step = cur.ts - prev.ts;
-  if (step < minutes(4) || step > minutes(6)) return std::nullopt;
+  if (step * 2 < c.interval || step >= c.interval * 2) return std::nullopt;
   return core::ar2_predictive_low(prev.value, cur.value);
 }
 
-std::optional<bool> linear_low(std::span<const trace_row> seen, milliseconds gap_limit) {
+std::optional<bool> linear_low(std::span<const trace_row> seen, const condition_context& c) {
+  // "Reaches 55 within 20 minutes" includes being there already.
+  if (seen.back().value <= 55.0) return true;
   if (seen.size() < 3) return std::nullopt;
   const auto last3 = seen.subspan(seen.size() - 3);
-  core::timed_glucose points[3];
-  for (std::size_t i = 0; i < 3; ++i) {
-    if (i > 0 && last3[i].ts - last3[i - 1].ts > gap_limit) return std::nullopt;
-    points[i] = {minutes_of(last3[i].ts - last3[0].ts), last3[i].value};
+  for (std::size_t i = 1; i < 3; ++i) {
+    if (last3[i].ts - last3[i - 1].ts > c.gap_limit) return std::nullopt;
   }
-  const auto at_20 = core::linear_extrapolation(points, 20.0);
+  // The slope of the last 3 readings: (last - first) / (their time apart), extrapolated from
+  // the last reading (the line through the first and the last of the three).
+  const core::timed_glucose ends[2] = {{0.0, last3[0].value},
+                                       {minutes_of(last3[2].ts - last3[0].ts), last3[2].value}};
+  const auto at_20 = core::linear_extrapolation(ends, 20.0);
   if (!at_20) return std::nullopt;
   return *at_20 <= 55.0;
+}
+
+/// Linear-interpolation percentile (p in [0, 1]) of a non-empty sample.
+double percentile_of(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const double k = (static_cast<double>(v.size()) - 1.0) * p;
+  const auto f = static_cast<std::size_t>(std::floor(k));
+  const auto c = std::min(f + 1, v.size() - 1);
+  return v[f] + (v[c] - v[f]) * (k - static_cast<double>(f));
 }
 
 }  // namespace
@@ -243,9 +226,21 @@ std::vector<hypo_episode> read_episodes_file(const std::string& path, minutes ut
   return read_episodes(in, path, utc_offset, mapping);
 }
 
+void thin_trace(trace& t, milliseconds interval) {
+  std::vector<trace_row> kept;
+  kept.reserve(t.rows.size());
+  for (const auto& r : t.rows) {
+    if (!kept.empty() && (r.ts - kept.back().ts) * 2 < interval) continue;
+    kept.push_back(r);
+  }
+  t.rows = std::move(kept);
+}
+
 cgm_dataset make_cgm_dataset(std::string name, std::vector<hypo_episode> episodes,
-                             std::vector<patient_trace> traces, minutes utc_offset) {
+                             std::vector<patient_trace> traces, minutes utc_offset,
+                             std::optional<milliseconds> interval) {
   if (traces.empty()) throw eval_input_error("no trace given (--trace FILE)");
+  for (auto& t : traces) thin_trace(t.data, interval ? *interval : reading_interval(t.data));
   cgm_dataset data;
   data.name = std::move(name);
   data.utc_offset = utc_offset;
@@ -336,6 +331,7 @@ std::vector<hypo_alert> merge_hypo_alerts(std::vector<hypo_alert> alerts, const 
 std::vector<hypo_alert> replay_condition(const trace& t, hypo_condition condition,
                                          const cgm_eval_options& options) {
   const auto limit = gap_limit_of(t, options);
+  const condition_context context{reading_interval(t), limit};
   std::vector<hypo_alert> alerts;
   std::optional<hypo_alert> active;
   std::optional<core::timestamp> first_clear;  // of the active alert's current clear run
@@ -351,7 +347,7 @@ std::vector<hypo_alert> replay_condition(const trace& t, hypo_condition conditio
     if (i > 0 && active && now - rows[i - 1].ts > limit) {
       end_active(first_clear ? *first_clear : rows[i - 1].ts + limit);
     }
-    const auto c = condition(rows.first(i + 1), limit);
+    const auto c = condition(rows.first(i + 1), context);
     if (c && *c) {
       if (!active) active = hypo_alert{now, std::nullopt};
       first_clear.reset();
@@ -446,7 +442,6 @@ detector_score score_hypo_alerts(std::string id, std::string name, const hypo_al
   s.id = std::move(id);
   s.name = std::move(name);
   const double days = patient_days(data);
-  std::vector<double> leads;
   for (const auto& t : data.traces) {
     const auto it = alerts.find(t.patient);
     const auto merged = it == alerts.end() ? std::vector<hypo_alert>{}
@@ -455,17 +450,25 @@ detector_score score_hypo_alerts(std::string id, std::string name, const hypo_al
     for (const auto& e : data.episodes) {
       if (e.patient != t.patient || e.level != hypo_level::level2) continue;
       ++s.level2;
-      episode_outcome o{e.patient, e.start, e.end, std::nullopt};
-      std::optional<core::timestamp> first;
+      episode_outcome o{e.patient, e.start, e.end, std::nullopt, std::nullopt};
+      std::optional<core::timestamp> first, first_in_window;
       for (const auto& a : merged) {
         const bool in_window = a.raised >= e.start - options.lead && a.raised <= e.end;
         const bool active_at_start = a.raised < e.start && (!a.cleared || *a.cleared > e.start);
         if ((in_window || active_at_start) && (!first || a.raised < *first)) first = a.raised;
+        if (in_window && (!first_in_window || a.raised < *first_in_window)) {
+          first_in_window = a.raised;
+        }
       }
       if (first) {
         ++s.caught;
         o.lead_min = minutes_of(e.start - *first);
-        leads.push_back(*o.lead_min);
+        s.leads.push_back(*o.lead_min);
+      }
+      if (first_in_window) {
+        ++s.caught_in_window;
+        o.lead_in_window_min = minutes_of(e.start - *first_in_window);
+        s.leads_in_window.push_back(*o.lead_in_window_min);
       }
       s.episodes.push_back(std::move(o));
     }
@@ -477,13 +480,27 @@ detector_score score_hypo_alerts(std::string id, std::string name, const hypo_al
       if (!excused) ++s.false_alerts;
     }
   }
-  if (!leads.empty()) {
-    s.median_lead_min = median_of(leads);
-    s.min_lead_min = *std::min_element(leads.begin(), leads.end());
-  }
+  s.patient_days = days;
+  summarise_leads(s);
+  return s;
+}
+
+void summarise_leads(detector_score& s) {
+  const auto summary = [](const std::vector<double>& leads, std::optional<double>& median,
+                          std::optional<double>& p10, std::optional<double>* least) {
+    median.reset();
+    p10.reset();
+    if (least != nullptr) least->reset();
+    if (leads.empty()) return;
+    median = median_of(leads);
+    p10 = percentile_of(leads, 0.1);
+    if (least != nullptr) *least = *std::min_element(leads.begin(), leads.end());
+  };
+  summary(s.leads, s.median_lead_min, s.p10_lead_min, &s.min_lead_min);
+  summary(s.leads_in_window, s.median_lead_in_window_min, s.p10_lead_in_window_min, nullptr);
+  const double days = s.patient_days > 0.0 ? s.patient_days : 1.0;
   s.alerts_per_patient_day = static_cast<double>(s.alerts) / days;
   s.false_per_patient_day = static_cast<double>(s.false_alerts) / days;
-  return s;
 }
 
 cgm_report evaluate_cgm(const cgm_dataset& data, const std::vector<eval_alert>* alerts,
@@ -518,163 +535,6 @@ cgm_report evaluate_cgm(const cgm_dataset& data, const std::vector<eval_alert>* 
     }
   }
   return r;
-}
-
-// --- output --------------------------------------------------------------------------------
-
-namespace {
-
-std::string lead_text(const std::optional<double>& lead) {
-  return lead ? fixed(*lead, 1) : std::string("-");
-}
-
-/// vitalsd against the plain threshold and AR2 (issue 4's aim): a longer median lead at no more
-/// false alerts per patient-day. Empty when a row is missing.
-std::vector<std::pair<const detector_score*, bool>> goal_of(const cgm_report& r) {
-  std::vector<std::pair<const detector_score*, bool>> out;
-  if (r.detectors.empty() || r.detectors.front().id != "vitalsd") return out;
-  const auto& v = r.detectors.front();
-  for (const auto& d : r.detectors) {
-    if (d.id != "threshold_55" && d.id != "ar2") continue;
-    const bool lead = v.caught >= d.caught && v.median_lead_min && d.median_lead_min &&
-                      *v.median_lead_min > *d.median_lead_min;
-    // Rates compared as printed (two decimals), so that "equal" means what the table shows.
-    const bool quiet = std::llround(v.false_per_patient_day * 100.0) <=
-                       std::llround(d.false_per_patient_day * 100.0);
-    out.emplace_back(&d, lead && quiet);
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string format_table(const cgm_report& r) {
-  std::ostringstream out;
-  out << "episodes: " << r.episodes_name << ": " << r.level2 << " level-2 and " << r.level1
-      << " level-1 episodes scored";
-  if (r.without_trace + r.outside_trace > 0) {
-    out << " (not scored: " << r.without_trace << " without a trace, " << r.outside_trace
-        << " outside their trace)";
-  }
-  out << "\ntraces: " << r.patients.size() << " (";
-  for (std::size_t i = 0; i < r.patients.size(); ++i) out << (i > 0 ? ", " : "") << r.patients[i];
-  out << "), " << fixed(r.patient_days, 2) << " patient-days; local times UTC"
-      << offset_text(r.utc_offset) << "\n";
-  if (r.selection) {
-    const auto& s = *r.selection;
-    out << "alerts: " << r.alerts_source << ": " << s.read << " read, " << s.selected
-        << " of the rules ";
-    bool first = true;
-    for (const auto& rule : r.options.rules) {
-      out << (first ? "" : ",") << rule;
-      first = false;
-    }
-    out << " -> " << r.merged_alerts << " hypo alerts; " << s.other_rules
-        << " of other rules not scored, " << s.ignored << " of other patients or times\n";
-  }
-  out << "rules: caught = an alert starts in [start - " << duration_text(r.options.lead)
-      << ", end] or is active at its start; lead = start - alert start (+ = early)\n"
-      << "       false = an alert starting outside every level-1 episode widened by "
-      << duration_text(r.options.margin) << " each side; re-arm after "
-      << duration_text(r.options.rearm) << " clear or a gap > " << fixed(r.options.gap_intervals, 1)
-      << " intervals\n\n";
-
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& d : r.detectors) {
-    rows.push_back({d.name, std::to_string(d.caught) + "/" + std::to_string(d.level2),
-                    lead_text(d.median_lead_min), lead_text(d.min_lead_min),
-                    std::to_string(d.false_alerts), fixed(d.false_per_patient_day, 2),
-                    std::to_string(d.alerts), fixed(d.alerts_per_patient_day, 2)});
-  }
-  if (rows.empty()) {
-    out << "  (no detector: give --db, --alerts or --baselines)\n";
-    return out.str();
-  }
-  out << render({"detector", "level-2 caught", "median lead (min)", "min lead (min)",
-                 "false alerts", "false/patient-day", "alerts", "alerts/patient-day"},
-                rows, 1);
-
-  if (const auto goal = goal_of(r); !goal.empty()) {
-    out << "\ngoal: vitalsd's median lead above the baseline's, false alerts/patient-day no "
-           "higher:";
-    for (std::size_t i = 0; i < goal.size(); ++i) {
-      out << (i > 0 ? "; " : " ") << goal[i].first->name << " "
-          << (goal[i].second ? "met" : "not met");
-    }
-    out << "\n";
-  }
-
-  out << "\nlevel-2 episodes: lead in minutes (- = missed)\n";
-  std::vector<std::string> header{"patient", "start", "end"};
-  for (const auto& d : r.detectors) header.push_back(d.name);
-  std::vector<std::vector<std::string>> episode_rows;
-  const auto& first = r.detectors.front().episodes;
-  for (std::size_t i = 0; i < first.size(); ++i) {
-    std::vector<std::string> row{first[i].patient, local_time(first[i].start, r.utc_offset),
-                                 local_time(first[i].end, r.utc_offset)};
-    for (const auto& d : r.detectors) row.push_back(lead_text(d.episodes[i].lead_min));
-    episode_rows.push_back(std::move(row));
-  }
-  out << render(header, episode_rows, 3);
-  return out.str();
-}
-
-std::string to_json(const cgm_report& r) {
-  ojson j;
-  j["episodes"] = {{"file", r.episodes_name},
-                   {"level1", r.level1},
-                   {"level2", r.level2},
-                   {"without_trace", r.without_trace},
-                   {"outside_trace", r.outside_trace}};
-  j["traces"] = {{"patients", r.patients},
-                 {"patient_days", r.patient_days},
-                 {"utc_offset", offset_text(r.utc_offset)}};
-  ojson rules = ojson::array();
-  for (const auto& rule : r.options.rules) rules.push_back(rule);
-  j["options"] = {{"lead_s", static_cast<double>(r.options.lead.count()) / 1000.0},
-                  {"margin_s", static_cast<double>(r.options.margin.count()) / 1000.0},
-                  {"rearm_s", static_cast<double>(r.options.rearm.count()) / 1000.0},
-                  {"gap_intervals", r.options.gap_intervals},
-                  {"rules", std::move(rules)}};
-  if (r.selection) {
-    j["alerts"] = {{"source", r.alerts_source},
-                   {"read", r.selection->read},
-                   {"selected", r.selection->selected},
-                   {"hypo_alerts", r.merged_alerts},
-                   {"other_rules", r.selection->other_rules},
-                   {"ignored", r.selection->ignored}};
-  } else {
-    j["alerts"] = nullptr;
-  }
-  const auto number = [](const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); };
-  ojson detectors = ojson::array();
-  for (const auto& d : r.detectors) {
-    ojson row;
-    row["id"] = d.id;
-    row["name"] = d.name;
-    row["level2_episodes"] = d.level2;
-    row["caught"] = d.caught;
-    row["median_lead_min"] = number(d.median_lead_min);
-    row["min_lead_min"] = number(d.min_lead_min);
-    row["false_alerts"] = d.false_alerts;
-    row["false_per_patient_day"] = d.false_per_patient_day;
-    row["alerts"] = d.alerts;
-    row["alerts_per_patient_day"] = d.alerts_per_patient_day;
-    ojson episodes = ojson::array();
-    for (const auto& e : d.episodes) {
-      episodes.push_back({{"patient", e.patient},
-                          {"start", epoch_ms(e.start)},
-                          {"end", epoch_ms(e.end)},
-                          {"lead_min", number(e.lead_min)}});
-    }
-    row["episodes"] = std::move(episodes);
-    detectors.push_back(std::move(row));
-  }
-  j["detectors"] = std::move(detectors);
-  ojson goal = ojson::array();
-  for (const auto& [d, met] : goal_of(r)) goal.push_back({{"baseline", d->id}, {"met", met}});
-  j["goal"] = std::move(goal);
-  return j.dump(2) + "\n";
 }
 
 }  // namespace vitals::simulators

@@ -4,6 +4,7 @@
 // the report. Exit codes: 0 ok, 2 bad input or options, 1 other errors (files that cannot be
 // opened, database errors).
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -156,6 +157,13 @@ int main(int argc, char** argv) {
                                     "sides; alerts starting outside all of them are false")
                          ->check(check_duration)
                          ->capture_default_str();
+  std::string interval_text;
+  auto* interval_opt =
+      app.add_option("--interval", interval_text,
+                     "--episodes: the traces' nominal reading interval (default: the median "
+                     "spacing of each trace); readings closer than half of it to the previous "
+                     "kept one are skipped")
+          ->check(check_duration);
   auto* rearm_opt = app.add_option("--rearm", rearm_text,
                                    "--episodes: clear time after which a detector's next alert "
                                    "is a new one")
@@ -186,7 +194,7 @@ int main(int argc, char** argv) {
         throw CLI::RequiredError("one of --db or --alerts");
       }
       for (const auto* o : {trace_opt, offset_opt, prefix_opt, map_opt, rules_opt, baselines_opt,
-                            margin_opt, rearm_opt}) {
+                            margin_opt, rearm_opt, interval_opt}) {
         if (o->count() > 0) {
           throw CLI::ValidationError(o->get_name(), "applies to --episodes, not --labels");
         }
@@ -215,8 +223,10 @@ int main(int argc, char** argv) {
         traces.push_back({mapping.patient_of(path),
                           sim::read_trace_file(path, vitals::core::vital_kind::glucose, offset)});
       }
-      const auto data =
-          sim::make_cgm_dataset(episodes_path, std::move(episodes), std::move(traces), offset);
+      std::optional<std::chrono::milliseconds> interval;
+      if (!interval_text.empty()) interval = *sim::parse_eval_duration(interval_text);
+      const auto data = sim::make_cgm_dataset(episodes_path, std::move(episodes), std::move(traces),
+                                              offset, interval);
       sim::cgm_eval_options options;
       options.lead = *sim::parse_eval_duration(lead_text);
       options.margin = *sim::parse_eval_duration(margin_text);

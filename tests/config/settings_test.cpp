@@ -928,6 +928,28 @@ TEST_CASE("rules of the glucose and NEWS2 detectors: global and per-patient sett
   }
 }
 
+TEST_CASE("a patient's diabetes type sets its glucose rules, its own rules win", "[config]") {
+  const auto s = load_string(
+      "[[patients]]\nid = \"well\"\ndiabetes = \"none\"\n"
+      "[[patients]]\nid = \"t1\"\ndiabetes = \"type1\"\n"
+      "[[patients]]\nid = \"own\"\ndiabetes = \"none\"\n"
+      "[patients.rules.glucose_low]\nenabled = true\nlimit = 60\n",
+      "diabetes.toml");
+  CHECK(s.patient_diabetes.at("well") == vitals::core::diabetes_type::none);
+  CHECK(s.patient_diabetes.at("t1") == vitals::core::diabetes_type::type1);
+  const auto& well = s.detector.patients.at("well");
+  CHECK(well.at("glucose_low").enabled == false);
+  CHECK(well.at("glucose_urgent_low_soon").enabled == false);
+  CHECK(well.at("glucose_urgent_low").min_duration == std::chrono::milliseconds(600'000));
+  CHECK(s.detector.patients.at("t1").empty());
+  CHECK(s.detector.patients.at("own").at("glucose_low").enabled == true);
+  CHECK(s.detector.patients.at("own").at("glucose_low").limit == 60.0);
+  CHECK(s.detector.patients.at("own").at("glucose_urgent_low_soon").enabled == false);
+  const auto e = load_error("[[patients]]\nid = \"p\"\ndiabetes = \"type 1\"\n");
+  CHECK(e.key() == "patients[0].diabetes");
+  CHECK_THAT(e.what(), Catch::Contains("\"type1\", \"type2\", \"none\""));
+}
+
 TEST_CASE("personal baselines: [baseline], their rules and a patient's local time", "[config]") {
   const auto s = load_string(
       "[baseline]\nbuckets = 4\nutc_offset_min = 60\nwarmup_h = 12\n"

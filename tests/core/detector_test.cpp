@@ -175,3 +175,31 @@ TEST_CASE("patients are independent", "[detector]") {
   CHECK(out[0].patient.view() == "a");
   CHECK(d.patient_count() == 2);
 }
+
+TEST_CASE("an alert still beyond its limit after a silence is raised anew", "[detector]") {
+  // T1D-UOM 001: 46.8 mg/dL, then no reading for 20 minutes, then 41.4: the reader of the
+  // first alert may have stopped watching; the low is raised again with the new reading.
+  threshold_detector d(detector_settings{default_rules(), {}});
+  std::vector<alert_event> out;
+  const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
+  const auto feed = [&](double v, std::chrono::minutes at) {
+    sample s;
+    s.patient = short_id::truncate("p1");
+    s.device = short_id::truncate("cgm");
+    s.kind = vital_kind::glucose;
+    s.value = v;
+    s.device_time = t0 + at;
+    d.observe(s, out);
+  };
+  feed(55.8, std::chrono::minutes(0));
+  feed(46.8, std::chrono::minutes(5));
+  feed(41.4, std::chrono::minutes(25));  // 20 min of silence (max_gap 15)
+  feed(41.4, std::chrono::minutes(30));  // no silence: nothing new
+  std::vector<std::string> urgent;
+  for (const auto& e : out) {
+    if (e.rule == "glucose_urgent_low") urgent.push_back(std::string(to_string(e.transition)));
+  }
+  CHECK(urgent == std::vector<std::string>{"raised", "cleared", "raised"});
+  CHECK(out.back().rule == "glucose_urgent_low");
+  CHECK(out.back().time == t0 + std::chrono::minutes(25));
+}

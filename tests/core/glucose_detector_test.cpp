@@ -93,6 +93,14 @@ glucose_settings with_rates() {
   return gs;
 }
 
+/// The forecast's mechanics alone: alert on the point forecast (confidence 0.5), as the
+/// detector did before issue 18 made it ask for 95 % above 70 mg/dL.
+glucose_settings point_forecast() {
+  glucose_settings gs;
+  gs.model.confidence = 0.5;
+  return gs;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -100,7 +108,7 @@ glucose_settings with_rates() {
 
 TEST_CASE("urgent low soon raises before a steady fall crosses 55 and clears on recovery",
           "[glucose]") {
-  glucose_detector d;
+  glucose_detector d(point_forecast());
   // An hour at 130, then -2 mg/dL/min (10 per reading) down to 40, then a recovery.
   auto trace = concat(std::vector<double>(12, 130.0), ramp(120.0, -10.0, 9));  // 120 .. 40
   const std::size_t crossing = first_below(trace, 54.0);
@@ -142,7 +150,7 @@ TEST_CASE("urgent low soon raises before a steady fall crosses 55 and clears on 
 }
 
 TEST_CASE("urgent low soon gives 15-20 minutes on a fall that has been going on", "[glucose]") {
-  glucose_detector d;
+  glucose_detector d(point_forecast());
   // -2 mg/dL/min from 220 down to 40, with a little noise.
   auto trace = std::vector<double>(6, 220.0);
   std::mt19937 rng(9);
@@ -285,7 +293,7 @@ TEST_CASE("a gap longer than max_gap resets the model", "[glucose]") {
   {
     // The same readings with max_gap 40 min: the fall is tracked across the silence, and the
     // second reading after it confirms the forecast.
-    glucose_settings gs;
+    glucose_settings gs = point_forecast();
     gs.max_gap = 40min;
     glucose_detector d(gs);
     CHECK(feed(d, "p1", before, glucose_urgent_low_soon_rule).empty());
@@ -479,7 +487,7 @@ TEST_CASE("per-patient overrides: disable, limit, duration, level", "[glucose]")
 }
 
 TEST_CASE("min_readings and min_duration overrides of urgent low soon", "[glucose]") {
-  glucose_settings gs;
+  glucose_settings gs = point_forecast();
   gs.patients["three"][std::string(glucose_urgent_low_soon_rule)].min_readings = 3;
   gs.patients["slow"][std::string(glucose_urgent_low_soon_rule)].min_duration = 10min;
   glucose_detector d(gs);
@@ -552,4 +560,41 @@ TEST_CASE("per-patient state stays small", "[glucose]") {
   const double per_patient = static_cast<double>(d.state_bytes()) / 1000.0;
   CHECK(per_patient > 200.0);  // counts the map nodes, not just a pointer
   CHECK(per_patient < 512.0);
+}
+
+TEST_CASE("urgent low soon asks for 95 % above 70 mg/dL and the point forecast below",
+          "[glucose]") {
+  // The same steady fall (-2 mg/dL/min after an hour at 130) with the defaults: above 70 the
+  // forecast must be below 55 with 95 % probability, which the filter's uncertainty after the
+  // sudden change delays; at 70 and below the point forecast is enough.
+  const auto fall = concat(std::vector<double>(12, 130.0), ramp(120.0, -10.0, 9));
+  glucose_detector point(point_forecast());
+  glucose_detector sure;
+  const auto p = feed(point, "p1", fall, glucose_urgent_low_soon_rule);
+  const auto d = feed(sure, "p1", fall, glucose_urgent_low_soon_rule);
+  REQUIRE(raises(p) == 1);
+  REQUIRE(raises(d) == 1);
+  CHECK(d[0].index >= p[0].index);
+  CHECK(d[0].index < first_below(fall, 54.0));  // still before the first reading below 54
+  CHECK(fall[d[0].index] < 70.0);               // raised by the point forecast below 70
+
+  // Without the level-1 rule it waits longer still, or not at all before 55.
+  glucose_settings everywhere;
+  everywhere.urgent_low_soon_point_below = 0.0;
+  glucose_detector strict(everywhere);
+  const auto e = feed(strict, "p1", fall, glucose_urgent_low_soon_rule);
+  CHECK((raises(e) == 0 || e[0].index >= d[0].index));
+  CHECK(sure.settings().model.confidence == 0.95);
+}
+
+TEST_CASE("a 15-minute sensor's forecast is confirmed by one reading", "[glucose]") {
+  // -1.2 mg/dL/min read every 15 minutes: the first forecast below 55 raises (two 5-minute
+  // readings span what one 15-minute step does); the pace of 15 minutes is no silence.
+  std::vector<double> fall{130, 128, 126, 110, 92, 74};
+  glucose_detector d(point_forecast());
+  const auto ts = feed(d, "p1", fall, glucose_urgent_low_soon_rule, 15min);
+  REQUIRE(raises(ts) == 1);
+  CHECK(ts[0].event.condition_start == ts[0].event.time);  // one forecast
+  const auto m = d.model(short_id::truncate("p1"));
+  CHECK(m.trend < -1.0);  // the filter kept the history across 15-minute steps
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -349,4 +350,37 @@ TEST_CASE("personal baselines are handed to the store when the pipeline stops", 
   // The blob is the detector's own format: a fresh detector takes it back.
   baseline_detector fresh;
   CHECK(fresh.import_state(*short_id::make("p1"), st.saved[0].second));
+}
+
+TEST_CASE("a real fall to the CGM floor raises urgent low: 103 -> 65 -> 40 -> 40 -> 40",
+          "[pipeline][quality]") {
+  // Issue 18: these readings, five minutes apart, were all marked artifacts by the jump filter
+  // and nothing alerted. The first low reading may be held back; the floor never is.
+  memory_store st;
+  stats counters;
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
+  p.on_alert([&st](const alert_event& e) { st.record(e); });
+  auto& port = p.open_port("test", 16);
+  p.start();
+  int minute = 0;
+  for (const double v : {103.0, 65.0, 40.0, 40.0, 40.0}) {
+    REQUIRE(port.push(make("p1", "cgm", vital_kind::glucose, v, std::chrono::minutes(minute))));
+    minute += 5;
+  }
+  p.stop();
+  REQUIRE(st.samples.size() == 5);
+  for (const auto& s : st.samples) {
+    INFO(s.value);
+    if (s.value <= 40.0) CHECK((s.quality & quality_artifact) == 0);
+  }
+  CHECK(counters.samples_artifact <= 1);
+  const auto raised_at = [&](std::string_view rule) -> std::optional<timestamp> {
+    for (const auto& e : st.events) {
+      if (e.rule == rule && e.transition == alert_transition::raised) return e.time;
+    }
+    return std::nullopt;
+  };
+  const auto urgent = raised_at("glucose_urgent_low");
+  REQUIRE(urgent);
+  CHECK(*urgent == t0 + 10min);  // at the first reading of 40
 }

@@ -297,7 +297,7 @@ TEST_CASE("hypo alerts merge: re-arm after 15 min clear, overlapping rules, data
 TEST_CASE("replaying a condition: starts, clear runs, re-arm, unknown readings, gaps") {
   // 1 = alerting, 0 = clear, 2 = cannot tell.
   const sim::hypo_condition by_value = [](std::span<const sim::trace_row> seen,
-                                          milliseconds) -> std::optional<bool> {
+                                          const sim::condition_context&) -> std::optional<bool> {
     const double v = seen.back().value;
     if (v == 2.0) return std::nullopt;
     return v == 1.0;
@@ -340,7 +340,7 @@ TEST_CASE("baselines on hand-made traces") {
     CHECK(sim::baseline_id(sim::baseline::threshold_55) == "threshold_55");
     CHECK(sim::baseline_name(sim::baseline::threshold_55) == "reading <= 55");
   }
-  SECTION("AR2: core's predictive-low rule on readings 5 minutes apart, not across 8") {
+  SECTION("AR2: core's predictive-low rule on readings one interval apart, not across two") {
     std::vector<double> values;
     for (double v = 150; v >= 60; v -= 6) values.push_back(v);
     std::size_t first = 0;
@@ -353,28 +353,49 @@ TEST_CASE("baselines on hand-made traces") {
     const auto regular = make_trace(values);
     CHECK(run(sim::baseline::ar2, regular) ==
           std::vector<ha>{{regular.rows[first].ts, std::nullopt}});
-    // The reading that first alerts comes 8 minutes after the previous one: not evaluated; the
-    // next one (5 minutes later) alerts.
+    // The reading that first alerts comes 10 minutes (two intervals) after the previous one: not
+    // evaluated; the next one (5 minutes later) alerts.
     auto irregular = regular;
-    for (std::size_t i = first; i < irregular.rows.size(); ++i) irregular.rows[i].ts += minutes(3);
+    for (std::size_t i = first; i < irregular.rows.size(); ++i) irregular.rows[i].ts += minutes(5);
     CHECK(run(sim::baseline::ar2, irregular) ==
           std::vector<ha>{{irregular.rows[first + 1].ts, std::nullopt}});
-    CHECK(sim::baseline_condition(sim::baseline::ar2)(std::span(regular.rows).first(1),
-                                                      minutes(12)) == std::nullopt);
+    const sim::condition_context five_min{minutes(5), seconds(750)};
+    CHECK(sim::baseline_condition(sim::baseline::ar2)(std::span(regular.rows).first(1), five_min) ==
+          std::nullopt);
   }
-  SECTION("linear: the last 3 readings' line at +20 min <= 55, none across a gap") {
+  SECTION("AR2 on a 15-minute sensor: one step is one reading interval") {
+    std::vector<double> values;
+    for (double v = 150; v >= 60; v -= 15) values.push_back(v);
+    std::size_t first = 0;
+    for (std::size_t i = 1; i < values.size() && first == 0; ++i) {
+      if (core::ar2_predictive_low(values[i - 1], values[i])) first = i;
+    }
+    REQUIRE(first > 0);
+    const auto t15 = make_trace(values, t0, minutes(15));
+    CHECK(run(sim::baseline::ar2, t15) == std::vector<ha>{{t15.rows[first].ts, std::nullopt}});
+  }
+  SECTION("linear: the last 3 readings' slope at +20 min <= 55, none across a gap") {
     // -4 mg/dL per 5 min: 72 extrapolates to 56, 68 to 52 (reading 8, 00:40).
     std::vector<double> values;
     for (int k = 0; k <= 12; ++k) values.push_back(100.0 - 4.0 * k);
     const auto regular = make_trace(values);
     CHECK(run(sim::baseline::linear, regular) == std::vector<ha>{{at(0, 40), std::nullopt}});
     // Fewer than 3 readings: cannot tell.
+    const sim::condition_context five_min{minutes(5), seconds(750)};
     CHECK(sim::baseline_condition(sim::baseline::linear)(std::span(regular.rows).first(2),
-                                                         minutes(12)) == std::nullopt);
+                                                         five_min) == std::nullopt);
     // A 15-min gap before reading 7: readings 7 and 8 have it among their last three.
     auto gap = regular;
     for (std::size_t i = 7; i < gap.rows.size(); ++i) gap.rows[i].ts += minutes(10);
     CHECK(run(sim::baseline::linear, gap) == std::vector<ha>{{gap.rows[9].ts, std::nullopt}});
+    // Extrapolated from the last reading with the slope (last - first) / their time apart, not
+    // a least-squares line: 100, 150, 80 (5 min apart) is -2 mg/dL/min, 80 - 40 = 40 at +20 min
+    // (the least-squares line through them gives 60).
+    CHECK(run(sim::baseline::linear, make_trace({100, 150, 80})) ==
+          std::vector<ha>{{at(0, 10), std::nullopt}});
+    // A reading <= 55 is "at 55 within 20 minutes" even while rising, with any history.
+    CHECK(run(sim::baseline::linear, make_trace({50, 52})) ==
+          std::vector<ha>{{at(0, 0), std::nullopt}});
   }
   SECTION("run_baseline: every trace of the dataset") {
     auto data = handmade_dataset();

@@ -15,6 +15,7 @@
 #include <vitals/core/baseline_detector.hpp>
 #include <vitals/core/condition_monitor.hpp>
 #include <vitals/core/detector.hpp>
+#include <vitals/core/diabetes_profile.hpp>
 #include <vitals/core/glucose_detector.hpp>
 #include <vitals/core/news2_detector.hpp>
 #include <vitals/core/options.hpp>
@@ -124,6 +125,9 @@ struct settings {
   /// Personal baselines: [baseline] and [rules.*_baseline_deviation] applied; [[patients]]
   /// utc_offset_min in `patient_utc_offset_minutes`.
   core::baseline_settings baseline;
+  /// [[patients]] diabetes ("type1", "type2", "none"), for the patients that set it; its rule
+  /// overrides (core::diabetes_overrides) are already in `detector.patients`.
+  std::map<std::string, core::diabetes_type> patient_diabetes;
   /// [stale]: silence limits per vital before a stale-data technical alert.
   core::stale_settings stale;
   /// [alerts] with [[routes]] and [[patients]] care_team in `alerts.lifecycle`.

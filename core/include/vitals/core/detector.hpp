@@ -25,8 +25,10 @@ struct threshold_rule {
   double limit = 0.0;                         ///< canonical unit of `kind`
   std::chrono::milliseconds min_duration{0};  ///< 0: the first reading beyond the limit raises
   double hysteresis = 0.0;  ///< how far back past the limit a reading must be to clear
-  std::chrono::milliseconds max_gap{
-      std::chrono::minutes(2)};  ///< longer silences restart the duration
+  /// Longer silences (and longer than 2.5 of the stream's last reading interval, so that a
+  /// 15-minute sensor's pace is no silence) restart the duration; an alert active across one
+  /// whose condition still holds at the next reading is cleared and raised anew at it.
+  std::chrono::milliseconds max_gap{std::chrono::minutes(2)};
   priority level = priority::medium;
   bool enabled = true;
   /// Readings beyond the limit needed in a row (on top of min_duration); 0 and 1 both mean one.
@@ -83,6 +85,7 @@ class threshold_detector {
     bool pending = false;  ///< beyond the limit, waiting for min_duration
     bool active = false;
     std::uint16_t readings = 0;  ///< readings of the current excursion
+    std::uint32_t step_s = 0;    ///< seconds between the last two readings (the sensor's pace)
     timestamp since{};           ///< first reading of the current excursion
     timestamp last{};            ///< last reading seen by this rule
     float worst = 0.0F;          ///< most extreme value of the excursion

@@ -11,21 +11,30 @@ namespace vitals::core {
 
 /// How far a vital can move from the last believed reading before a reading is an artifact:
 /// `step + rate_per_min * minutes since the believed reading`, the minutes capped at `horizon`
-/// (so that a long artifact does not become believable merely by lasting). A run of mutually
-/// consistent suspect readings lasting `confirm` (device time) is a real new level and is
-/// believed; so is the first reading after a silence longer than `gap`.
+/// or at the time since the previous reading if that is longer (so that a long artifact does
+/// not become believable merely by lasting, while a 15-minute sensor's fall between two
+/// readings is judged over its 15 minutes). A run of mutually
+/// consistent suspect readings lasting `confirm` (device time), or `confirm_readings` of them, is
+/// a real new level and is believed; so is the first reading after a silence longer than `gap`,
+/// and any reading at or below `floor` (a sensor's "LOW": never hidden).
 struct jump_limit {
   double step = 0.0;                     ///< allowed change regardless of the interval
   double rate_per_min = 0.0;             ///< allowed change per minute of device time
   std::chrono::milliseconds horizon{0};  ///< the minutes of rate_per_min are capped at this
   std::chrono::milliseconds confirm{0};  ///< how long a new level must hold to be believed
   std::chrono::milliseconds gap{0};      ///< after a longer silence, anything is believed
+  /// Consistent suspect readings that confirm a new level, however close together (0: only
+  /// `confirm` counts). 2 for glucose: a fall is believed at its second reading.
+  std::uint16_t confirm_readings = 0;
+  /// Readings at or below this are always believed (a CGM's floor, "LOW"); 0: none.
+  double floor = 0.0;
 };
 
 /// Defaults: HR 30 /min + 60 /min per minute over at most 10 s, confirmed after 10 s; SpO2 6 %
 /// + 10 %/min over 10 s, 10 s; both reset after 2 min of silence. Glucose 10 mg/dL + 3 mg/dL/min
 /// over at most 10 min (25 mg/dL in 5 min, 40 in 10: faster falls are not physiological, CGM
-/// compression lows are), confirmed after 30 min, reset after 15 min of silence.
+/// compression lows are), confirmed by the next consistent reading (or after 30 min), reset
+/// after 15 min of silence; readings at or below 40 mg/dL (the floor of CGMs) always believed.
 jump_limit default_jump_limit(vital_kind kind) noexcept;
 
 /// Remembers the last believed value of one stream and classifies each in-order reading.
@@ -36,7 +45,7 @@ class jump_filter {
 
  private:
   static bool within(double a, double b, std::chrono::milliseconds dt,
-                     const jump_limit& limit) noexcept;
+                     std::chrono::milliseconds step, const jump_limit& limit) noexcept;
 
   float good_ = 0.0F;     ///< last believed value
   timestamp last_{};      ///< last reading of any kind
@@ -44,6 +53,7 @@ class jump_filter {
   timestamp good_time_{};
   timestamp suspect_since_{};
   timestamp suspect_time_{};
+  std::uint16_t suspect_count_ = 0;  ///< consistent suspect readings so far
   bool has_good_ = false;
   bool suspecting_ = false;
 };

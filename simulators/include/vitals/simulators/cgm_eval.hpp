@@ -91,8 +91,15 @@ struct cgm_dataset {
 /// Puts episodes and traces together: keeps the episodes of a patient that has a trace and that
 /// lie within its first and last reading, and counts the others. Throws eval_input_error when
 /// two traces map to the same patient or no trace is given.
+/// Readings less than half of `interval` after the previous kept reading are skipped (as the
+/// data README replays traces with on-demand scans or duplicated rows between the regular ones).
+void thin_trace(trace& t, std::chrono::milliseconds interval);
+
+/// Also thins every trace (thin_trace) at its nominal `interval`, by default the median spacing
+/// of its readings (reading_interval()).
 cgm_dataset make_cgm_dataset(std::string name, std::vector<hypo_episode> episodes,
-                             std::vector<patient_trace> traces, std::chrono::minutes utc_offset);
+                             std::vector<patient_trace> traces, std::chrono::minutes utc_offset,
+                             std::optional<std::chrono::milliseconds> interval = std::nullopt);
 
 /// Sum over the traces of (last - first reading), in days.
 double patient_days(const cgm_dataset& data);
@@ -135,11 +142,17 @@ using hypo_alerts = std::map<std::string, std::vector<hypo_alert>>;
 std::vector<hypo_alert> merge_hypo_alerts(std::vector<hypo_alert> alerts, const trace& t,
                                           const cgm_eval_options& options);
 
+/// What a condition knows of the trace besides its readings.
+struct condition_context {
+  std::chrono::milliseconds interval{std::chrono::minutes(5)};     ///< the reading interval
+  std::chrono::milliseconds gap_limit{std::chrono::seconds(750)};  ///< longer silences are gaps
+};
+
 /// A detector's condition at the newest of `seen` (the trace up to and including the current
 /// reading: causal by construction): true = alerting, false = clear, nullopt = cannot tell (not
-/// enough recent readings). `gap_limit` is the trace's gap limit.
+/// enough recent readings).
 using hypo_condition = std::optional<bool> (*)(std::span<const trace_row> seen,
-                                               std::chrono::milliseconds gap_limit);
+                                               const condition_context& context);
 
 /// Replays `condition` over `t`, one reading at a time: an alert starts at a reading where it is
 /// true and none is active; it ends (cleared = the first clear reading of the run) at a reading
@@ -156,7 +169,7 @@ enum class baseline {
   threshold_55,  ///< reading <= 55 mg/dL
   threshold_70,  ///< reading < 70 mg/dL
   ar2,           ///< Nightscout AR2 predictive low (core::ar2_predictive_low)
-  linear,        ///< least-squares line through the last 3 readings, +20 min <= 55 mg/dL
+  linear,        ///< the last 3 readings' slope, +20 min <= 55 mg/dL (or reading <= 55)
 };
 
 /// Every baseline, in table order.
@@ -169,9 +182,11 @@ std::string_view baseline_id(baseline b) noexcept;
 /// Table name: "reading <= 55", "reading < 70", "AR2 predictive low", "linear 20 min to 55".
 std::string_view baseline_name(baseline b) noexcept;
 
-/// The baseline's condition. AR2 uses the previous reading only when it is 4-6 min before the
-/// current one (the model's 5-minute step), else nullopt; linear needs 3 readings with no gap
-/// longer than the gap limit between them, else nullopt.
+/// The baseline's condition (shared/data/README.md). AR2 steps by one reading interval: it uses
+/// the previous reading when it is at least half an interval and less than two intervals before
+/// the current one, else nullopt. Linear is true at a reading <= 55; otherwise it extrapolates
+/// the slope of the last 3 readings ((last - first) / their time apart) 20 min past the last and
+/// needs 3 readings with no gap longer than the gap limit between them, else nullopt.
 hypo_condition baseline_condition(baseline b) noexcept;
 
 /// replay_condition() of a baseline over every trace.
@@ -197,6 +212,8 @@ struct episode_outcome {
   core::timestamp start{};         ///< episode start
   core::timestamp end{};           ///< episode end
   std::optional<double> lead_min;  ///< start - alert start, minutes (+ = early); nullopt: missed
+  /// The same counting only alerts that start in [start - lead, end] (none active before).
+  std::optional<double> lead_in_window_min;
 
   /// Field-wise equality.
   friend bool operator==(const episode_outcome&, const episode_outcome&) = default;
@@ -207,11 +224,18 @@ struct detector_score {
   std::string id;                         ///< "vitalsd", "threshold_55", ...
   std::string name;                       ///< as in the table
   std::size_t level2 = 0;                 ///< level-2 episodes scored
-  std::size_t caught = 0;                 ///< of them caught
+  std::size_t caught = 0;                 ///< of them caught (in window or active at start)
   std::optional<double> median_lead_min;  ///< over the caught; nullopt when none
+  std::optional<double> p10_lead_min;     ///< 10th percentile (linear interpolation)
   std::optional<double> min_lead_min;     ///< the least lead (worst case); nullopt when none
-  std::size_t alerts = 0;                 ///< hypo alerts (after merging)
-  double alerts_per_patient_day = 0.0;    ///< alerts / patient-days
+  std::size_t caught_in_window = 0;       ///< caught by an alert starting in the window only
+  std::optional<double> median_lead_in_window_min;  ///< over those
+  std::optional<double> p10_lead_in_window_min;     ///< over those
+  std::vector<double> leads;                        ///< of the caught, for pooling
+  std::vector<double> leads_in_window;              ///< of the caught in window
+  double patient_days = 0.0;                        ///< of the traces scored
+  std::size_t alerts = 0;                           ///< hypo alerts (after merging)
+  double alerts_per_patient_day = 0.0;              ///< alerts / patient-days
   std::size_t false_alerts = 0;           ///< starting outside every widened level-1 window
   double false_per_patient_day = 0.0;     ///< false_alerts / patient-days
   std::vector<episode_outcome> episodes;  ///< level-2 episodes, by patient then start
@@ -224,6 +248,10 @@ struct detector_score {
 /// against the dataset's episodes. Alerts of patients without a trace are not looked at.
 detector_score score_hypo_alerts(std::string id, std::string name, const hypo_alerts& alerts,
                                  const cgm_dataset& data, const cgm_eval_options& options);
+
+/// Fills the medians, p10s, least lead and per-patient-day rates from the leads, counts and
+/// patient_days (after pooling scores of several datasets).
+void summarise_leads(detector_score& s);
 
 /// Everything vitals-eval --episodes prints.
 struct cgm_report {
