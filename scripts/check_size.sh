@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 max_fn=${MAX_FUNCTION_LINES:-120}
 max_file=${MAX_FILE_LINES:-700}
 list=0
+command -v ctags >/dev/null || { echo "check_size: universal-ctags is missing (scripts/setup.sh)" >&2; exit 2; }
 [ "${1:-}" = "--list" ] && list=${2:-20}
 
 mapfile -t prod < <(git ls-files -co --exclude-standard -- '*.cpp' '*.hpp' '*.h' \

@@ -22,6 +22,7 @@ packages=(
   libsdbus-c++-dev        # BlueZ source (D-Bus)
   dbus-daemon             # tests: a private bus for the stand-in org.bluez service
   clang libclang-rt-14-dev  # libFuzzer targets of the GATT decoders (scripts/fuzz.sh)
+  universal-ctags         # scripts/check_size.sh: function extents for the size limits
 )
 
 missing=()

@@ -134,19 +134,42 @@ std::vector<sample_block> embedded_samples(std::string_view text) {
 }
 
 std::string with_generated_samples(std::string_view text, const core::plugin_registry& plugins) {
+  const auto all = plugin_samples(plugins);
   std::string out;
   std::istringstream in{std::string(text)};
-  bool skipping = false;
+  // What the lines being read belong to: kept text, a group or a block being replaced.
+  enum class in_part { text, group, block } part = in_part::text;
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("## >>> ", 0) == 0) {
+    const bool group_start = line.rfind("## >>>> ", 0) == 0;
+    const bool group_end = line.rfind("## <<<< ", 0) == 0;
+    const bool block_start = !group_start && line.rfind("## >>> ", 0) == 0;
+    const bool block_end = !group_end && line.rfind("## <<< ", 0) == 0;
+    if (part == in_part::group) {
+      if (!group_end) continue;
+      part = in_part::text;
+    } else if (part == in_part::block) {
+      if (!block_end) continue;
+      part = in_part::text;
+    } else if (group_start) {
+      // Every plugin of the list, in registration order, each with its own markers.
       out += line + "\n";
+      const std::string prefix = line.substr(8) + ".";
+      bool first = true;
+      for (const auto& b : all) {
+        if (b.id.rfind(prefix, 0) != 0) continue;
+        out += std::string(first ? "" : "\n") + "## >>> " + b.id + "\n" + b.text + "## <<< " +
+               b.id + "\n";
+        first = false;
+      }
+      part = in_part::group;
+      continue;
+    } else if (block_start) {
       const auto block = plugin_sample(plugins, line.substr(7));
-      skipping = !block.text.empty();
-      out += block.text;
+      out += line + "\n" + block.text;
+      if (!block.text.empty()) part = in_part::block;
       continue;
     }
-    if (line.rfind("## <<< ", 0) == 0) skipping = false;
-    if (!skipping) out += line + "\n";
+    out += line + "\n";
   }
   return out;
 }

@@ -30,8 +30,10 @@ sample_block plugin_sample(const core::plugin_registry& plugins, std::string_vie
 /// file order.
 std::vector<sample_block> embedded_samples(std::string_view text);
 
-/// `text` with each embedded block replaced by the generated one of the same id; ids no plugin
-/// has are left as they are.
+/// `text` with each embedded block replaced by the generated one of the same id (ids no plugin
+/// has are left as they are), and each group between "## >>>> LIST" and "## <<<< LIST" lines
+/// ("sources", "receivers") replaced by the blocks of every plugin of that list, each with its
+/// own markers: a new plugin appears in the example configuration without an edit there.
 std::string with_generated_samples(std::string_view text, const core::plugin_registry& plugins);
 
 }  // namespace vitals::config
