@@ -21,12 +21,15 @@
 #include <vitals/adapters/common/subscriber.hpp>
 #include <vitals/core/rfc3339.hpp>
 
+#include "ascii.hpp"
+
 namespace vitals::adapters::ble {
 
 namespace {
 
 namespace dom = simdjson::dom;
 using core::reject_reason;
+using detail::iequals;
 
 /// Log prefix and subscriber name.
 constexpr std::string_view source_name = "ble-gateway";
@@ -38,18 +41,6 @@ constexpr std::size_t max_value_bytes = 512;
 /// timestamp in seconds instead of milliseconds (as the JSON decoder does).
 constexpr core::timestamp earliest_ts{
     std::chrono::sys_days{std::chrono::year{2000} / std::chrono::January / 1}};
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]);
-    auto y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() &&
