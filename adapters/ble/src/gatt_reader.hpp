@@ -35,14 +35,20 @@ inline double scale(std::int32_t mantissa, int exponent) noexcept {
 /// An IEEE 11073-20601 number of `mantissa_bits` (SFLOAT 12, FLOAT 24) under a signed exponent
 /// of `exponent_bits` (4, 8). Both types put their special values at exponent 0, at the same
 /// places around the mantissa's midpoint (SFLOAT 0x07FF NaN, FLOAT 0x007FFFFF NaN, ...).
-template <int mantissa_bits, int exponent_bits>
-medfloat decode_medfloat(std::uint32_t raw) noexcept {
+/// `Raw` is the type's own width (std::uint16_t, std::uint32_t), which tells the compiler the
+/// range of the exponent (a 32-bit SFLOAT costs about 15 instructions more per value). Declared
+/// inline so that GCC inlines it into the CGM record loop too: without, a 3-record notification
+/// costs 5% more instructions than when SFLOAT was decoded in the same file.
+template <int mantissa_bits, int exponent_bits, class Raw>
+inline medfloat decode_medfloat(Raw raw) noexcept {
+  static_assert(sizeof(Raw) * 8 == mantissa_bits + exponent_bits,
+                "Raw holds exactly the exponent and the mantissa");
   constexpr std::uint32_t mid = 1u << (mantissa_bits - 1);
   constexpr std::uint32_t mantissa_mask = (1u << mantissa_bits) - 1;
   constexpr auto special_value = [](special s) {
     return medfloat{std::numeric_limits<double>::quiet_NaN(), s};
   };
-  switch (raw) {
+  switch (static_cast<std::uint32_t>(raw)) {
     case mid - 1:
       return special_value(special::nan);
     case mid:
@@ -56,9 +62,9 @@ medfloat decode_medfloat(std::uint32_t raw) noexcept {
     default:
       break;
   }
-  int exponent = static_cast<int>(raw >> mantissa_bits);
+  int exponent = static_cast<int>(static_cast<std::uint32_t>(raw) >> mantissa_bits);
   if (exponent >= (1 << (exponent_bits - 1))) exponent -= 1 << exponent_bits;
-  auto mantissa = static_cast<std::int32_t>(raw & mantissa_mask);
+  auto mantissa = static_cast<std::int32_t>(static_cast<std::uint32_t>(raw) & mantissa_mask);
   if (mantissa >= static_cast<std::int32_t>(mid))
     mantissa -= static_cast<std::int32_t>(mantissa_mask + 1);
   return {scale(mantissa, exponent), special::none};
