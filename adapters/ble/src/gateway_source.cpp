@@ -21,12 +21,15 @@
 #include <vitals/adapters/common/subscriber.hpp>
 #include <vitals/core/rfc3339.hpp>
 
+#include "ascii.hpp"
+
 namespace vitals::adapters::ble {
 
 namespace {
 
 namespace dom = simdjson::dom;
 using core::reject_reason;
+using detail::iequals;
 
 /// Longest characteristic value accepted (the ATT maximum).
 constexpr std::size_t max_value_bytes = 512;
@@ -35,18 +38,6 @@ constexpr std::size_t max_value_bytes = 512;
 /// timestamp in seconds instead of milliseconds (as the JSON decoder does).
 constexpr core::timestamp earliest_ts{
     std::chrono::sys_days{std::chrono::year{2000} / std::chrono::January / 1}};
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]);
-    auto y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() &&
@@ -189,7 +180,7 @@ struct gateway_source::impl {
 
   /// Checks the options, builds the lookup tables and returns what to subscribe to.
   common::subscriber_options validate_and_subscribe() {
-    if (options.gateways.empty()) bad_option("no gateway configured ([[ble.gateways]])");
+    if (options.gateways.empty()) bad_option("no gateway configured ([[sources.gateways]])");
     if (options.max_payload_bytes == 0) bad_option("max_payload_bytes must be above 0");
     std::vector<std::string> filters;
     std::set<std::string> names;
@@ -409,11 +400,11 @@ struct gateway_source::impl {
       return rejection{reject_reason::bad_id, "device address is not a BLE MAC address"};
     const auto found = by_address.find(*address);
     if (found == by_address.end())
-      return rejection{reject_reason::unknown_device, "device address not in [[ble.devices]]"};
+      return rejection{reject_reason::unknown_device, "device address not in [[sources.devices]]"};
     auto& d = devices[found->second];
     if (d.gateway && *d.gateway != g)
       return rejection{reject_reason::unknown_device,
-                       "device is bound to another gateway ([[ble.devices]] gateway)"};
+                       "device is bound to another gateway ([[sources.devices]] gateway)"};
     d.relayed_by = g;
 
     if (connection_state) {

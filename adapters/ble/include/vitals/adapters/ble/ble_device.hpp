@@ -1,6 +1,6 @@
 #pragma once
 /// Which patient wears which BLE device, and how its characteristics are reached: shared by the
-/// BLE-to-MQTT gateway source and the BlueZ source (config [[ble.devices]]).
+/// BLE-to-MQTT gateway source and the BlueZ source (config [[sources.devices]]).
 
 #include <chrono>
 #include <cstdint>

@@ -17,7 +17,7 @@
 
 namespace vitals::adapters::ble {
 
-/// Settings of the BlueZ source (config [bluez]).
+/// Settings of the BlueZ source ([[sources]] type "bluez").
 struct bluez_options {
   /// D-Bus address to connect to; empty: the system bus (where bluetoothd lives). Tests pass the
   /// address of a private bus.
