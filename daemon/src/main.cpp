@@ -14,6 +14,15 @@
 #include <vitals/daemon/app.hpp>
 #include <vitals/daemon/logging.hpp>
 
+namespace {
+
+/// Exit codes: 0 ok (and --help, --version), 1 a runtime failure (cannot start, lost the store),
+/// 2 a usage or configuration error.
+constexpr int exit_runtime = 1;
+constexpr int exit_usage = 2;
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App cli{
       "vitalsd " VITALS_VERSION
@@ -46,7 +55,14 @@ int main(int argc, char** argv) {
                  "trace, debug, info, warn or error; overrides log.level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   cli.set_version_flag("-V,--version", "vitalsd " VITALS_VERSION);
-  CLI11_PARSE(cli, argc, argv);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0; every usage error is exit 2, not
+    // CLI11's own codes.
+    const int code = cli.exit(e);
+    return code == 0 ? 0 : exit_usage;
+  }
 
   const auto& plugins = vitals::adapters::registry();
   if (list_plugins) {
@@ -68,7 +84,7 @@ int main(int argc, char** argv) {
                                    : vitals::config::load_file(config_path, plugins);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vitalsd: invalid configuration:\n%s\n", e.what());
-    return 1;
+    return exit_usage;
   }
   if (log_format_arg) settings.log.format = *log_format_arg;
   if (log_level_arg) settings.log.level = *log_level_arg;
@@ -88,6 +104,6 @@ int main(int argc, char** argv) {
     return daemon.run();
   } catch (const std::exception& e) {
     spdlog::critical("vitalsd cannot start: {}", e.what());
-    return 1;
+    return exit_runtime;
   }
 }

@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include <vitals/core/sample.hpp>
 #include <vitals/test/test_pki.hpp>
 
 #include "daemon_fixture.hpp"
@@ -33,8 +32,8 @@ struct pki_set {
       ca.issue("server", {"localhost", {"localhost"}, {"127.0.0.1"}, true});
   vitals::test::issued_cert other_host =
       ca.issue("other-host", {"broker.elsewhere.example", {"broker.elsewhere.example"}, {}, true});
-  vitals::test::issued_cert expired = ca.issue(
-      "expired", {"localhost", {"localhost"}, {"127.0.0.1"}, true, -48h, -24h});
+  vitals::test::issued_cert expired =
+      ca.issue("expired", {"localhost", {"localhost"}, {"127.0.0.1"}, true, -48h, -24h});
   vitals::test::issued_cert vitalsd_client = ca.issue("vitalsd", {"vitalsd", {}, {}, false});
   vitals::test::issued_cert gateway_client = ca.issue("gw-1", {"gw-1", {}, {}, false});
 };
@@ -55,7 +54,10 @@ struct tls_broker {
     std::vector<std::string> lines{
         "listener " + std::to_string(port) + " 127.0.0.1", "cafile " + p.ca.ca_file().string(),
         "certfile " + cert.cert.string(), "keyfile " + cert.key.string(),
-        std::string("require_certificate ") + (require_client ? "true" : "false")};
+        std::string("require_certificate ") + (require_client ? "true" : "false"),
+        // Started as root (CI), mosquitto drops to its own user before it reads the keys and the
+        // ACL of this test's private directory; as anyone else this line has no effect.
+        "user root"};
     if (require_client) lines.push_back("use_identity_as_username true");
     if (!acl.empty()) {
       const auto file = p.dir.path() / ("acl-" + std::to_string(port));
@@ -94,8 +96,8 @@ std::string client_lines(const vitals::test::issued_cert& c) {
 
 /// Starts vitalsd and waits for `text` in its log (or its exit).
 std::unique_ptr<vitals::test::child_process> start_until(const fs::path& config,
-                                                          const fs::path& log,
-                                                          const std::string& text) {
+                                                         const fs::path& log,
+                                                         const std::string& text) {
   auto p = std::make_unique<vitals::test::child_process>(
       std::vector<std::string>{VITALSD_PATH, "--config", config.string()}, log);
   const bool seen = eventually(
@@ -106,17 +108,22 @@ std::unique_ptr<vitals::test::child_process> start_until(const fs::path& config,
   return p;
 }
 
-std::string reading(const std::string& patient, int hr) {
-  return R"({"device":"hr-)" + patient + R"(","ts":)" +
-         std::to_string(vitals::core::now_ms().time_since_epoch().count()) + R"(,"hr":)" +
-         std::to_string(hr) + "}";
+/// One reading of `patient`, `seconds_ago` before now (readings of one device need times of
+/// their own: the same time twice is a duplicate).
+std::string reading(const std::string& patient, int hr, int seconds_ago = 0) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return R"({"device":"hr-)" + patient + R"(","ts":)" + std::to_string(now - seconds_ago * 1000) +
+         R"(,"hr":)" + std::to_string(hr) + "}";
 }
 
 }  // namespace
 
-TEST_CASE("TLS broker: verified server certificate, readings stored; the wrong CA, an expired "
-          "certificate and another host's each named",
-          "[integration][tls]") {
+TEST_CASE(
+    "TLS broker: verified server certificate, readings stored, the wrong CA, an expired "
+    "certificate and another host's each named",
+    "[integration][tls]") {
   pki_set p;
   const tls_broker good(p, p.server, false);
   const auto db = p.dir.path() / "good.db";
@@ -124,9 +131,10 @@ TEST_CASE("TLS broker: verified server certificate, readings stored; the wrong C
     const auto config = write_config(p.dir.path(), good.uri(), ca_line(p.ca.ca_file()), db);
     auto daemon = start_until(config, p.dir.path() / "good.log", "subscribed");
     vitals::test::mqtt_publisher pub(good.uri(), "tls-pub", {p.ca.ca_file().string(), "", ""});
-    for (int i = 0; i < 5; ++i) pub.publish("vitals/p-tls/hr-p-tls", reading("p-tls", 70 + i));
-    REQUIRE(eventually([&] { return vitals::it::query_int(db, "SELECT count(*) FROM samples") == 5; },
-                       20s));
+    for (int i = 0; i < 5; ++i)
+      pub.publish("vitals/p-tls/hr-p-tls", reading("p-tls", 70 + i, 5 - i));
+    REQUIRE(eventually(
+        [&] { return vitals::it::query_int(db, "SELECT count(*) FROM samples") == 5; }, 20s));
     CHECK(vitals::it::terminate(*daemon) == 0);
   }
   SECTION("a CA that did not sign the broker's certificate") {
@@ -154,9 +162,10 @@ TEST_CASE("TLS broker: verified server certificate, readings stored; the wrong C
   }
 }
 
-TEST_CASE("TLS broker requiring client certificates: without one refused and named, with one "
-          "in; the ACL keeps a gateway to its own patients",
-          "[integration][tls]") {
+TEST_CASE(
+    "TLS broker requiring client certificates: without one refused and named, with one "
+    "in, the ACL keeps a gateway to its own patients",
+    "[integration][tls]") {
   pki_set p;
   const std::string acl =
       "user vitalsd\ntopic read vitals/#\n\nuser gw-1\ntopic write vitals/p-1/#\n";
@@ -170,29 +179,31 @@ TEST_CASE("TLS broker requiring client certificates: without one refused and nam
   }
   SECTION("client certificates and the ACL") {
     const auto db = p.dir.path() / "acl.db";
-    const auto config = write_config(
-        p.dir.path(), strict.uri(), ca_line(p.ca.ca_file()) + client_lines(p.vitalsd_client), db);
+    const auto config = write_config(p.dir.path(), strict.uri(),
+                                     ca_line(p.ca.ca_file()) + client_lines(p.vitalsd_client), db);
     auto daemon = start_until(config, p.dir.path() / "acl.log", "subscribed");
-    vitals::test::mqtt_publisher gateway(
-        strict.uri(), "gw-1",
-        {p.ca.ca_file().string(), p.gateway_client.cert.string(), p.gateway_client.key.string()});
-    // Outside its ACL first: the broker drops it (MQTT 3.1.1 acknowledges it all the same).
-    gateway.publish("vitals/p-2/hr-p-2", reading("p-2", 90));
-    gateway.publish("vitals/p-1/hr-p-1", reading("p-1", 60));
-    REQUIRE(eventually([&] { return vitals::it::query_int(db, "SELECT count(*) FROM samples") == 1; },
-                       20s));
-    CHECK(vitals::it::query_strings(db, "SELECT p.key FROM samples s JOIN patients p ON "
-                                        "p.id = s.patient_id") ==
-          std::vector<std::string>{"p-1"});
+    const vitals::test::mqtt_tls gw_tls{p.ca.ca_file().string(), p.gateway_client.cert.string(),
+                                        p.gateway_client.key.string()};
+    // Outside its ACL first: the broker drops the message (and, mosquitto 2.0, the connection;
+    // MQTT 3.1.1 acknowledges it all the same), then a reading of its own patient.
+    vitals::test::mqtt_publisher(strict.uri(), "gw-1", gw_tls)
+        .publish("vitals/p-2/hr-p-2", reading("p-2", 90));
+    vitals::test::mqtt_publisher(strict.uri(), "gw-1", gw_tls)
+        .publish("vitals/p-1/hr-p-1", reading("p-1", 60));
+    REQUIRE(eventually(
+        [&] { return vitals::it::query_int(db, "SELECT count(*) FROM samples") == 1; }, 20s));
+    CHECK(vitals::it::query_strings(db,
+                                    "SELECT p.key FROM samples s JOIN patients p ON "
+                                    "p.id = s.patient_id") == std::vector<std::string>{"p-1"});
     CHECK(vitals::it::terminate(*daemon) == 0);
     CHECK(vitals::it::query_int(db, "SELECT count(*) FROM samples") == 1);
   }
 }
 
-TEST_CASE("--check-config catches TLS mistakes before any connection", "[integration][tls]") {
+TEST_CASE("vitalsd --check-config catches TLS mistakes before any connection",
+          "[integration][tls]") {
   pki_set p;
-  const auto expired_client =
-      p.ca.issue("old-client", {"old", {}, {}, false, -48h, -24h});
+  const auto expired_client = p.ca.issue("old-client", {"old", {}, {}, false, -48h, -24h});
   const auto run = [&](const std::string& mqtt_lines) {
     const auto config = p.dir.path() / "check.toml";
     std::ofstream(config) << "[mqtt]\n" << mqtt_lines;

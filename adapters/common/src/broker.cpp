@@ -29,8 +29,36 @@ void check_uri(const core::option_set& s, std::vector<core::option_problem>& out
   }
 }
 
+/// TLS options need a TLS URI; with one, the files must hold what a handshake needs.
+void check_tls(const core::option_set& s, std::vector<core::option_problem>& out) {
+  const bool tls = is_tls_uri(s.text("broker"));
+  if (!tls) {
+    for (const char* key : {"ca_file", "ca_path", "cert_file", "key_file"}) {
+      if (!s.text(key).empty()) {
+        out.push_back({key,
+                       "is set but mqtt.broker is not a TLS URI (ssl://, mqtts:// or "
+                       "wss://): the connection would not be encrypted"});
+      }
+    }
+    if (!s.flag("verify_tls")) {
+      out.push_back({"verify_tls", "is false but mqtt.broker is not a TLS URI"});
+    }
+    return;
+  }
+  for (const auto& f : check_tls_files(broker_from(s).tls)) {
+    out.push_back({f.key, f.message, f.warning});
+  }
+  if (!s.flag("verify_tls")) {
+    out.push_back({"verify_tls",
+                   "the broker's certificate and host name are not verified: anyone on the path "
+                   "can impersonate the broker and read every reading",
+                   true});
+  }
+}
+
 void check(const core::option_set& s, std::vector<core::option_problem>& out) {
   check_uri(s, out);
+  check_tls(s, out);
   const bool user = !s.text("username").empty();
   if (!s.text("password_file").empty() && !user) {
     out.push_back({"password_file",
@@ -84,6 +112,24 @@ core::section_descriptor broker_section() {
                            "reconnect_max_s.",
                            "s"),
       option_spec::integer("reconnect_max_s", 30, 1, 3600, "", "s"),
+      option_spec::string("ca_file", "",
+                          "TLS (ssl://, mqtts://, wss:// brokers): a PEM file of the CAs to trust "
+                          "for the broker's certificate; with ca_path also empty, the system's "
+                          "CAs. TLS is 1.2 or later; the broker's certificate chain and host name "
+                          "are verified."),
+      option_spec::string("ca_path", "",
+                          "TLS: a directory of CA certificates prepared with c_rehash, instead of "
+                          "or besides ca_file."),
+      option_spec::string("cert_file", "",
+                          "TLS: the client certificate (PEM, with its chain) for brokers that "
+                          "authenticate clients by certificate; \"\" for none."),
+      option_spec::secret_file("key_file", "client key",
+                               "TLS: the client certificate's private key (PEM, not encrypted), "
+                               "when cert_file does not hold it. Keep it mode 0600: vitalsd warns "
+                               "when group or others can read it."),
+      option_spec::boolean("verify_tls", true,
+                           "false skips the verification of the broker's certificate and host "
+                           "name: for tests only (warned)."),
   };
   d.check = check;
   return d;
@@ -98,6 +144,11 @@ broker_options broker_from(const core::option_set& s) {
   b.password = s.secret("password_file");
   b.reconnect_min = std::chrono::seconds(s.integer("reconnect_min_s"));
   b.reconnect_max = std::chrono::seconds(s.integer("reconnect_max_s"));
+  b.tls.ca_file = s.text("ca_file");
+  b.tls.ca_path = s.text("ca_path");
+  b.tls.cert_file = s.text("cert_file");
+  b.tls.key_file = s.text("key_file");
+  b.tls.verify = s.flag("verify_tls");
   return b;
 }
 

@@ -1,6 +1,7 @@
 #include <vitals/adapters/common/subscriber.hpp>
 
 #include <vitals/adapters/common/paho_connect.hpp>
+#include <vitals/adapters/common/tls.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -173,6 +174,11 @@ struct subscriber::impl {
                  options.name, options.broker.server_uri,
                  ::mqtt::exception::error_str(t.get_return_code()),
                  options.broker.reconnect_min.count(), options.broker.reconnect_max.count());
+    // Paho says only "SSL connect error": a handshake of our own names the cause.
+    if (is_tls_uri(options.broker.server_uri)) {
+      spdlog::error("{}: TLS to {}: {}", options.name, options.broker.server_uri,
+                    diagnose_tls(options.broker.server_uri, options.broker.tls, 5s));
+    }
   }
 
   // Paho's cause text ("connect onSuccess called") tells an operator nothing; not logged.

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <vitals/adapters/common/paho_connect.hpp>
+#include <vitals/adapters/common/tls.hpp>
 
 namespace vitals::adapters::notify {
 
@@ -276,6 +277,10 @@ struct mqtt_channel::impl {
     spdlog::warn("alerts mqtt: broker {} not reachable ({}); retrying every {}-{} s",
                  options.broker.server_uri, ::mqtt::exception::error_str(t.get_return_code()),
                  options.broker.reconnect_min.count(), options.broker.reconnect_max.count());
+    if (common::is_tls_uri(options.broker.server_uri)) {
+      spdlog::error("alerts mqtt: TLS to {}: {}", options.broker.server_uri,
+                    common::diagnose_tls(options.broker.server_uri, options.broker.tls, 5s));
+    }
   }
 
   void on_connected() {

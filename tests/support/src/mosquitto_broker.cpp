@@ -140,14 +140,21 @@ struct mqtt_publisher::impl {
   ::mqtt::async_client client;
 };
 
-mqtt_publisher::mqtt_publisher(const std::string& uri, const std::string& client_id)
+mqtt_publisher::mqtt_publisher(const std::string& uri, const std::string& client_id,
+                               const mqtt_tls& tls)
     : impl_(std::make_unique<impl>(uri, client_id)) {
   try {
-    auto opts = ::mqtt::connect_options_builder()
-                    .mqtt_version(MQTTVERSION_3_1_1)
-                    .clean_session(true)
-                    .connect_timeout(std::chrono::seconds(5))
-                    .finalize();
+    auto builder = ::mqtt::connect_options_builder()
+                       .mqtt_version(MQTTVERSION_3_1_1)
+                       .clean_session(true)
+                       .connect_timeout(std::chrono::seconds(5));
+    if (!tls.ca_file.empty()) {
+      auto ssl = ::mqtt::ssl_options_builder().trust_store(tls.ca_file).finalize();
+      if (!tls.cert_file.empty()) ssl.set_key_store(tls.cert_file);
+      if (!tls.key_file.empty()) ssl.set_private_key(tls.key_file);
+      builder.ssl(std::move(ssl));
+    }
+    auto opts = builder.finalize();
     impl_->client.connect(opts)->wait();
   } catch (const ::mqtt::exception& e) {
     throw std::runtime_error("mqtt_publisher: cannot connect to " + uri + ": " + e.what());

@@ -63,12 +63,20 @@ class mosquitto_broker {
   std::unique_ptr<child_process> process_;
 };
 
+/// TLS files of a test client (an ssl:// URI); empty: none.
+struct mqtt_tls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+
 /// A connected MQTT publisher for tests (clean session, no persistence); each publish waits
 /// until the broker has acknowledged it (QoS 1/2) or it has been sent (QoS 0).
 class mqtt_publisher {
  public:
   /// Connects to `uri`; throws std::runtime_error when that fails.
-  explicit mqtt_publisher(const std::string& uri, const std::string& client_id = "vitals-test-pub");
+  explicit mqtt_publisher(const std::string& uri, const std::string& client_id = "vitals-test-pub",
+                          const mqtt_tls& tls = {});
   ~mqtt_publisher();
   mqtt_publisher(const mqtt_publisher&) = delete;
   mqtt_publisher& operator=(const mqtt_publisher&) = delete;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <vitals/adapters/common/tls.hpp>
 #include <vitals/core/options.hpp>
 #include <vitals/core/source.hpp>
 
@@ -20,12 +21,13 @@ struct broker_options {
   std::string password;                    ///< read from a file by the loader; never logged
   std::chrono::seconds reconnect_min{1};   ///< first reconnect delay
   std::chrono::seconds reconnect_max{30};  ///< the back-off stops growing here
+  tls_options tls;                         ///< with an ssl://, mqtts:// or wss:// URI
 
   bool operator==(const broker_options&) const = default;
 };
 
 /// The [mqtt] section: its options, documentation and checks (credentials in the URI, a password
-/// without a user name, the reconnect bounds).
+/// without a user name, the reconnect bounds, TLS options without a TLS URI, the TLS files).
 core::section_descriptor broker_section();
 
 /// The name of that section, for plugins that read it from their context.

@@ -6,13 +6,16 @@
 #include <string>
 
 #include <mqtt/connect_options.h>
+#include <mqtt/ssl_options.h>
 
 #include <vitals/adapters/common/broker.hpp>
+#include <vitals/adapters/common/tls.hpp>
 
 namespace vitals::adapters::common {
 
 /// MQTT 3.1.1, a 10 s connect timeout, Paho's automatic reconnect with back-off from
-/// `reconnect_min` up to `reconnect_max`, and the credentials when set (empty: anonymous).
+/// `reconnect_min` up to `reconnect_max`, the credentials when set (empty: anonymous), and the
+/// TLS options with a TLS URI.
 /// `clean_session` overrides the broker options' (the alert channel always starts clean).
 inline ::mqtt::connect_options paho_connect_options(const broker_options& b, bool clean_session) {
   auto builder = ::mqtt::connect_options_builder()
@@ -23,6 +26,19 @@ inline ::mqtt::connect_options paho_connect_options(const broker_options& b, boo
                      .automatic_reconnect(b.reconnect_min, b.reconnect_max);
   if (!b.username.empty()) builder.user_name(b.username);
   if (!b.password.empty()) builder.password(b.password);
+  if (is_tls_uri(b.server_uri)) {
+    // Without SSL options Paho refuses a TLS URI ("Invalid (NULL) parameter"). TLS 1.2 and later
+    // (Paho's default method; Debian's OpenSSL refuses older ones): pinning 1.2 would exclude 1.3.
+    auto ssl = ::mqtt::ssl_options_builder()
+                   .enable_server_cert_auth(b.tls.verify)
+                   .verify(b.tls.verify)
+                   .finalize();
+    if (!b.tls.ca_file.empty()) ssl.set_trust_store(b.tls.ca_file);
+    if (!b.tls.ca_path.empty()) ssl.ca_path(b.tls.ca_path);
+    if (!b.tls.cert_file.empty()) ssl.set_key_store(b.tls.cert_file);
+    if (!b.tls.key_file.empty()) ssl.set_private_key(b.tls.key_file);
+    builder.ssl(std::move(ssl));
+  }
   return builder.finalize();
 }
 
