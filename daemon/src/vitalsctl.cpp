@@ -3,6 +3,7 @@
 // conditions vitalsd would make of it), or the precise decode error, for debugging a gateway.
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -25,8 +26,11 @@
 #include <vitals/adapters/mqtt/json_decoder.hpp>
 #include <vitals/adapters/registry.hpp>
 #include <vitals/config/samples.hpp>
+
+#include <vitals/core/options.hpp>
 #include <vitals/core/rfc3339.hpp>
 #include <vitals/core/sample.hpp>
+#include "vitalsctl_api.hpp"
 
 namespace {
 
@@ -35,7 +39,7 @@ namespace core = vitals::core;
 using json = nlohmann::ordered_json;
 
 /// Exit code when at least one payload did not decode.
-constexpr int exit_decode_failed = 2;
+constexpr int exit_decode_failed = vitals::ctl::exit_failed;
 
 /// Largest ATT attribute value (Core spec): a longer payload cannot be a characteristic value.
 constexpr std::size_t max_payload_bytes = 512;
@@ -476,7 +480,7 @@ int run_config_sample(const std::vector<std::string>& ids) {
       if (b.text.empty()) {
         std::fprintf(stderr, "vitalsctl: no plugin block '%s' (try without an id for all)\n",
                      id.c_str());
-        return exit_decode_failed;
+        return vitals::ctl::exit_usage;
       }
       blocks.push_back(std::move(b));
     }
@@ -493,7 +497,7 @@ int run_config_update(const std::vector<std::string>& files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) {
       std::fprintf(stderr, "vitalsctl: cannot read %s\n", f.c_str());
-      return exit_decode_failed;
+      return vitals::ctl::exit_usage;
     }
     std::ostringstream text;
     text << in.rdbuf();
@@ -564,8 +568,8 @@ int main(int argc, char** argv) {
       "Prints the fields, flags and status bits of each value, and the samples with the quality\n"
       "flags and technical conditions vitalsd makes of it (sample times use a dummy receive time\n"
       "of now), or the precise decode error (field and byte offset; on stderr without --json).\n"
-      "Exit code: 0 when every payload decoded, 2 when any did not (the others are still decoded\n"
-      "and printed), 105/106/109 (CLI11) for usage errors such as an unknown characteristic.\n"
+      "Exit code: 0 when every payload decoded, 1 when any did not (the others are still decoded\n"
+      "and printed), 2 for usage errors such as an unknown characteristic.\n"
       "\n"
       "Examples:\n"
       "  vitalsctl decode --char 2a37 0655               heart rate 85, sensor contact\n"
@@ -590,9 +594,32 @@ int main(int argc, char** argv) {
       "sample.toml, config/vitalsd.example.toml) with the generated ones");
   update->add_option("file", update_files, "Files to rewrite in place")->required();
 
-  CLI11_PARSE(cli, argc, argv);
+  vitals::ctl::api_target target;
+  vitals::ctl::alerts_args alerts;
+  std::string config_path;
+  int result = vitals::ctl::exit_ok;
+  vitals::ctl::add_api_commands(cli, target, alerts, config_path, result);
+  cli.set_version_flag("-V,--version", "vitalsctl " VITALS_VERSION);
+
+  if (argc > 1 && argv[1][0] != '-') {
+    // CLI11 would only say "A subcommand is required" for a mistyped command.
+    std::vector<std::string> names;
+    for (const auto* c : cli.get_subcommands({})) names.push_back(c->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::fprintf(stderr, "vitalsctl: unknown command '%s'; commands: %s\n", argv[1],
+                   vitals::core::join_names(names).c_str());
+      return vitals::ctl::exit_usage;
+    }
+  }
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, not CLI11's own codes.
+    const int code = cli.exit(e);
+    return code == 0 ? vitals::ctl::exit_ok : vitals::ctl::exit_usage;
+  }
   if (decode->parsed()) return run_decode(o);
   if (sample->parsed()) return run_config_sample(sample_ids);
   if (update->parsed()) return run_config_update(update_files);
-  return 0;
+  return result;
 }

@@ -137,7 +137,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--days", days, "simulated days per patient")->capture_default_str();
   app.add_option("--seed", seed, "simulation seed")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, not CLI11's own codes.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   const sim::profile_kind profiles[] = {sim::profile_kind::healthy, sim::profile_kind::copd,
                                         sim::profile_kind::cardiac};

@@ -192,7 +192,12 @@ int main(int argc, char** argv) {
   app.add_flag("--no-diabetes-types", no_diabetes_types,
                "ignore metadata.csv's diabetes types (type 1 rules for everyone)");
   app.add_flag("--list-params", list_params, "list the parameters --param and --grid know");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, not CLI11's own codes.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (list_params) {
     for (const auto& [n, what] : sim::tunable_parameters()) std::cout << n << ": " << what << "\n";
     return 0;

@@ -434,7 +434,12 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, not CLI11's own codes.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   auto logger = spdlog::stderr_color_mt("vitals-sim");
   spdlog::set_default_logger(logger);

@@ -141,17 +141,18 @@ std::optional<http_url> parse_http_url(std::string_view url, std::string* error)
   return out;
 }
 
-/// One POST: resolve, connect, (TLS), write, read. Kept alive by its own pending handlers.
+/// One request: resolve, connect, (TLS), write, read. Kept alive by its own pending handlers.
 class http_attempt : public std::enable_shared_from_this<http_attempt> {
  public:
   http_attempt(asio::io_context& io, std::shared_ptr<ssl::context> ctx, const http_url& url,
-               std::chrono::milliseconds timeout, http_sender::completion done)
+               std::chrono::milliseconds timeout, http_sender::completion done, bool whole_answer)
       : resolver_(io),
         deadline_(io),
         ctx_(std::move(ctx)),
         url_(url),
         timeout_(timeout),
-        done_(std::move(done)) {
+        done_(std::move(done)),
+        whole_answer_(whole_answer) {
     if (url_.tls) {
       tls_.emplace(io, *ctx_);
     } else {
@@ -254,7 +255,7 @@ class http_attempt : public std::enable_shared_from_this<http_attempt> {
     if (auto it = res.find(http::field::retry_after); it != res.end()) {
       r.retry_after = parse_retry_after(std::string_view(it->value().data(), it->value().size()));
     }
-    r.body = res.body().substr(0, body_snippet);
+    r.body = whole_answer_ ? res.body() : res.body().substr(0, body_snippet);
     // No TLS close_notify: we asked for "Connection: close" and have the whole answer; waiting
     // for the peer's shutdown only adds a way to hang.
     finish(std::move(r));
@@ -290,6 +291,7 @@ class http_attempt : public std::enable_shared_from_this<http_attempt> {
   http_url url_;
   std::chrono::milliseconds timeout_;
   http_sender::completion done_;
+  bool whole_answer_ = false;
   http::request<http::string_body> req_;
   beast::flat_buffer buffer_;
   http::response_parser<http::string_body> parser_;
@@ -338,9 +340,10 @@ void http_sender::post(const http_url& url, std::string_view path_suffix, http_p
                        std::chrono::milliseconds timeout, completion done) {
   auto& d = *impl_;
   d.attempts.remove_if([](const std::weak_ptr<http_attempt>& w) { return w.expired(); });
-  auto a = std::make_shared<http_attempt>(d.io, d.ctx, url, timeout, std::move(done));
+  auto a = std::make_shared<http_attempt>(d.io, d.ctx, url, timeout, std::move(done),
+                                          request.whole_answer);
   auto& req = a->request();
-  req.method(http::verb::post);
+  req.method(http::string_to_verb(request.method));
   req.target(join_target(url.target, path_suffix));
   req.version(11);
   const bool default_port = url.port == (url.tls ? "443" : "80");
@@ -348,7 +351,9 @@ void http_sender::post(const http_url& url, std::string_view path_suffix, http_p
       url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   req.set(http::field::host, default_port ? host : host + ":" + url.port);
   req.set(http::field::user_agent, "vitalsd/0.1");
-  req.set(http::field::content_type, request.content_type);
+  if (!request.body.empty() || req.method() == http::verb::post) {
+    req.set(http::field::content_type, request.content_type);
+  }
   req.set(http::field::connection, "close");
   for (auto& [name, value] : request.headers) req.set(name, value);
   req.body() = std::move(request.body);

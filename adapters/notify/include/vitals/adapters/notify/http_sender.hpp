@@ -34,6 +34,8 @@ struct http_post {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::string method = "POST";  ///< the notifiers POST; vitalsctl also GETs and DELETEs
+  bool whole_answer = false;    ///< keep the whole answer body (up to 1 MiB), not a snippet
 };
 
 /// How an attempt ended: an HTTP status, or status 0 and the transport error.
