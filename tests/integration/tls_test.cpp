@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -241,4 +242,71 @@ TEST_CASE("vitalsd --check-config catches TLS mistakes before any connection",
   INFO(log);
   CHECK(code == 0);
   CHECK_THAT(log, Catch::Contains("configuration OK"));
+}
+
+namespace {
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  for (auto pos = text.find(from); pos != std::string::npos;
+       pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("the shipped production broker example and ACL work as documented",
+          "[integration][tls]") {
+  pki_set p;
+  const auto gateway = p.ca.issue("gw-0042", {"gw-0042", {}, {}, false});
+  const fs::path examples = fs::path(VITALS_SOURCE_DIR) / "config/mosquitto";
+  const auto port = vitals::test::free_loopback_port();
+  const auto acl = p.dir.path() / "vitals.acl";
+  std::ofstream(acl) << read_all(examples / "vitals.acl.example");
+  // The example's paths and port, pointed at this test's CA and files; nothing else changes.
+  auto conf = read_all(examples / "production.conf.example");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"listener 8883", "listener " + std::to_string(port) + " 127.0.0.1\nuser root"},
+           {"/etc/mosquitto/ca/vitals-ca.pem", p.ca.ca_file().string()},
+           {"/etc/mosquitto/certs/broker.pem", p.server.cert.string()},
+           {"/etc/mosquitto/certs/broker-key.pem", p.server.key.string()},
+           {"/etc/mosquitto/vitals.acl", acl.string()},
+           {"persistence true", "persistence false"},
+           {"log_dest syslog", "log_dest stderr"}}) {
+    REQUIRE(conf.find(from) != std::string::npos);
+    conf = replaced(conf, from, to);
+  }
+  const auto conf_file = p.dir.path() / "broker.conf";
+  std::ofstream(conf_file) << conf;
+  vitals::test::child_process broker({VITALS_MOSQUITTO_PATH, "-c", conf_file.string()},
+                                     p.dir.path() / "broker.log");
+  REQUIRE(eventually([&] { return vitals::test::port_accepts(port); }, 10s));
+  const std::string uri = "ssl://localhost:" + std::to_string(port);
+
+  const auto db = p.dir.path() / "prod.db";
+  const auto config =
+      write_config(p.dir.path(), uri, ca_line(p.ca.ca_file()) + client_lines(p.vitalsd_client), db);
+  auto daemon = start_until(config, p.dir.path() / "prod.log", "subscribed");
+  const vitals::test::mqtt_tls gw_tls{p.ca.ca_file().string(), gateway.cert.string(),
+                                      gateway.key.string()};
+  vitals::test::mqtt_publisher(uri, "gw-0042", gw_tls)
+      .publish("vitals/p-0043/hr-p-0043", reading("p-0043", 90));
+  vitals::test::mqtt_publisher(uri, "gw-0042", gw_tls)
+      .publish("vitals/p-0042/hr-p-0042", reading("p-0042", 60));
+  REQUIRE(eventually([&] { return vitals::it::query_int(db, "SELECT count(*) FROM samples") == 1; },
+                     20s));
+  CHECK(vitals::it::query_strings(db,
+                                  "SELECT p.key FROM samples s JOIN patients p ON p.id = "
+                                  "s.patient_id") == std::vector<std::string>{"p-0042"});
+  // Without a certificate the broker lets nobody in.
+  CHECK_THROWS(vitals::test::mqtt_publisher(uri, "anonymous", {p.ca.ca_file().string(), "", ""}));
+  CHECK(vitals::it::terminate(*daemon) == 0);
 }
