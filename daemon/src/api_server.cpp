@@ -1,7 +1,7 @@
+// vitalsd's HTTP API: the listening socket and the connections, read and written with Beast
+// (the only file of the server that includes it). A request is routed and authorised in
+// api_routing.cpp, its query string and body are read in api_request.cpp.
 #include <vitals/daemon/api_server.hpp>
-
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -10,19 +10,20 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
-#include <cmath>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <nlohmann/json.hpp>
+
+#include "api_request.hpp"
+#include "api_routing.hpp"
 
 namespace vitals::daemon {
 
@@ -30,367 +31,33 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using json = nlohmann::json;
-
-unsigned http_status(core::command_result::status s) noexcept {
-  switch (s) {
-    case core::command_result::status::ok:
-      return 200;
-    case core::command_result::status::not_found:
-      return 404;
-    case core::command_result::status::conflict:
-      return 409;
-    case core::command_result::status::invalid:
-      return 400;
-  }
-  return 500;
-}
-
-api_response json_error(unsigned status, std::string_view message) {
-  api_response r;
-  r.status = status;
-  // Messages may quote what the client sent; replace invalid UTF-8 rather than throw.
-  r.body = json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
 
 namespace {
 
-using digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+using detail::error_reply;
+using detail::handle_request;
+using detail::iequals;
+using detail::reply;
+using detail::request_view;
+using detail::sha256;
+using detail::token_entry;
 
-digest sha256(std::string_view text) {
-  digest d{};
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d.data());
-  return d;
-}
-
-/// Longest piece of client input quoted back in an error message.
-constexpr std::size_t max_quoted = 64;
-/// Bounds of the audit-trail strings (the body limit bounds them too; these keep rows sane).
-constexpr std::size_t max_by_bytes = 200;
-constexpr std::size_t max_reason_bytes = 1000;
-/// A year: far beyond any configured snooze bound, and keeps minutes * 60 well inside int64.
-constexpr double max_minutes = 525600.0;
 /// Lingering close: how long to drain what a client still sends after we shut down our side,
 /// so it reads our last answer instead of a connection reset.
 constexpr auto linger_time = std::chrono::seconds(2);
-
-/// Client input quoted back in an error message, cut short.
-std::string echo(std::string_view s) {
-  if (s.size() > max_quoted) return fmt::format("\"{}...\"", s.substr(0, max_quoted));
-  return fmt::format("\"{}\"", s);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// %XX-decoding (and '+' as space in query strings); nullopt for a broken escape.
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-/// A whole decimal number (no sign, no spaces); nullopt otherwise or on overflow.
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  if (s.empty()) return std::nullopt;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-enum class route_id {
-  healthz,
-  metrics,
-  alerts,
-  alert,
-  acknowledge,
-  resolve,
-  snooze_alert,
-  snoozes,
-  snooze
-};
-
-struct route_match {
-  route_id id = route_id::healthz;
-  std::string_view allow;    ///< methods, for 405's Allow header
-  std::string_view pattern;  ///< for logs: no ids or patient names in it
-  std::vector<std::string> params;
-};
-
-/// nullopt: no such path. Throws nothing; a broken %-escape makes the segment not match.
-std::optional<route_match> match_route(std::string_view path, bool& bad_escape) {
-  bad_escape = false;
-  if (path.empty() || path.front() != '/') return std::nullopt;
-  std::vector<std::string_view> seg;
-  std::string_view rest = path.substr(1);
-  while (true) {
-    const auto slash = rest.find('/');
-    seg.push_back(rest.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
-  auto param = [&](std::string_view s) -> std::string {
-    auto d = percent_decode(s, false);
-    if (!d) {
-      bad_escape = true;
-      return {};
-    }
-    return *d;
-  };
-  const auto n = seg.size();
-  if (n == 1 && seg[0] == "healthz") return route_match{route_id::healthz, "GET", "/healthz", {}};
-  if (n == 1 && seg[0] == "metrics") return route_match{route_id::metrics, "GET", "/metrics", {}};
-  if (n < 3 || seg[0] != "api" || seg[1] != "v1") return std::nullopt;
-  if (seg[2] == "alerts") {
-    if (n == 3) return route_match{route_id::alerts, "GET", "/api/v1/alerts", {}};
-    if (seg[3].empty()) return std::nullopt;
-    if (n == 4) return route_match{route_id::alert, "GET", "/api/v1/alerts/{id}", {param(seg[3])}};
-    if (n != 5) return std::nullopt;
-    if (seg[4] == "acknowledge") {
-      return route_match{
-          route_id::acknowledge, "POST", "/api/v1/alerts/{id}/acknowledge", {param(seg[3])}};
-    }
-    if (seg[4] == "resolve") {
-      return route_match{route_id::resolve, "POST", "/api/v1/alerts/{id}/resolve", {param(seg[3])}};
-    }
-    if (seg[4] == "snooze") {
-      return route_match{
-          route_id::snooze_alert, "POST", "/api/v1/alerts/{id}/snooze", {param(seg[3])}};
-    }
-    return std::nullopt;
-  }
-  if (seg[2] == "snoozes") {
-    if (n == 3) return route_match{route_id::snoozes, "GET, POST", "/api/v1/snoozes", {}};
-    if (n == 5 && !seg[3].empty() && !seg[4].empty()) {
-      return route_match{route_id::snooze,
-                         "DELETE",
-                         "/api/v1/snoozes/{patient}/{rule}",
-                         {param(seg[3]), param(seg[4])}};
-    }
-  }
-  return std::nullopt;
-}
-
-bool method_allowed(std::string_view allow, std::string_view method) {
-  while (!allow.empty()) {
-    const auto comma = allow.find(',');
-    if (trim(allow.substr(0, comma)) == method) return true;
-    if (comma == std::string_view::npos) break;
-    allow.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-/// What the server answers: the backend's response plus the HTTP-level headers of errors.
-struct reply {
-  api_response response;
-  std::string allow;             ///< 405
-  std::string www_authenticate;  ///< 401
-};
-
-reply error_reply(unsigned status, std::string_view message) {
-  return reply{json_error(status, message), {}, {}};
-}
-
-/// Fills `out` from the query string of GET /api/v1/alerts; an error reply otherwise.
-std::optional<reply> parse_list_query(std::string_view query, alert_list_query& out) {
-  bool seen_state = false, seen_patient = false, seen_limit = false, seen_before = false;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const auto raw_key = pair.substr(0, eq);
-    const auto raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    const auto key = percent_decode(raw_key, true);
-    const auto value = percent_decode(raw_value, true);
-    if (!key || !value) return error_reply(400, "malformed %-escape in the query string");
-    auto once = [&](bool& seen) -> std::optional<reply> {
-      if (seen) return error_reply(400, fmt::format("query parameter '{}' given twice", *key));
-      seen = true;
-      return std::nullopt;
-    };
-    if (*key == "state") {
-      if (auto e = once(seen_state)) return e;
-      if (!core::parse_alert_state(*value)) {
-        return error_reply(400, fmt::format("'state' must be active, acknowledged, latched or "
-                                            "resolved, not {}",
-                                            echo(*value)));
-      }
-      out.state = *value;
-    } else if (*key == "patient") {
-      if (auto e = once(seen_patient)) return e;
-      if (value->empty()) return error_reply(400, "'patient' must not be empty");
-      out.patient = *value;
-    } else if (*key == "limit") {
-      if (auto e = once(seen_limit)) return e;
-      const auto v = parse_u64(*value);
-      if (!v || *v < 1 || *v > 1000) {
-        return error_reply(
-            400, fmt::format("'limit' must be an integer from 1 to 1000, not {}", echo(*value)));
-      }
-      out.limit = static_cast<std::size_t>(*v);
-    } else if (*key == "before") {
-      if (auto e = once(seen_before)) return e;
-      const auto v = parse_u64(*value);
-      if (!v) {
-        return error_reply(400, fmt::format("'before' must be an alert id (a whole number), not {}",
-                                            echo(*value)));
-      }
-      out.before = *v;
-    } else {
-      // A typo such as ?status=active would otherwise list every alert without saying so.
-      return error_reply(400, fmt::format("unknown query parameter {} (known: state, patient, "
-                                          "limit, before)",
-                                          echo(*key)));
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<reply> parse_alert_id(const std::string& text, std::uint64_t& id) {
-  const auto v = parse_u64(text);
-  if (!v || *v == 0) {
-    return error_reply(400, fmt::format("alert id must be a positive integer, not {}", echo(text)));
-  }
-  id = *v;
-  return std::nullopt;
-}
-
-/// The JSON body of a command: an object with only `allowed` fields; an empty body is {}.
-std::optional<reply> parse_body(const std::string& body, std::string_view content_type,
-                                std::initializer_list<std::string_view> allowed, json& out) {
-  out = json::object();
-  if (body.empty()) return std::nullopt;
-  const auto semicolon = content_type.find(';');
-  if (!iequals(trim(content_type.substr(0, semicolon)), "application/json")) {
-    return error_reply(415, content_type.empty()
-                                ? std::string("a request body needs Content-Type: application/json")
-                                : fmt::format("Content-Type must be application/json, not {}",
-                                              echo(content_type)));
-  }
-  try {
-    out = json::parse(body);
-  } catch (const json::parse_error& e) {
-    // Drop nlohmann's "[json.exception.parse_error.101] " prefix: noise to an API client.
-    std::string_view what = e.what();
-    if (const auto close = what.find("] "); close != std::string_view::npos && what[0] == '[') {
-      what.remove_prefix(close + 2);
-    }
-    return error_reply(400, fmt::format("request body is not valid JSON: {}", what));
-  }
-  if (!out.is_object()) return error_reply(400, "request body must be a JSON object");
-  for (const auto& item : out.items()) {
-    if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-      std::string known;
-      for (const auto a : allowed) known += (known.empty() ? "" : ", ") + std::string(a);
-      // Rejected rather than ignored: a misspelt "reason" would vanish from the audit trail.
-      return error_reply(400, fmt::format("unknown field {} (known: {})", echo(item.key()), known));
-    }
-  }
-  return std::nullopt;
-}
-
-/// An optional string field of at most `max` bytes.
-std::optional<reply> string_field(const json& body, const char* name, std::size_t max,
-                                  std::string& out) {
-  const auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) return error_reply(400, fmt::format("'{}' must be a string", name));
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max) {
-    return error_reply(400, fmt::format("'{}' must be at most {} bytes", name, max));
-  }
-  out = s;
-  return std::nullopt;
-}
-
-std::optional<reply> required_string(const json& body, const char* name, std::size_t max,
-                                     std::string& out) {
-  if (auto e = string_field(body, name, max, out)) return e;
-  if (out.empty())
-    return error_reply(400, fmt::format("'{}' is required (a non-empty string)", name));
-  return std::nullopt;
-}
-
-std::optional<reply> minutes_field(const json& body, std::chrono::seconds& out) {
-  const auto it = body.find("minutes");
-  if (it == body.end() || it->is_null()) {
-    return error_reply(400, "'minutes' is required (a positive number)");
-  }
-  if (!it->is_number()) return error_reply(400, "'minutes' must be a positive number");
-  const double m = it->get<double>();
-  if (!std::isfinite(m) || m <= 0.0) return error_reply(400, "'minutes' must be a positive number");
-  if (m > max_minutes) {
-    return error_reply(400, fmt::format("'minutes' must be at most {}", max_minutes));
-  }
-  // Rounded up so a tiny positive value still snoozes (the backend bounds the length).
-  out = std::chrono::seconds(static_cast<std::int64_t>(std::ceil(m * 60.0)));
-  return std::nullopt;
-}
-
-/// The audit trail records the authenticated app and the person it names.
-std::optional<reply> actor_fields(const json& body, const std::string& token_name,
-                                  core::actor_info& who) {
-  std::string by;
-  if (auto e = string_field(body, "by", max_by_bytes, by)) return e;
-  if (auto e = string_field(body, "reason", max_reason_bytes, who.reason)) return e;
-  who.by = by.empty() ? token_name : token_name + "/" + by;
-  return std::nullopt;
-}
-
-struct token_entry {
-  std::string name;
-  digest hash;
-  api_role role;
-};
-
 class session;
 
+/// What the acceptor and every connection share; lives as long as the last of them.
 struct server_state : std::enable_shared_from_this<server_state> {
   server_state(asio::io_context& io_, api_options o, api_backend& b)
       : io(io_), options(std::move(o)), backend(b), acceptor(io_), retry(io_) {
     for (auto& t : options.tokens) {
-      tokens.push_back({t.name, sha256(t.token), t.role});
+      tokens.push_back({t.name, sha256(t.token), t.role == api_role::ack});
       // Only digests are kept: a core dump or a stray log of the options shows no secret.
       std::fill(t.token.begin(), t.token.end(), '\0');
       t.token.clear();
@@ -436,7 +103,6 @@ class session : public std::enable_shared_from_this<session> {
     log_method_ = "?";
     log_pattern_.clear();
     log_who_ = "-";
-    token_name_.clear();
     parser_.emplace();
     parser_->header_limit(8192);
     parser_->body_limit(server_->options.max_body_bytes);
@@ -505,157 +171,15 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void handle() {
-    const std::string_view target = sv(req_.target());
-    const auto qmark = target.find('?');
-    const auto path = target.substr(0, qmark);
-    const auto query =
-        qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
-    const std::string_view method = sv(req_.method_string());
-
-    bool bad_escape = false;
-    const auto route = match_route(path, bad_escape);
-    if (!route) {
-      log_pattern_ = std::string(path);
-      return send(error_reply(404, fmt::format("no such endpoint: {} {}", method, path)));
-    }
-    log_pattern_ = std::string(route->pattern);
-    if (!method_allowed(route->allow, method)) {
-      auto r = error_reply(405, fmt::format("{} is not allowed on {}; allowed: {}", method,
-                                            route->pattern, route->allow));
-      r.allow = std::string(route->allow);
-      return send(std::move(r));
-    }
-    if (bad_escape) return send(error_reply(400, "malformed %-escape in the path"));
-
-    auto& backend = server_->backend;
-    if (route->id == route_id::healthz) return send(reply{backend.health(), {}, {}});
-    if (route->id != route_id::metrics || server_->options.metrics_auth) {
-      if (auto e = authorise(req_.method() != http::verb::get)) return send(std::move(*e));
-    }
-
-    switch (route->id) {
-      case route_id::healthz:
-        break;
-      case route_id::metrics: {
-        auto r = backend.metrics();
-        // Prometheus needs the exposition format's type; keep a more specific one from the
-        // backend (e.g. with a charset).
-        if (r.status == 200 && r.content_type.rfind("text/plain", 0) != 0) {
-          r.content_type = "text/plain; version=0.0.4";
-        }
-        return send(reply{std::move(r), {}, {}});
-      }
-      case route_id::alerts: {
-        alert_list_query q;
-        if (auto e = parse_list_query(query, q)) return send(std::move(*e));
-        return send(reply{backend.list_alerts(q), {}, {}});
-      }
-      case route_id::alert: {
-        std::uint64_t id = 0;
-        if (auto e = parse_alert_id(route->params[0], id)) return send(std::move(*e));
-        return send(reply{backend.get_alert(id), {}, {}});
-      }
-      case route_id::snoozes:
-        if (req_.method() == http::verb::get) return send(reply{backend.list_snoozes(), {}, {}});
-        [[fallthrough]];
-      case route_id::acknowledge:
-      case route_id::resolve:
-      case route_id::snooze_alert:
-      case route_id::snooze: {
-        alert_command c;
-        if (auto e = parse_command(*route, c)) return send(std::move(*e));
-        return run_command(c);
-      }
-    }
-    send(error_reply(500, "unhandled route"));
-  }
-
-  /// nullopt: authorised. Sets log_who_ and token_name_.
-  std::optional<reply> authorise(bool command) {
-    const auto& tokens = server_->tokens;
-    if (tokens.empty()) return error_reply(503, "no API tokens configured");
-    auto header = trim(sv(req_[http::field::authorization]));
-    constexpr std::string_view scheme = "bearer ";
-    std::string_view presented;
-    if (header.size() > scheme.size() && iequals(header.substr(0, scheme.size()), scheme)) {
-      presented = trim(header.substr(scheme.size()));
-    }
-    if (presented.empty()) {
-      auto r = error_reply(401, "missing bearer token");
-      r.www_authenticate = "Bearer realm=\"vitalsd\"";
-      return r;
-    }
-    // Fixed-length digests compared with CRYPTO_memcmp against every token, without stopping
-    // at a match: the time taken says nothing about which token, or how much of one, matched.
-    const auto d = sha256(presented);
-    const token_entry* found = nullptr;
-    for (const auto& t : tokens) {
-      const bool same = CRYPTO_memcmp(d.data(), t.hash.data(), d.size()) == 0;
-      found = same ? &t : found;
-    }
-    if (found == nullptr) {
-      auto r = error_reply(401, "invalid token");
-      r.www_authenticate = "Bearer realm=\"vitalsd\", error=\"invalid_token\"";
-      return r;
-    }
-    token_name_ = found->name;
-    log_who_ = found->name;
-    if (command && found->role != api_role::ack) {
-      return error_reply(
-          403,
-          fmt::format("token '{}' may read but not acknowledge, resolve or snooze", found->name));
-    }
-    return std::nullopt;
-  }
-
-  std::optional<reply> parse_command(const route_match& route, alert_command& c) {
-    const auto content_type = sv(req_[http::field::content_type]);
-    const auto& body_text = req_.body();
-    json body;
-    switch (route.id) {
-      case route_id::acknowledge:
-      case route_id::resolve:
-        c.what = route.id == route_id::acknowledge ? alert_command::kind::acknowledge
-                                                   : alert_command::kind::resolve;
-        if (auto e = parse_alert_id(route.params[0], c.alert_id)) return e;
-        if (auto e = parse_body(body_text, content_type, {"by", "reason"}, body)) return e;
-        break;
-      case route_id::snooze_alert:
-        c.what = alert_command::kind::snooze_alert;
-        if (auto e = parse_alert_id(route.params[0], c.alert_id)) return e;
-        if (auto e = parse_body(body_text, content_type, {"minutes", "by", "reason"}, body)) {
-          return e;
-        }
-        if (auto e = minutes_field(body, c.length)) return e;
-        break;
-      case route_id::snoozes: {
-        c.what = alert_command::kind::snooze_rule;
-        if (body_text.empty()) {
-          return error_reply(400, "request body required: {\"patient\", \"rule\", \"minutes\"}");
-        }
-        if (auto e = parse_body(body_text, content_type,
-                                {"patient", "rule", "minutes", "up_to", "by", "reason"}, body)) {
-          return e;
-        }
-        if (auto e = required_string(body, "patient", max_by_bytes, c.patient)) return e;
-        if (auto e = required_string(body, "rule", max_by_bytes, c.rule)) return e;
-        if (auto e = minutes_field(body, c.length)) return e;
-        if (auto e = string_field(body, "up_to", 16, c.up_to)) return e;
-        if (!c.up_to.empty() && c.up_to != "low" && c.up_to != "medium" && c.up_to != "high") {
-          return error_reply(400, "'up_to' must be \"low\", \"medium\" or \"high\"");
-        }
-        break;
-      }
-      case route_id::snooze:
-        c.what = alert_command::kind::unsnooze;
-        c.patient = route.params[0];
-        c.rule = route.params[1];
-        if (auto e = parse_body(body_text, content_type, {"by", "reason"}, body)) return e;
-        break;
-      default:
-        return error_reply(500, "not a command");
-    }
-    return actor_fields(body, token_name_, c.who);
+    const request_view req{sv(req_.method_string()), sv(req_.target()),
+                           sv(req_[http::field::authorization]),
+                           sv(req_[http::field::content_type]), req_.body()};
+    auto out =
+        handle_request(req, server_->backend, server_->tokens, server_->options.metrics_auth);
+    log_pattern_ = std::move(out.log_pattern);
+    log_who_ = std::move(out.log_who);
+    if (auto* r = std::get_if<reply>(&out.action)) return send(std::move(*r));
+    run_command(std::get<alert_command>(out.action));
   }
 
   /// Calls `done` once; a completion the backend drops without calling answers 500, so the
@@ -744,7 +268,6 @@ class session : public std::enable_shared_from_this<session> {
   std::array<char, 4096> scratch_{};
   unsigned version_ = 11;
   bool client_keep_alive_ = false;
-  std::string token_name_;
   std::string log_method_ = "?";
   std::string log_pattern_;
   std::string log_who_ = "-";

@@ -1,3 +1,6 @@
+// The cardio model's dynamics: per-patient constants, sleep and circadian phase, activity
+// bouts, drift and noise, scripted events and their labels. The per-profile constants are in
+// cardio_params.cpp, the oximeter that measures the model in oximeter_device.cpp.
 #include <vitals/simulators/cardio_model.hpp>
 
 #include <algorithm>
@@ -6,6 +9,8 @@
 #include <numbers>
 #include <utility>
 
+#include "cardio_detail.hpp"
+
 namespace vitals::simulators {
 
 using std::chrono::milliseconds;
@@ -13,6 +18,10 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 namespace {
+
+using detail::approx_normal;
+using detail::from_minutes;
+using detail::from_seconds;
 
 constexpr std::int64_t ms_per_minute = 60'000;
 constexpr std::int64_t ms_per_hour = 3'600'000;
@@ -36,89 +45,6 @@ constexpr milliseconds activity_recovery = minutes(5);
 constexpr double fall_asleep_ms = 30.0 * ms_per_minute;
 constexpr double wake_up_ms = 20.0 * ms_per_minute;
 
-// Per-profile constants (rationale in simulators/README.md). Type 1 diabetics have a healthy
-// heart and lungs: they share the healthy adult's constants.
-constexpr cardio_profile_params healthy_params{
-    .hr_rest_lo = 62.0,
-    .hr_rest_hi = 78.0,
-    .sleep_drop_lo = 6.0,
-    .sleep_drop_hi = 10.0,
-    .night_floor = 60.0,
-    .circadian_amp = 1.5,
-    .hr_drift_sd = 2.0,
-    .hr_drift_limit = 3.0,
-    .hr_noise_sd = 1.2,
-    .hr_noise_limit = 3.0,
-    .spo2_lo = 96.3,
-    .spo2_hi = 97.8,
-    .spo2_sleep_drop = 0.6,
-    .spo2_activity_drop = 0.0,
-    .activity_gap_min = 100.0,
-    .activity_min_lo = 5.0,
-    .activity_min_hi = 25.0,
-    .activity_rise_lo = 15.0,
-    .activity_rise_hi = 35.0,
-    .activity_ceiling = 106.0,
-    .desat_threshold = 88.0,
-};
-
-constexpr cardio_profile_params copd_params{
-    .hr_rest_lo = 70.0,
-    .hr_rest_hi = 86.0,
-    .sleep_drop_lo = 4.0,
-    .sleep_drop_hi = 8.0,
-    .night_floor = 62.0,
-    .circadian_amp = 1.0,
-    .hr_drift_sd = 2.0,
-    .hr_drift_limit = 4.0,
-    .hr_noise_sd = 1.5,
-    .hr_noise_limit = 3.5,
-    .spo2_lo = 89.3,
-    .spo2_hi = 91.0,
-    .spo2_sleep_drop = 1.0,
-    .spo2_activity_drop = 1.0,
-    .activity_gap_min = 150.0,
-    .activity_min_lo = 3.0,
-    .activity_min_hi = 12.0,
-    .activity_rise_lo = 12.0,
-    .activity_rise_hi = 25.0,
-    .activity_ceiling = 106.0,
-    .desat_threshold = 85.0,
-};
-
-constexpr cardio_profile_params cardiac_params{
-    .hr_rest_lo = 68.0,
-    .hr_rest_hi = 86.0,
-    .sleep_drop_lo = 4.0,
-    .sleep_drop_hi = 8.0,
-    .night_floor = 62.0,
-    .circadian_amp = 1.0,
-    .hr_drift_sd = 3.0,
-    .hr_drift_limit = 5.0,
-    .hr_noise_sd = 2.0,
-    .hr_noise_limit = 5.0,
-    .spo2_lo = 94.8,
-    .spo2_hi = 97.0,
-    .spo2_sleep_drop = 0.8,
-    .spo2_activity_drop = 0.3,
-    .activity_gap_min = 150.0,
-    .activity_min_lo = 5.0,
-    .activity_min_hi = 15.0,
-    .activity_rise_lo = 10.0,
-    .activity_rise_hi = 25.0,
-    .activity_ceiling = 104.0,
-    .desat_threshold = 88.0,
-};
-
-// A cheap, bounded, approximately normal draw: the sum of four 16-bit uniforms taken from one
-// 64-bit draw (Irwin-Hall), scaled to unit variance. Range +-3.46; portable like `random`.
-double approx_normal(random& r) noexcept {
-  const std::uint64_t x = r.next();
-  const double sum = static_cast<double>(x & 0xffff) + static_cast<double>((x >> 16) & 0xffff) +
-                     static_cast<double>((x >> 32) & 0xffff) + static_cast<double>(x >> 48);
-  return (sum - 2.0 * 65535.0) * (std::numbers::sqrt3 / 65536.0);
-}
-
 // One exact Ornstein-Uhlenbeck step given the decay a = exp(-dt/tau) and b = sqrt(1 - a^2).
 double ou_step(double x, double a, double b, double sd, double limit, double n) noexcept {
   return std::clamp(a * x + b * sd * n, -limit, limit);
@@ -133,83 +59,12 @@ double seconds_between(core::timestamp from, core::timestamp to) noexcept {
   return std::chrono::duration<double>(to - from).count();
 }
 
-milliseconds from_minutes(double m) {
-  return std::chrono::round<milliseconds>(std::chrono::duration<double, std::ratio<60>>(m));
-}
-
-milliseconds from_seconds(double s) {
-  return std::chrono::round<milliseconds>(std::chrono::duration<double>(s));
-}
-
 bool is_hr_event(cardio_event_kind k) noexcept {
   return k == cardio_event_kind::tachycardia || k == cardio_event_kind::bradycardia ||
          k == cardio_event_kind::deterioration;
 }
 
 }  // namespace
-
-std::string_view to_string(cardio_event_kind k) noexcept {
-  switch (k) {
-    case cardio_event_kind::tachycardia:
-      return "tachycardia";
-    case cardio_event_kind::bradycardia:
-      return "bradycardia";
-    case cardio_event_kind::deterioration:
-      return "deterioration";
-    case cardio_event_kind::desaturation:
-      return "desaturation";
-    case cardio_event_kind::nocturnal_dip:
-      return "nocturnal_dip";
-  }
-  return "tachycardia";
-}
-
-std::optional<cardio_event_kind> parse_cardio_event(std::string_view text) noexcept {
-  for (const auto k : {cardio_event_kind::tachycardia, cardio_event_kind::bradycardia,
-                       cardio_event_kind::deterioration, cardio_event_kind::desaturation,
-                       cardio_event_kind::nocturnal_dip}) {
-    if (to_string(k) == text) return k;
-  }
-  return std::nullopt;
-}
-
-std::string_view to_string(oximeter_artifact_kind k) noexcept {
-  switch (k) {
-    case oximeter_artifact_kind::motion:
-      return "motion";
-    case oximeter_artifact_kind::probe_off:
-      return "probe_off";
-    case oximeter_artifact_kind::displaced:
-      return "displaced";
-    case oximeter_artifact_kind::low_perfusion:
-      return "low_perfusion";
-  }
-  return "motion";
-}
-
-std::optional<oximeter_artifact_kind> parse_oximeter_artifact(std::string_view text) noexcept {
-  for (const auto k : {oximeter_artifact_kind::motion, oximeter_artifact_kind::probe_off,
-                       oximeter_artifact_kind::displaced, oximeter_artifact_kind::low_perfusion}) {
-    if (to_string(k) == text) return k;
-  }
-  return std::nullopt;
-}
-
-const cardio_profile_params& cardio_params(profile_kind p) noexcept {
-  switch (p) {
-    case profile_kind::healthy:
-    case profile_kind::t1d:
-      return healthy_params;
-    case profile_kind::copd:
-      return copd_params;
-    case profile_kind::cardiac:
-      return cardiac_params;
-  }
-  return healthy_params;
-}
-
-// ---------------------------------------------------------------------------------------------
-// cardio_model
 
 cardio_model::cardio_model(std::string patient, profile_kind profile, std::uint64_t seed,
                            core::timestamp start, minutes utc_offset,
@@ -558,152 +413,6 @@ void cardio_model::flush_labels(std::vector<label>& out) {
   if (bout_on_) {
     out.push_back(make_activity_label(std::min(last_, bout_end_ + activity_recovery)));
     bout_on_ = false;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// oximeter_device
-
-namespace {
-constexpr double ox_hr_noise_sd = 1.0;    // bpm per second, before averaging
-constexpr double ox_spo2_noise_sd = 0.6;  // % per second, before averaging
-}  // namespace
-
-oximeter_device::oximeter_device(std::string device, std::string patient, std::uint64_t seed,
-                                 std::vector<oximeter_artifact> artifacts)
-    : device_(std::move(device)),
-      patient_(std::move(patient)),
-      rng_(derive_seed(seed, patient_ + "/" + device_)),
-      art_rng_(derive_seed(seed, patient_ + "/" + device_ + "/artifacts")) {
-  spo2_bias_ = rng_.uniform(-0.3, 0.3);
-  std::stable_sort(
-      artifacts.begin(), artifacts.end(),
-      [](const oximeter_artifact& a, const oximeter_artifact& b) { return a.at < b.at; });
-  artifacts_.reserve(artifacts.size());
-  for (const auto& a : artifacts) {
-    artifact_state s;
-    s.art = a;
-    milliseconds d = a.duration;
-    if (d.count() <= 0) {
-      switch (a.kind) {
-        case oximeter_artifact_kind::motion:
-          d = from_seconds(art_rng_.uniform(5.0, 10.0));
-          break;
-        case oximeter_artifact_kind::probe_off:
-        case oximeter_artifact_kind::displaced:
-          d = minutes(2);
-          break;
-        case oximeter_artifact_kind::low_perfusion:
-          d = minutes(5);
-          break;
-      }
-    }
-    s.end = a.at + d;
-    artifacts_.push_back(s);
-  }
-}
-
-label oximeter_device::make_label(const artifact_state& a, core::timestamp end) const {
-  label l;
-  l.type = label_type::artifact;
-  l.patient = patient_;
-  l.kind = std::string(to_string(a.art.kind));
-  l.device = device_;
-  l.start = a.art.at;
-  l.end = end;
-  l.actionable = false;
-  l.extreme = a.extreme;
-  return l;
-}
-
-oximeter_reading oximeter_device::measure(core::timestamp t, const cardio_truth& truth) {
-  // The same two draws every second, artifacts or not.
-  const double n_hr = approx_normal(rng_) * ox_hr_noise_sd;
-  const double n_spo2 = approx_normal(rng_) * ox_spo2_noise_sd;
-
-  bool motion = false;
-  bool probe_off = false;
-  bool displaced = false;
-  bool low_perfusion = false;
-  artifact_state* motion_state = nullptr;
-  for (std::size_t i = next_artifact_; i < artifacts_.size() && artifacts_[i].art.at <= t; ++i) {
-    auto& a = artifacts_[i];
-    if (a.done) continue;
-    a.started = true;
-    if (t >= a.end) {
-      a.done = true;
-      done_labels_.push_back(make_label(a, a.end));
-      continue;
-    }
-    switch (a.art.kind) {
-      case oximeter_artifact_kind::probe_off:
-        probe_off = true;
-        break;
-      case oximeter_artifact_kind::displaced:
-        displaced = true;
-        break;
-      case oximeter_artifact_kind::low_perfusion:
-        low_perfusion = true;
-        break;
-      case oximeter_artifact_kind::motion:
-        motion = true;
-        motion_state = &a;
-        break;
-    }
-  }
-  while (next_artifact_ < artifacts_.size() && artifacts_[next_artifact_].done) ++next_artifact_;
-  last_ = std::max(last_, t);
-
-  if (probe_off || displaced) {
-    count_ = 0;  // the averaging restarts when the probe is back on
-    pos_ = 0;
-    oximeter_reading off{0, 0, false};
-    off.displaced = !probe_off;  // probe off wins when both hold
-    return off;
-  }
-
-  hr_buf_[pos_] = truth.hr + n_hr;
-  spo2_buf_[pos_] = truth.spo2 + spo2_bias_ + n_spo2;
-  pos_ = (pos_ + 1) % window;
-  count_ = std::min(count_ + 1, window);
-  double hr = 0.0;
-  double spo2 = 0.0;
-  for (std::size_t i = 0; i < count_; ++i) {
-    hr += hr_buf_[i];
-    spo2 += spo2_buf_[i];
-  }
-  hr /= static_cast<double>(count_);
-  spo2 /= static_cast<double>(count_);
-
-  if (motion) {
-    // The sensor locks onto the movement: erratic, mostly high pulse and falsely low SpO2.
-    hr += art_rng_.uniform() < 0.7 ? art_rng_.uniform(20.0, 70.0) : art_rng_.uniform(-15.0, 5.0);
-    spo2 -= art_rng_.uniform(2.0, 12.0);
-  }
-  oximeter_reading r;
-  r.motion = motion;
-  r.low_perfusion = low_perfusion;
-  r.hr = static_cast<int>(std::lround(std::max(hr, 0.0)));
-  r.spo2 = static_cast<int>(std::lround(std::clamp(spo2, 0.0, 100.0)));
-  if (motion && motion_state) {
-    const double sent = r.spo2;
-    motion_state->extreme = motion_state->extreme ? std::min(*motion_state->extreme, sent) : sent;
-  }
-  return r;
-}
-
-void oximeter_device::drain_labels(std::vector<label>& out) {
-  std::move(done_labels_.begin(), done_labels_.end(), std::back_inserter(out));
-  done_labels_.clear();
-}
-
-void oximeter_device::flush_labels(std::vector<label>& out) {
-  drain_labels(out);
-  for (auto& a : artifacts_) {
-    if (a.started && !a.done) {
-      a.done = true;
-      out.push_back(make_label(a, std::min(a.end, last_)));
-    }
   }
 }
 
