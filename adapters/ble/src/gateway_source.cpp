@@ -1,4 +1,5 @@
 #include <vitals/adapters/ble/gateway_source.hpp>
+#include <vitals/core/ascii.hpp>
 
 #include <algorithm>
 #include <array>
@@ -21,23 +22,16 @@
 #include <vitals/adapters/common/subscriber.hpp>
 #include <vitals/core/rfc3339.hpp>
 
-#include "ascii.hpp"
-
 namespace vitals::adapters::ble {
 
 namespace {
 
 namespace dom = simdjson::dom;
+using core::iequals;
 using core::reject_reason;
-using detail::iequals;
 
 /// Longest characteristic value accepted (the ATT maximum).
 constexpr std::size_t max_value_bytes = 512;
-
-/// Oldest reading time accepted: anything earlier is a gateway with an unset clock or a
-/// timestamp in seconds instead of milliseconds (as the JSON decoder does).
-constexpr core::timestamp earliest_ts{
-    std::chrono::sys_days{std::chrono::year{2000} / std::chrono::January / 1}};
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() &&
@@ -89,7 +83,7 @@ std::optional<core::timestamp> parse_time(const dom::element& e) noexcept {
     default:
       return std::nullopt;
   }
-  if (!t || *t < earliest_ts) return std::nullopt;
+  if (!t || *t < core::earliest_device_time) return std::nullopt;
   return t;
 }
 

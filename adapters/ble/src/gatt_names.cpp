@@ -2,14 +2,13 @@
 // payloads.
 
 #include <vitals/adapters/ble/gatt.hpp>
+#include <vitals/core/ascii.hpp>
 
 #include <iterator>
 
-#include "ascii.hpp"
-
 namespace vitals::adapters::ble {
 
-using detail::iequals;
+using core::iequals;
 
 namespace {
 

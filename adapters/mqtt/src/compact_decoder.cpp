@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include <vitals/core/ascii.hpp>
 #include <vitals/core/rfc3339.hpp>
 
 namespace vitals::adapters::mqtt::detail {
@@ -16,17 +17,7 @@ namespace vitals::adapters::mqtt::detail {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]);
-    auto y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using core::iequals;
 
 /// Factor from `unit` to the canonical unit of `kind`; nullopt when the unit does not fit.
 /// Case-insensitive because "mmol/l" and "BPM" are common and never ambiguous here.

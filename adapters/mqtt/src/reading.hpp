@@ -152,17 +152,13 @@ class reading_checks {
   template <class Fail>
   void check_time(core::timestamp ts, const decode_context& ctx, std::string_view field,
                   Fail&& fail) const {
-    if (ts < earliest_ts) fail({core::reject_reason::bad_timestamp, field, "before 2000-01-01"});
+    if (ts < core::earliest_device_time)
+      fail({core::reject_reason::bad_timestamp, field, "before 2000-01-01"});
     if (ts > ctx.receive_time + options_.max_future)
       fail({core::reject_reason::bad_timestamp, field, "too far ahead of the receive time"});
   }
 
  private:
-  /// Oldest device time accepted: anything earlier is a device with an unset clock (1970) or a
-  /// timestamp sent in seconds instead of milliseconds.
-  static constexpr core::timestamp earliest_ts{
-      std::chrono::sys_days{std::chrono::year{2000} / std::chrono::January / 1}};
-
   struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {

@@ -93,17 +93,8 @@ std::optional<http_payload> render_alertmanager(const receiver_settings& r,
 }
 
 core::notifier_descriptor detail::alertmanager_notifier() {
-  core::notifier_descriptor d;
-  d.type = "alertmanager";
-  d.summary = "Prometheus Alertmanager webhook v4 payloads (acknowledgements are skipped)";
-  d.options = http_option_specs("Where to POST (http:// or https://).");
-  d.options.push_back(external_url_option());
-  d.check = check_http_options;
-  d.create = [](const core::option_set& s, core::notifier_context& ctx) {
-    const auto r = renderer_settings(s, ctx.name);
-    return make_http_notifier(
-        s, ctx, [r](const core::notification& n) { return render_alertmanager(r, n); });
-  };
-  return d;
+  return http_type(
+      "alertmanager", "Prometheus Alertmanager webhook v4 payloads (acknowledgements are skipped)",
+      "Where to POST (http:// or https://).", {external_url_option()}, render_alertmanager);
 }
 }  // namespace vitals::adapters::notify

@@ -323,19 +323,9 @@ std::optional<http_payload> render_fhir(const receiver_settings& r, const core::
 }
 
 core::notifier_descriptor detail::fhir_notifier() {
-  core::notifier_descriptor d;
-  d.type = "fhir";
-  d.summary = "FHIR R4 transaction Bundles (Observation, DetectedIssue, Communication)";
-  d.options = http_option_specs("The FHIR server's base URL (transactions are POSTed to it).");
-  d.options.push_back(core::option_spec::secret_file(
-      "secret_file", "access token", "File holding an access token (sent as a bearer token)."));
-  d.options.push_back(external_url_option());
-  d.check = check_http_options;
-  d.create = [](const core::option_set& s, core::notifier_context& ctx) {
-    const auto r = renderer_settings(s, ctx.name);
-    return make_http_notifier(s, ctx,
-                              [r](const core::notification& n) { return render_fhir(r, n); });
-  };
-  return d;
+  return http_type("fhir",
+                   "FHIR R4 transaction Bundles (Observation, DetectedIssue, Communication)",
+                   "The FHIR server's base URL (transactions are POSTed to it).",
+                   {token_file_option(), external_url_option()}, render_fhir);
 }
 }  // namespace vitals::adapters::notify

@@ -66,22 +66,12 @@ std::optional<http_payload> render_ntfy(const receiver_settings& r, const core::
 }
 
 core::notifier_descriptor detail::ntfy_notifier() {
-  core::notifier_descriptor d;
-  d.type = "ntfy";
-  d.summary = "ntfy push notifications to staff phones (JSON publish)";
-  d.options = http_option_specs("The ntfy server (https://ntfy.sh or your own).");
-  d.options.push_back(core::option_spec::string("topic", "", "The ntfy topic to publish to.")
-                          .make_required("\"ward-3-alerts\"")
-                          .make_non_empty());
-  d.options.push_back(core::option_spec::secret_file(
-      "secret_file", "access token", "File holding an access token (sent as a bearer token)."));
-  d.options.push_back(external_url_option());
-  d.check = check_http_options;
-  d.create = [](const core::option_set& s, core::notifier_context& ctx) {
-    const auto r = renderer_settings(s, ctx.name);
-    return make_http_notifier(s, ctx,
-                              [r](const core::notification& n) { return render_ntfy(r, n); });
-  };
-  return d;
+  return http_type("ntfy", "ntfy push notifications to staff phones (JSON publish)",
+                   "The ntfy server (https://ntfy.sh or your own).",
+                   {core::option_spec::string("topic", "", "The ntfy topic to publish to.")
+                        .make_required("\"ward-3-alerts\"")
+                        .make_non_empty(),
+                    token_file_option(), external_url_option()},
+                   render_ntfy);
 }
 }  // namespace vitals::adapters::notify

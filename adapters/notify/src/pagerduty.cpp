@@ -76,21 +76,14 @@ std::optional<http_payload> render_pagerduty(const receiver_settings& r,
 }
 
 core::notifier_descriptor detail::pagerduty_notifier() {
-  core::notifier_descriptor d;
-  d.type = "pagerduty";
-  d.summary = "PagerDuty Events API v2: trigger, acknowledge and resolve one incident per alert";
-  d.options =
-      http_option_specs("The Events API endpoint (https://events.pagerduty.com/v2/enqueue).");
-  d.options.push_back(core::option_spec::secret_file("secret_file", "routing key",
-                                                     "File holding the integration's routing key.")
-                          .make_required("\"/etc/vitalsd/secrets/pagerduty.key\""));
-  d.options.push_back(external_url_option());
-  d.check = check_http_options;
-  d.create = [](const core::option_set& s, core::notifier_context& ctx) {
-    const auto r = renderer_settings(s, ctx.name);
-    return make_http_notifier(s, ctx,
-                              [r](const core::notification& n) { return render_pagerduty(r, n); });
-  };
-  return d;
+  return http_type(
+      "pagerduty",
+      "PagerDuty Events API v2: trigger, acknowledge and resolve one incident per alert",
+      "The Events API endpoint (https://events.pagerduty.com/v2/enqueue).",
+      {core::option_spec::secret_file("secret_file", "routing key",
+                                      "File holding the integration's routing key.")
+           .make_required("\"/etc/vitalsd/secrets/pagerduty.key\""),
+       external_url_option()},
+      render_pagerduty);
 }
 }  // namespace vitals::adapters::notify

@@ -25,20 +25,19 @@ std::optional<http_payload> render_webhook(const receiver_settings&, const core:
 }
 
 core::notifier_descriptor detail::webhook_notifier() {
-  core::notifier_descriptor d;
-  d.type = "webhook";
-  d.summary = "the neutral JSON document, POSTed and signed with HMAC-SHA256 when a key is set";
-  d.options = http_option_specs("Where to POST (http:// or https://).");
-  d.options.push_back(core::option_spec::secret_file(
-      "secret_file", "signing key",
-      "File holding the HMAC-SHA256 key: requests then carry X-Vitalsd-Signature: "
-      "t=<unix seconds>,v1=<hex of HMAC(key, \"<t>.<body>\")>. \"\" for unsigned requests."));
-  d.check = check_http_options;
+  auto d = http_type(
+      "webhook", "the neutral JSON document, POSTed and signed with HMAC-SHA256 when a key is set",
+      "Where to POST (http:// or https://).",
+      {core::option_spec::secret_file(
+          "secret_file", "signing key",
+          "File holding the HMAC-SHA256 key: requests then carry X-Vitalsd-Signature: "
+          "t=<unix seconds>,v1=<hex of HMAC(key, \"<t>.<body>\")>. \"\" for unsigned requests.")},
+      render_webhook);
+  // The signature covers the time of sending: the receiver may refuse stale ones (replays).
   d.create = [](const core::option_set& s, core::notifier_context& ctx) {
     const auto r = renderer_settings(s, ctx.name);
     http_notifier::signer sign;
     if (!r.secret.empty()) {
-      // Signed at send time: the receiver may reject stale timestamps (replay protection).
       sign = [secret = r.secret](http_post& post) {
         const auto t = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())

@@ -19,6 +19,11 @@ inline timestamp now_ms() noexcept {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
+/// The oldest device time a reading may carry: anything earlier is a device with an unset clock
+/// (1970) or a time sent in seconds instead of milliseconds (bad_timestamp).
+inline constexpr timestamp earliest_device_time{
+    std::chrono::sys_days{std::chrono::year{2000} / std::chrono::January / 1}};
+
 /// Which vital sign a sample carries. Values are stored in the canonical unit of each kind.
 enum class vital_kind : std::uint8_t {
   heart_rate = 0,  ///< beats per minute

@@ -1,11 +1,11 @@
 #pragma once
-/// Case-insensitive comparison of ASCII text (private), for names and UUIDs in configuration and
-/// gateway messages; independent of the C locale.
+/// Case-insensitive comparison of ASCII text, for names, units and UUIDs in configuration and
+/// messages; independent of the C locale.
 
 #include <cstddef>
 #include <string_view>
 
-namespace vitals::adapters::ble::detail {
+namespace vitals::core {
 
 /// True when `a` and `b` are equal but for the case of ASCII letters.
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -20,4 +20,4 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-}  // namespace vitals::adapters::ble::detail
+}  // namespace vitals::core
