@@ -20,18 +20,6 @@ using namespace std::chrono_literals;
 /// How long stop() waits for the broker to confirm DISCONNECT.
 constexpr auto broker_reply_timeout = 5s;
 
-/// Logs what Paho reports about SUBSCRIBE / initial CONNECT, from Paho's threads.
-class listener final : public ::mqtt::iaction_listener {
- public:
-  using handler = std::function<void(const ::mqtt::token&, bool)>;
-  explicit listener(handler h) : handler_(std::move(h)) {}
-  void on_failure(const ::mqtt::token& t) override { handler_(t, false); }
-  void on_success(const ::mqtt::token& t) override { handler_(t, true); }
-
- private:
-  handler handler_;
-};
-
 }  // namespace
 
 std::string printable(std::string_view s, std::size_t max) {
@@ -252,8 +240,8 @@ struct subscriber::impl {
   std::atomic<bool> is_connected{false};
   std::atomic<bool> stopping{false};  // read by Paho's threads to keep shutdown quiet
 
-  listener connect_listener;
-  listener subscribe_listener;
+  common::paho_listener connect_listener;
+  common::paho_listener subscribe_listener;
   // Last member: destroyed first, so no Paho callback can outlive the state it uses.
   std::unique_ptr<::mqtt::async_client> client;
 };

@@ -74,12 +74,7 @@ vital_slot parse_vital(od::value v, core::vital_kind kind, std::string_view fiel
     od::object obj;
     if (auto e = v.get_object().get(obj)) throw broken_json{e};
     std::optional<std::string_view> unit;
-    for (auto f : obj) {
-      if (f.error()) throw broken_json{f.error()};
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) throw broken_json{e};
-      od::value inner;
-      if (auto e = f.value().get(inner)) throw broken_json{e};
+    each_field(obj, [&](std::string_view key, od::value& inner) {
       if (key == "value") {
         od::json_type t;
         if (auto e = inner.type().get(t)) throw broken_json{e};
@@ -100,7 +95,7 @@ vital_slot parse_vital(od::value v, core::vital_kind kind, std::string_view fiel
           unit = u;
         }
       }
-    }
+    });
     if (slot.error) return slot;
     if (!have_value) {
       slot.error = problem{core::reject_reason::missing_field, field, "value missing"};

@@ -30,18 +30,6 @@ constexpr std::size_t max_command_bytes = 4096;
 constexpr std::size_t max_by_chars = 128;
 constexpr std::size_t max_reason_chars = 1024;
 
-/// Forwards Paho's action results to a function (one object per kind of action).
-class listener final : public ::mqtt::iaction_listener {
- public:
-  using handler = std::function<void(const ::mqtt::token&, bool)>;
-  explicit listener(handler h) : handler_(std::move(h)) {}
-  void on_failure(const ::mqtt::token& t) override { handler_(t, false); }
-  void on_success(const ::mqtt::token& t) override { handler_(t, true); }
-
- private:
-  handler handler_;
-};
-
 }  // namespace
 
 std::optional<ack_command> parse_ack_command(std::string_view payload, std::string& error) {
@@ -126,9 +114,9 @@ struct mqtt_channel::impl {
   }
 
   mqtt_channel_options options;
-  listener publish_listener;
-  listener connect_listener;
-  listener subscribe_listener;
+  common::paho_listener publish_listener;
+  common::paho_listener connect_listener;
+  common::paho_listener subscribe_listener;
 
   // state_mutex guards client/started/stopped and is never held while calling into Paho: Paho
   // holds its own lock while it runs our callbacks (see mqtt_source).

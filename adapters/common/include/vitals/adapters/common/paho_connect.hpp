@@ -3,9 +3,11 @@
 /// subscribing sources and the alert channel).
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include <mqtt/connect_options.h>
+#include <mqtt/iaction_listener.h>
 #include <mqtt/ssl_options.h>
 
 #include <vitals/adapters/common/broker.hpp>
@@ -41,5 +43,17 @@ inline ::mqtt::connect_options paho_connect_options(const broker_options& b, boo
   }
   return builder.finalize();
 }
+
+/// Forwards Paho's action results (connect, subscribe) to one function, from Paho's threads.
+class paho_listener final : public ::mqtt::iaction_listener {
+ public:
+  using handler = std::function<void(const ::mqtt::token&, bool ok)>;
+  explicit paho_listener(handler h) : handler_(std::move(h)) {}
+  void on_failure(const ::mqtt::token& t) override { handler_(t, false); }
+  void on_success(const ::mqtt::token& t) override { handler_(t, true); }
+
+ private:
+  handler handler_;
+};
 
 }  // namespace vitals::adapters::common
