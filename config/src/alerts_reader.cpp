@@ -1,9 +1,14 @@
 // [alerts], [api] with [[api.tokens]], and [[routes]] with [[routes.steps]].
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 #include <set>
+
+#include <vitals/core/tls_files.hpp>
 
 #include "sections.hpp"
 
@@ -23,6 +28,61 @@ std::optional<core::quiet_hours> parse_quiet_hours(std::string_view text) {
     return std::nullopt;
   }
   return core::quiet_hours{h1 * 60 + m1, h2 * 60 + m2};
+}
+
+enum class address_kind : std::uint8_t { invalid, loopback, other };
+
+/// What the API's listen address is (an IPv4 or IPv6 literal: the server binds it as given).
+address_kind classify(const std::string& address) {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127 ? address_kind::loopback : address_kind::other;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, address.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return address_kind::loopback;
+    if (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127) return address_kind::loopback;
+    return address_kind::other;
+  }
+  return address_kind::invalid;
+}
+
+/// tls_cert_file, tls_key_file and tls_client_ca_file: both or neither of the first two, and
+/// files OpenSSL can use (the key's mode checked like every secret file's).
+void read_api_tls(table_reader& r, api_settings& a) {
+  const auto* cert = r.string("tls_cert_file", a.tls_cert_file, false);
+  const auto* key = r.string("tls_key_file", a.tls_key_file, false);
+  const auto* client_ca = r.string("tls_client_ca_file", a.tls_client_ca_file, false);
+  if (!cert && !key && !client_ca) return;
+  if (a.tls_cert_file.empty() != a.tls_key_file.empty()) {
+    const bool no_key = a.tls_key_file.empty();
+    r.error(no_key ? *cert : *key, no_key ? "tls_cert_file" : "tls_key_file",
+            no_key ? "is set but tls_key_file is not (HTTPS needs both)"
+                   : "is set but tls_cert_file is not (HTTPS needs both)");
+    return;
+  }
+  if (!a.tls() && client_ca && !a.tls_client_ca_file.empty()) {
+    r.error(*client_ca, "tls_client_ca_file",
+            "is set but tls_cert_file is not: client certificates need HTTPS");
+    return;
+  }
+  if (key && !a.tls_key_file.empty()) {
+    std::string ignored;  // read for its checks only; OpenSSL reads the key again at start
+    read_secret_file(r, *key, "tls_key_file", "TLS key", a.tls_key_file, ignored);
+  }
+  core::tls_files files;
+  files.ca_file = a.tls_client_ca_file;
+  files.cert_file = a.tls_cert_file;
+  files.key_file = a.tls_key_file;
+  for (const auto& f : core::check_tls_files(files, "server")) {
+    const auto* node = f.key == "ca_file" ? client_ca : f.key == "key_file" ? key : cert;
+    const std::string name = f.key == "ca_file" ? "tls_client_ca_file" : "tls_" + f.key;
+    if (f.warning) {
+      r.warning(*node, name, f.message);
+    } else {
+      r.error(*node, name, f.message);
+    }
+  }
 }
 
 }  // namespace
@@ -50,9 +110,27 @@ void read_alerts(context& c, const toml::table* t, alert_settings& a) {
 void read_api(context& c, const toml::table* t, api_settings& a) {
   table_reader r(c, t, "api");
   r.boolean("enabled", a.enabled);
-  r.string("listen", a.listen, true);
+  const auto* listen = r.string("listen", a.listen, true);
   r.integer("port", a.port, 0, 65535);
   r.boolean("metrics_auth", a.metrics_auth);
+  read_api_tls(r, a);
+  r.boolean("allow_plain_http", a.allow_plain_http);
+  if (listen && !c.schema) {
+    const auto kind = classify(a.listen);
+    if (kind == address_kind::invalid) {
+      r.error(*listen, "listen",
+              fmt::format("\"{}\" is not an IPv4 or IPv6 address (\"127.0.0.1\", \"::1\", "
+                          "\"0.0.0.0\")",
+                          a.listen));
+    } else if (kind == address_kind::other && a.enabled && !a.tls() && !a.allow_plain_http) {
+      r.error(*listen, "listen",
+              fmt::format("\"{}\" is not a loopback address and the API has no TLS: set "
+                          "tls_cert_file and tls_key_file, or allow_plain_http = true when a "
+                          "TLS-terminating proxy is in front (tokens and patient data would "
+                          "cross the network in clear text)",
+                          a.listen));
+    }
+  }
   std::set<std::string> names;
   each_table(c, r, "tokens", [&](const toml::table* tt, const std::string& path) {
     table_reader tr(c, tt, path);

@@ -84,10 +84,15 @@ std::string summary(const settings& s) {
   out += fmt::format("\n  receivers: {}; routes: {}", receivers.empty() ? "none" : receivers,
                      l.routes.size());
   out += fmt::format(
-      "\napi: {}", s.api.enabled ? fmt::format("http://{}:{}, {} token(s){}", s.api.listen,
-                                               s.api.port, s.api.tokens.size(),
-                                               s.api.metrics_auth ? "" : ", /metrics without token")
-                                 : std::string("off"));
+      "\napi: {}",
+      s.api.enabled
+          ? fmt::format("{}://{}:{}, {} token(s){}{}", s.api.tls() ? "https" : "http",
+                        s.api.listen.find(':') != std::string::npos ? "[" + s.api.listen + "]"
+                                                                    : s.api.listen,
+                        s.api.port, s.api.tokens.size(),
+                        s.api.tls_client_ca_file.empty() ? "" : ", client certificates required",
+                        s.api.metrics_auth ? "" : ", /metrics without token")
+          : std::string("off"));
   const auto& tr = s.technical.rules;
   out += fmt::format(
       "\ntechnical alerts: sensor off after {}, poor signal after {}, device disconnected after "

@@ -1,25 +1,32 @@
-// vitalsd's HTTP API: the listening socket and the connections, read and written with Beast
-// (the only file of the server that includes it). A request is routed and authorised in
-// api_routing.cpp, its query string and body are read in api_request.cpp.
+// vitalsd's HTTP API: the listening socket and the connections, plain or TLS, read and written
+// with Beast (the only file of the server that includes it). A request is routed and authorised
+// in api_routing.cpp, its query string and body are read in api_request.cpp.
 #include <vitals/daemon/api_server.hpp>
 
 #include <algorithm>
 #include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include "api_request.hpp"
@@ -30,7 +37,10 @@ namespace vitals::daemon {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -50,7 +60,12 @@ std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
 }
 
-class session;
+/// What stop() closes: every open connection, whatever its stream.
+class connection {
+ public:
+  virtual ~connection() = default;
+  virtual void close() = 0;
+};
 
 /// What the acceptor and every connection share; lives as long as the last of them.
 struct server_state : std::enable_shared_from_this<server_state> {
@@ -74,29 +89,92 @@ struct server_state : std::enable_shared_from_this<server_state> {
   asio::steady_timer retry;  ///< accept errors (EMFILE): back off instead of spinning
   std::uint16_t bound_port = 0;
   bool stopped = false;
-  std::unordered_map<const void*, std::weak_ptr<session>> sessions;
+  std::optional<ssl::context> tls;  ///< set: every connection speaks TLS
+  std::unordered_map<const void*, std::weak_ptr<connection>> sessions;
 };
 
-/// One connection: reads a request, answers it, repeats while keep-alive holds.
-class session : public std::enable_shared_from_this<session> {
+/// One connection: reads a request, answers it, repeats while keep-alive holds. Stream is
+/// plain_stream or tls_stream; a TLS connection first tells a TLS client from a plain one.
+template <class Stream>
+class session : public connection, public std::enable_shared_from_this<session<Stream>> {
  public:
-  session(tcp::socket socket, std::shared_ptr<server_state> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
-  ~session() { server_->sessions.erase(this); }
+  template <class... Args>
+  explicit session(std::shared_ptr<server_state> server, Args&&... stream_args)
+      : stream_(std::forward<Args>(stream_args)...), server_(std::move(server)) {}
+
+  ~session() override { server_->sessions.erase(this); }
 
   void start() {
-    server_->sessions.emplace(this, weak_from_this());
-    do_read_header();
+    server_->sessions.emplace(this, shared());
+    if constexpr (is_tls) {
+      detect();
+    } else {
+      do_read_header();
+    }
   }
 
-  void close() {
+  void close() override {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close();
   }
 
  private:
+  std::shared_ptr<session> shared() { return this->shared_from_this(); }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  /// A TLS ClientHello goes on to the handshake (with the bytes already read); anything else is
+  /// a client speaking plain HTTP to the HTTPS port, which gets a 400 that says so in clear.
+  void detect() {
+    lowest().expires_after(server_->options.timeout);
+    beast::async_detect_ssl(lowest(), buffer_, [self = shared()](beast::error_code ec, bool tls) {
+      if (ec) return self->close();
+      if (!tls) return self->refuse_plain();
+      self->handshake();
+    });
+  }
+
+  void handshake() {
+    lowest().expires_after(server_->options.timeout);
+    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                            [self = shared()](beast::error_code ec, std::size_t used) {
+                              if (ec) {
+                                self->handshake_failed(ec);
+                                return self->close();
+                              }
+                              self->buffer_.consume(used);
+                              self->do_read_header();
+                            });
+  }
+
+  void handshake_failed(beast::error_code ec) {
+    beast::error_code ignored;
+    const auto peer = lowest().socket().remote_endpoint(ignored);
+    // Operators need this to tell a client without a certificate from one that does not trust
+    // ours; no request has been read, so there is nothing of a patient in it.
+    spdlog::info("api: TLS handshake with {} failed: {}",
+                 ignored ? std::string("?") : peer.address().to_string(), ec.message());
+  }
+
+  void refuse_plain() {
+    res_.emplace();
+    res_->version(11);
+    res_->result(http::status::bad_request);
+    res_->set(http::field::server, "vitalsd");
+    res_->set(http::field::content_type, "application/json");
+    res_->body() = R"({"error":"this port speaks HTTPS: use https://"})";
+    res_->keep_alive(false);
+    res_->prepare_payload();
+    spdlog::debug("api: a client spoke plain HTTP to the HTTPS port: answered 400");
+    lowest().expires_after(server_->options.timeout);
+    http::async_write(lowest(), *res_, [self = shared()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->linger_plain();
+    });
+  }
+
   void do_read_header() {
     version_ = 11;
     client_keep_alive_ = false;
@@ -106,10 +184,10 @@ class session : public std::enable_shared_from_this<session> {
     parser_.emplace();
     parser_->header_limit(8192);
     parser_->body_limit(server_->options.max_body_bytes);
-    stream_.expires_after(server_->options.timeout);
+    lowest().expires_after(server_->options.timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+        [self = shared()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -125,21 +203,20 @@ class session : public std::enable_shared_from_this<session> {
     if (iequals(expect, "100-continue") && !parser_->is_done()) {
       // curl and others wait for this before sending a larger body.
       continue_.emplace(http::status::continue_, req.version());
-      stream_.expires_after(server_->options.timeout);
-      http::async_write(stream_, *continue_,
-                        [self = shared_from_this()](beast::error_code e, std::size_t) {
-                          if (e) return self->close();
-                          self->do_read_body();
-                        });
+      lowest().expires_after(server_->options.timeout);
+      http::async_write(stream_, *continue_, [self = shared()](beast::error_code e, std::size_t) {
+        if (e) return self->close();
+        self->do_read_body();
+      });
       return;
     }
     do_read_body();
   }
 
   void do_read_body() {
-    stream_.expires_after(server_->options.timeout);
+    lowest().expires_after(server_->options.timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = shared()](beast::error_code ec, std::size_t) {
                        if (ec) return self->on_read_error(ec);
                        self->on_request();
                      });
@@ -198,7 +275,7 @@ class session : public std::enable_shared_from_this<session> {
   };
 
   void run_command(const alert_command& c) {
-    auto state = std::make_shared<completion>(shared_from_this());
+    auto state = std::make_shared<completion>(shared());
     server_->backend.command(c, [state](api_response r) {
       if (state->answered) return;  // a second call would write into the next request
       state->answered = true;
@@ -208,7 +285,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void answer(api_response r) {
     // The backend should call on the io thread; dispatch makes another thread harmless.
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
+    asio::dispatch(stream_.get_executor(), [self = shared(), r = std::move(r)]() mutable {
       if (self->server_->stopped) return self->close();
       self->send(reply{std::move(r), {}, {}});
     });
@@ -231,34 +308,44 @@ class session : public std::enable_shared_from_this<session> {
     spdlog::debug("api: {} {} -> {} ({})", log_method_,
                   log_pattern_.empty() ? std::string_view("?") : std::string_view(log_pattern_),
                   r.response.status, log_who_);
-    stream_.expires_after(server_->options.timeout);
-    http::async_write(stream_, *res_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec) return self->close();
-                        if (!self->res_->keep_alive()) return self->linger();
-                        self->do_read_header();
-                      });
+    lowest().expires_after(server_->options.timeout);
+    http::async_write(stream_, *res_, [self = shared()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      if (!self->res_->keep_alive()) return self->linger();
+      self->do_read_header();
+    });
+  }
+
+  /// Ends a connection after an answer that closes it: TLS sends its close_notify (and waits a
+  /// moment for the client's); plain shuts our side down and drains.
+  void linger() {
+    if constexpr (is_tls) {
+      lowest().expires_after(linger_time);
+      stream_.async_shutdown([self = shared()](beast::error_code) { self->close(); });
+    } else {
+      linger_plain();
+    }
   }
 
   /// Shuts our side down and reads what the client still sends until it closes, so unread
   /// request bytes do not turn into a reset that destroys our answer in flight.
-  void linger() {
+  void linger_plain() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
-    stream_.expires_after(linger_time);
+    lowest().expires_after(linger_time);
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(scratch_),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (ec) return self->close();
-                              self->drain();
-                            });
+    lowest().async_read_some(asio::buffer(scratch_),
+                             [self = shared()](beast::error_code ec, std::size_t) {
+                               if (ec) return self->close();
+                               self->drain();
+                             });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<server_state> server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -276,6 +363,46 @@ class session : public std::enable_shared_from_this<session> {
 std::string endpoint_text(const std::string& address, std::uint16_t port) {
   if (address.find(':') != std::string::npos) return fmt::format("[{}]:{}", address, port);
   return fmt::format("{}:{}", address, port);
+}
+
+/// The server's TLS context: TLS 1.2 or later, our certificate and key, and with a client CA,
+/// a client certificate it issued required of every connection.
+ssl::context make_tls_context(const api_options& o) {
+  ssl::context ctx(ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                  ssl::context::single_dh_use);
+  // An encrypted key would make OpenSSL prompt on the terminal; refuse it instead.
+  ctx.set_password_callback([](std::size_t, ssl::context::password_purpose) { return ""; });
+  auto load = [](std::string_view key, const std::string& file, auto&& what) {
+    beast::error_code ec;
+    what(ec);
+    if (ec) {
+      throw std::runtime_error(fmt::format("API: cannot use {} '{}': {}", key, file, ec.message()));
+    }
+  };
+  load("tls_cert_file", o.tls_cert_file,
+       [&](beast::error_code& ec) { ctx.use_certificate_chain_file(o.tls_cert_file, ec); });
+  load("tls_key_file", o.tls_key_file, [&](beast::error_code& ec) {
+    ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+    if (ec && ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+      ec = {};  // told in words below
+    }
+  });
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+    throw std::runtime_error(fmt::format(
+        "API: the key in tls_key_file '{}' does not match the certificate", o.tls_key_file));
+  }
+  if (!o.tls_client_ca_file.empty()) {
+    load("tls_client_ca_file", o.tls_client_ca_file,
+         [&](beast::error_code& ec) { ctx.load_verify_file(o.tls_client_ca_file, ec); });
+    // Tells clients which CAs we accept, so one with several certificates picks the right one.
+    SSL_CTX_set_client_CA_list(ctx.native_handle(),
+                               SSL_load_client_CA_file(o.tls_client_ca_file.c_str()));
+    ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
 }
 
 }  // namespace
@@ -296,7 +423,11 @@ void server_state::do_accept() {
       });
       return;
     }
-    std::make_shared<session>(std::move(socket), self)->start();
+    if (self->tls) {
+      std::make_shared<session<tls_stream>>(self, std::move(socket), *self->tls)->start();
+    } else {
+      std::make_shared<session<plain_stream>>(self, std::move(socket))->start();
+    }
     self->do_accept();
   });
 }
@@ -308,6 +439,14 @@ api_server::api_server(asio::io_context& io, api_options options, api_backend& b
   beast::error_code ec;
   const auto address = asio::ip::make_address(d.options.address, ec);
   if (ec) throw std::runtime_error(fmt::format("API: invalid listen address {}", where));
+  const bool tls = !d.options.tls_cert_file.empty();
+  if (!tls && !address.is_loopback() && !d.options.allow_plain_http) {
+    throw std::runtime_error(
+        fmt::format("API: refusing plain HTTP on {}, which is not a loopback address: configure "
+                    "tls_cert_file and tls_key_file, or allow_plain_http behind a TLS proxy",
+                    where));
+  }
+  if (tls) d.tls.emplace(make_tls_context(d.options));
   const tcp::endpoint endpoint(address, d.options.port);
   auto fail = [&](std::string_view what) {
     throw std::runtime_error(
@@ -332,9 +471,10 @@ void api_server::start() {
     spdlog::warn(
         "API: no tokens configured ([[api.tokens]]): every endpoint but /healthz answers 503");
   }
-  spdlog::info("API: listening on {} ({} token(s), /metrics {})",
+  spdlog::info("API: listening on {}://{} ({} token(s), /metrics {}{})", d.tls ? "https" : "http",
                endpoint_text(d.options.address, d.bound_port), d.tokens.size(),
-               d.options.metrics_auth ? "needs a token" : "open");
+               d.options.metrics_auth ? "needs a token" : "open",
+               d.options.tls_client_ca_file.empty() ? "" : ", client certificates required");
   d.do_accept();
 }
 
@@ -346,7 +486,7 @@ void api_server::stop() {
   d.acceptor.close(ec);
   d.retry.cancel();
   // Copied first: closing may destroy a session, which erases itself from the map.
-  std::vector<std::shared_ptr<session>> open;
+  std::vector<std::shared_ptr<connection>> open;
   for (const auto& [key, weak] : d.sessions) {
     if (auto s = weak.lock()) open.push_back(std::move(s));
   }

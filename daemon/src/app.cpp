@@ -68,6 +68,10 @@ api_options api_options_from(const config::settings& s) {
   o.address = s.api.listen;
   o.port = static_cast<std::uint16_t>(s.api.port);
   o.metrics_auth = s.api.metrics_auth;
+  o.tls_cert_file = s.api.tls_cert_file;
+  o.tls_key_file = s.api.tls_key_file;
+  o.tls_client_ca_file = s.api.tls_client_ca_file;
+  o.allow_plain_http = s.api.allow_plain_http;
   for (const auto& t : s.api.tokens) {
     o.tokens.push_back({t.name, t.token, t.role == "read" ? api_role::read : api_role::ack});
   }
@@ -274,11 +278,7 @@ int app::run() {
   d.alerts.load();
   d.store.start();
   d.alerts.start();
-  if (d.api) {
-    d.api->start();
-    spdlog::info("HTTP API on http://{}:{} ({} token(s))", d.settings.api.listen, d.api->port(),
-                 d.settings.api.tokens.size());
-  }
+  if (d.api) d.api->start();
   d.pipe.start();
   d.start_sources();
   spdlog::info("vitalsd running: {} source(s), {} receiver(s), database {}", d.sources.size(),

@@ -61,7 +61,8 @@ reply call(const api_target& t, const std::string& method, const std::string& ta
     req.headers.emplace_back("Authorization", "Bearer " + read_token(t.token_file));
   }
   boost::asio::io_context io;
-  notify::http_sender sender(io, "vitalsctl", notify::tls_settings{t.ca_file, !t.insecure});
+  notify::http_sender sender(io, "vitalsctl",
+                             notify::tls_settings{t.ca_file, !t.insecure, t.cert_file, t.key_file});
   reply out;
   sender.post(*url, target, std::move(req), std::chrono::seconds(10), [&](notify::http_result r) {
     out.status = r.status;
@@ -215,6 +216,13 @@ void add_api_options(CLI::App* cmd, api_target& t) {
       ->envname("VITALSCTL_TOKEN_FILE");
   cmd->add_option("--ca-file", t.ca_file, "CA bundle for an https:// API (default: the system's)")
       ->option_text("FILE");
+  cmd->add_option("--cert-file", t.cert_file,
+                  "Client certificate (PEM) for an API that requires one (tls_client_ca_file)")
+      ->option_text("FILE")
+      ->envname("VITALSCTL_CERT_FILE");
+  cmd->add_option("--key-file", t.key_file, "The client certificate's key, if not in --cert-file")
+      ->option_text("FILE")
+      ->envname("VITALSCTL_KEY_FILE");
   cmd->add_flag("--insecure", t.insecure, "Do not verify the API's certificate (tests only)");
 }
 

@@ -20,6 +20,8 @@ struct api_target {
   std::string url = "http://127.0.0.1:8470";
   std::string token_file;
   std::string ca_file;
+  std::string cert_file;  ///< a client certificate, for an API that requires one
+  std::string key_file;
   bool insecure = false;  ///< skip certificate verification (tests only)
 };
 

@@ -10,38 +10,23 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 namespace vitals::adapters::common {
 
 namespace {
 
-struct bio_free {
-  void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct x509_free {
-  void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct pkey_free {
-  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
 struct ctx_free {
   void operator()(SSL_CTX* c) const noexcept { SSL_CTX_free(c); }
 };
 struct ssl_free {
   void operator()(SSL* s) const noexcept { SSL_free(s); }
 };
-using bio_ptr = std::unique_ptr<BIO, bio_free>;
-using x509_ptr = std::unique_ptr<X509, x509_free>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 
 /// Never prompts on the terminal for a key's password (OpenSSL's default would block start-up).
 int no_password(char*, int, int, void*) {
@@ -54,96 +39,6 @@ std::string openssl_error() {
   if (e == 0) return "no detail";
   const char* reason = ERR_reason_error_string(e);
   return reason ? reason : fmt::format("OpenSSL error {:#x}", e);
-}
-
-bio_ptr open_file(const std::string& path, std::string_view key, std::vector<tls_finding>& out) {
-  bio_ptr b(BIO_new_file(path.c_str(), "r"));
-  if (!b) {
-    out.push_back({std::string(key), fmt::format("cannot read '{}': {}", path, std::strerror(errno))});
-    ERR_clear_error();
-  }
-  return b;
-}
-
-/// "Nov 28 12:00:00 2026 GMT" of an ASN.1 time.
-std::string time_text(const ASN1_TIME* t) {
-  bio_ptr b(BIO_new(BIO_s_mem()));
-  ASN1_TIME_print(b.get(), t);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(b.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
-}
-
-void check_ca(const tls_options& tls, std::vector<tls_finding>& out) {
-  if (!tls.ca_file.empty()) {
-    if (auto b = open_file(tls.ca_file, "ca_file", out)) {
-      int count = 0;
-      while (x509_ptr cert{PEM_read_bio_X509(b.get(), nullptr, no_password, nullptr)}) ++count;
-      ERR_clear_error();
-      if (count == 0) {
-        out.push_back({"ca_file", fmt::format("'{}' holds no PEM certificate", tls.ca_file)});
-      }
-    }
-  }
-  if (!tls.ca_path.empty() && !std::filesystem::is_directory(tls.ca_path)) {
-    out.push_back({"ca_path", fmt::format("'{}' is not a directory", tls.ca_path)});
-  }
-}
-
-void check_expiry(X509* cert, std::vector<tls_finding>& out) {
-  if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
-    out.push_back({"cert_file", fmt::format("the client certificate is not valid before {}",
-                                            time_text(X509_get0_notBefore(cert)))});
-  }
-  const ASN1_TIME* end = X509_get0_notAfter(cert);
-  if (X509_cmp_current_time(end) < 0) {
-    out.push_back({"cert_file",
-                   fmt::format("the client certificate expired on {}", time_text(end))});
-    return;
-  }
-  int days = 0;
-  int seconds = 0;
-  if (ASN1_TIME_diff(&days, &seconds, nullptr, end) && days < 30) {
-    out.push_back({"cert_file",
-                   fmt::format("the client certificate expires on {} (in {} day(s))",
-                               time_text(end), days),
-                   true});
-  }
-}
-
-void check_client(const tls_options& tls, std::vector<tls_finding>& out) {
-  if (tls.cert_file.empty()) {
-    if (!tls.key_file.empty()) out.push_back({"key_file", "is set but cert_file is not"});
-    return;
-  }
-  auto b = open_file(tls.cert_file, "cert_file", out);
-  if (!b) return;
-  x509_ptr cert{PEM_read_bio_X509(b.get(), nullptr, no_password, nullptr)};
-  if (!cert) {
-    ERR_clear_error();
-    out.push_back({"cert_file", fmt::format("'{}' holds no PEM certificate", tls.cert_file)});
-    return;
-  }
-  check_expiry(cert.get(), out);
-  const std::string& key_path = tls.key_file.empty() ? tls.cert_file : tls.key_file;
-  const std::string key_name = tls.key_file.empty() ? "cert_file" : "key_file";
-  auto kb = open_file(key_path, key_name, out);
-  if (!kb) return;
-  pkey_ptr key{PEM_read_bio_PrivateKey(kb.get(), nullptr, no_password, nullptr)};
-  if (!key) {
-    const std::string why = openssl_error();
-    out.push_back(
-        {key_name, tls.key_file.empty()
-                       ? std::string("holds no private key: set key_file to the client's key")
-                       : fmt::format("'{}' holds no usable private key ({}); an encrypted key "
-                                     "cannot be used: vitalsd has nobody to ask for its password",
-                                     key_path, why)});
-    return;
-  }
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
-    ERR_clear_error();
-    out.push_back({key_name, "the private key does not match the client certificate"});
-  }
 }
 
 struct endpoint {
@@ -221,9 +116,10 @@ std::string verify_failure(long result) {
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return fmt::format("the broker's certificate is not trusted ({}): check mqtt.ca_file / "
-                         "ca_path",
-                         X509_verify_cert_error_string(result));
+      return fmt::format(
+          "the broker's certificate is not trusted ({}): check mqtt.ca_file / "
+          "ca_path",
+          X509_verify_cert_error_string(result));
     default:
       return fmt::format("the broker's certificate was refused: {}",
                          X509_verify_cert_error_string(result));
@@ -234,9 +130,10 @@ std::string verify_failure(long result) {
 std::string handshake_failure(const std::string& reason) {
   if (reason.find("certificate required") != std::string::npos ||
       reason.find("handshake failure") != std::string::npos) {
-    return fmt::format("the broker refused the handshake ({}): it probably requires a client "
-                       "certificate (mqtt.cert_file, key_file) or one it trusts",
-                       reason);
+    return fmt::format(
+        "the broker refused the handshake ({}): it probably requires a client "
+        "certificate (mqtt.cert_file, key_file) or one it trusts",
+        reason);
   }
   if (reason.find("unknown ca") != std::string::npos ||
       reason.find("bad certificate") != std::string::npos ||
@@ -259,11 +156,10 @@ std::unique_ptr<SSL_CTX, ctx_free> make_context(const tls_options& tls, std::str
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_default_passwd_cb(ctx.get(), no_password);
   const bool own_ca = !tls.ca_file.empty() || !tls.ca_path.empty();
-  const bool loaded =
-      own_ca ? SSL_CTX_load_verify_locations(ctx.get(),
-                                             tls.ca_file.empty() ? nullptr : tls.ca_file.c_str(),
-                                             tls.ca_path.empty() ? nullptr : tls.ca_path.c_str()) == 1
-             : SSL_CTX_set_default_verify_paths(ctx.get()) == 1;
+  const bool loaded = own_ca ? SSL_CTX_load_verify_locations(
+                                   ctx.get(), tls.ca_file.empty() ? nullptr : tls.ca_file.c_str(),
+                                   tls.ca_path.empty() ? nullptr : tls.ca_path.c_str()) == 1
+                             : SSL_CTX_set_default_verify_paths(ctx.get()) == 1;
   if (!loaded) {
     error = "cannot load the CA certificates: " + openssl_error();
     return nullptr;
@@ -290,11 +186,8 @@ bool is_tls_uri(std::string_view uri) noexcept {
   return scheme == "ssl" || scheme == "mqtts" || scheme == "wss";
 }
 
-std::vector<tls_finding> check_tls_files(const tls_options& tls) {
-  std::vector<tls_finding> out;
-  check_ca(tls, out);
-  check_client(tls, out);
-  return out;
+std::vector<core::tls_finding> check_tls_files(const tls_options& tls) {
+  return core::check_tls_files(tls, "client");
 }
 
 std::string diagnose_tls(std::string_view uri, const tls_options& tls,
@@ -324,9 +217,10 @@ std::string diagnose_tls(std::string_view uri, const tls_options& tls,
     if (err == SSL_ERROR_SSL) {
       result = handshake_failure(openssl_error());
     } else {
-      result = fmt::format("the TLS handshake with {}:{} succeeds ({}): the failure lies "
-                           "elsewhere (credentials, the broker's ACL)",
-                           e.host, e.port, SSL_get_version(ssl.get()));
+      result = fmt::format(
+          "the TLS handshake with {}:{} succeeds ({}): the failure lies "
+          "elsewhere (credentials, the broker's ACL)",
+          e.host, e.port, SSL_get_version(ssl.get()));
     }
   }
   ERR_clear_error();

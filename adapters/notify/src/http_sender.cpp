@@ -322,6 +322,17 @@ http_sender::http_sender(asio::io_context& io, std::string name, tls_settings tl
                                impl_->tls.ca_file + "': " + ec.message());
     }
   }
+  if (const auto& t = impl_->tls; !t.cert_file.empty()) {
+    boost::system::error_code ec;
+    ctx->use_certificate_chain_file(t.cert_file, ec);
+    const auto& key = t.key_file.empty() ? t.cert_file : t.key_file;
+    if (!ec) ctx->use_private_key_file(key, ssl::context::pem, ec);
+    if (ec) {
+      throw std::runtime_error("receiver " + impl_->name +
+                               ": cannot load the client certificate '" + t.cert_file +
+                               "' or its key: " + ec.message());
+    }
+  }
   if (impl_->tls.verify_tls) {
     ctx->set_verify_mode(ssl::verify_peer);
   } else {

@@ -1,5 +1,7 @@
 #include <vitals/adapters/notify/notifiers.hpp>
 
+#include <vitals/core/tls_files.hpp>
+
 #include <cmath>
 #include <exception>
 
@@ -132,6 +134,12 @@ std::vector<core::option_spec> http_option_specs(std::string url_doc) {
       option_spec::string("ca_file", "", "Extra CA bundle for https (default: the system's)."),
       option_spec::boolean("verify_tls", true,
                            "false skips certificate checks: for tests only (warned)."),
+      option_spec::string("cert_file", "",
+                          "A client certificate (PEM, with its chain) for an https receiver "
+                          "that requires one (mutual TLS); \"\" for none."),
+      option_spec::secret_file("key_file", "client key",
+                               "The client certificate's private key (PEM, not encrypted), when "
+                               "cert_file does not hold it. Keep it mode 0600."),
   };
 }
 
@@ -151,6 +159,13 @@ void check_http_options(const core::option_set& s, std::vector<core::option_prob
                    "read and change alerts",
                    true});
   }
+  core::tls_files files;
+  files.ca_file = s.text("ca_file");
+  files.cert_file = s.text("cert_file");
+  files.key_file = s.text("key_file");
+  for (auto& f : core::check_tls_files(files, "client")) {
+    out.push_back({f.key, std::move(f.message), f.warning});
+  }
 }
 
 std::unique_ptr<core::notifier> make_http_notifier(const core::option_set& s,
@@ -158,7 +173,8 @@ std::unique_ptr<core::notifier> make_http_notifier(const core::option_set& s,
                                                    http_notifier::renderer render,
                                                    http_notifier::signer sign) {
   return std::make_unique<http_notifier>(ctx.io, ctx.name, s.text("url"),
-                                         tls_settings{s.text("ca_file"), s.flag("verify_tls")},
+                                         tls_settings{s.text("ca_file"), s.flag("verify_tls"),
+                                                      s.text("cert_file"), s.text("key_file")},
                                          std::move(render), std::move(sign));
 }
 

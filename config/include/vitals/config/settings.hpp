@@ -90,6 +90,16 @@ struct api_settings {
   int port = 8470;
   bool metrics_auth = true;  ///< /metrics needs a token too
   std::vector<api_token_settings> tokens;
+  /// HTTPS: the server certificate (PEM, with its chain) and its key; both or neither. Without
+  /// them the API speaks plain HTTP, which a non-loopback `listen` refuses unless
+  /// allow_plain_http (a TLS-terminating proxy in front).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  /// HTTPS: also require a client certificate issued by a CA of this PEM file ("" : none).
+  std::string tls_client_ca_file;
+  bool allow_plain_http = false;
+
+  bool tls() const noexcept { return !tls_cert_file.empty(); }
 
   bool operator==(const api_settings&) const = default;
 };

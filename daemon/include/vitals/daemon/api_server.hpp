@@ -1,5 +1,5 @@
 #pragma once
-/// vitalsd's HTTP API (HTTP/1.1 on the daemon's io_context): bearer-token auth, routing, request
+/// vitalsd's HTTP API (HTTP/1.1, optionally over TLS, on the daemon's io_context): bearer-token auth, routing, request
 /// validation and JSON errors in front of an api_backend.
 ///
 /// Routes:
@@ -46,13 +46,22 @@ struct api_options {
   bool metrics_auth = true;
   std::size_t max_body_bytes = 16384;
   std::chrono::seconds timeout{30};  ///< per read or write, including keep-alive idle time
+  /// HTTPS: our certificate chain and key (PEM); empty: plain HTTP. TLS 1.2 or later. A plain
+  /// HTTP request to an HTTPS port is answered 400 "this port speaks HTTPS".
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  /// HTTPS: require a client certificate issued by a CA in this PEM file ("": none asked for).
+  std::string tls_client_ca_file;
+  /// Plain HTTP on an address that is not loopback: refused (the constructor throws) unless set.
+  bool allow_plain_http = false;
 };
 
 /// The server. Construct, start() and stop() on the io_context thread (or before it runs);
 /// destroy it there too, or after the io_context stopped running.
 class api_server {
  public:
-  /// Binds and listens; throws std::runtime_error naming address:port if that fails.
+  /// Loads the TLS files and binds and listens; throws std::runtime_error naming the file or
+  /// address:port if that fails, or when plain HTTP would listen beyond loopback unasked.
   api_server(boost::asio::io_context& io, api_options options, api_backend& backend);
   ~api_server();
   api_server(const api_server&) = delete;

@@ -50,6 +50,8 @@ struct http_result {
 struct tls_settings {
   std::string ca_file;     ///< extra CA bundle besides the system store; empty: none
   bool verify_tls = true;  ///< false only when configured (a warning is logged once)
+  std::string cert_file;   ///< a client certificate (PEM) for servers that require one; or ""
+  std::string key_file;    ///< its key (PEM), when cert_file does not hold it
 };
 
 /// Sends POSTs for one receiver. Lives on, and must only be used from, the io_context's thread.
@@ -57,7 +59,8 @@ class http_sender {
  public:
   using completion = std::function<void(http_result)>;
 
-  /// `name` only labels log lines. Throws std::runtime_error when `ca_file` cannot be loaded.
+  /// `name` only labels log lines. Throws std::runtime_error when `ca_file` or the client
+  /// certificate cannot be loaded.
   http_sender(boost::asio::io_context& io, std::string name, tls_settings tls);
   ~http_sender();
   http_sender(const http_sender&) = delete;
