@@ -20,6 +20,7 @@ packages=(
   mosquitto mosquitto-clients
   libmosquitto-dev        # bench/ingest_bench: bare subscriber and flood publisher
   libsdbus-c++-dev        # BlueZ source (D-Bus)
+  libsystemd-dev          # sd_notify: READY, STOPPING, STATUS and the watchdog under systemd
   dbus-daemon             # tests: a private bus for the stand-in org.bluez service
   clang libclang-rt-14-dev  # libFuzzer targets of the GATT decoders (scripts/fuzz.sh)
   universal-ctags         # scripts/check_size.sh: function extents for the size limits

@@ -54,6 +54,19 @@ bool ingest_port::push(const sample& s) {
   return false;
 }
 
+class pipeline::store_call {
+ public:
+  explicit store_call(std::atomic<bool>& flag) noexcept : flag_(flag) {
+    flag_.store(true, std::memory_order_relaxed);
+  }
+  ~store_call() { flag_.store(false, std::memory_order_relaxed); }
+  store_call(const store_call&) = delete;
+  store_call& operator=(const store_call&) = delete;
+
+ private:
+  std::atomic<bool>& flag_;
+};
+
 pipeline::pipeline(pipeline_options options, detector_set detectors, store& out, stats& st)
     : options_(options), detectors_(std::move(detectors)), store_(out), stats_(st) {
   options_.batch_max = std::max<std::size_t>(options_.batch_max, 1);
@@ -95,6 +108,10 @@ std::size_t pipeline::depth() const noexcept {
   return n;
 }
 
+pipeline_heartbeat pipeline::heartbeat() const noexcept {
+  return {passes_.load(std::memory_order_relaxed), in_store_.load(std::memory_order_relaxed)};
+}
+
 void pipeline::periodic(bool force) {
   const auto now = std::chrono::steady_clock::now();
   if (!force && now >= next_tick_) {
@@ -108,6 +125,7 @@ void pipeline::periodic(bool force) {
     // on its own thread.
     auto& baselines = detectors_.baselines();
     baselines.take_dirty(dirty_);
+    const store_call in_store(in_store_);
     for (const auto& patient : dirty_) {
       store_.save_baseline(patient, baselines.export_state(patient));
     }
@@ -118,6 +136,8 @@ void pipeline::periodic(bool force) {
 void pipeline::run() {
   next_save_ = std::chrono::steady_clock::now() + options_.baseline_save_interval;
   for (;;) {
+    // The heartbeat: one per pass, busy or idle (an idle pass sleeps at most idle_wait).
+    passes_.fetch_add(1, std::memory_order_relaxed);
     periodic(false);
     if (drain_once() != 0) continue;
     if (stopping_.load()) {
@@ -233,6 +253,7 @@ void pipeline::keep(const sample& s) {
 
 void pipeline::hand_off() {
   if (!accepted_.empty()) {
+    const store_call in_store(in_store_);
     store_.append(accepted_);
     accepted_.clear();
   }

@@ -20,6 +20,7 @@
 #include <vitals/core/pipeline.hpp>
 #include <vitals/daemon/alert_service.hpp>
 #include <vitals/daemon/api_server.hpp>
+#include <vitals/daemon/systemd_service.hpp>
 
 #include "status.hpp"
 
@@ -122,7 +123,9 @@ struct app::impl {
                  return std::make_unique<adapters::sqlite::alert_reader>(path);
                }),
         status(counters, views(sources), store, alerts, [this] { return pipe.depth(); }),
-        backend(alerts, status) {
+        backend(alerts, status),
+        service(io, {[this] { return pipeline_liveness(pipe, counters); },
+                     [this] { return status_line(); }}) {
     if (settings.api.enabled) {
       api = std::make_unique<api_server>(io, api_options_from(settings), backend);
     }
@@ -140,6 +143,12 @@ struct app::impl {
       do_stop();
       throw;
     }
+  }
+
+  /// The line `systemctl status vitalsd` shows (counts only: no patient data).
+  std::string status_line() const {
+    return "running: " + std::to_string(counters.samples_stored.load()) + " samples stored, " +
+           std::to_string(alerts.figures().open_total) + " alerts open";
   }
 
   void log_alert(const core::alert_event& e) const {
@@ -227,6 +236,7 @@ struct app::impl {
   void do_stop() {
     if (stopping) return;
     stopping = true;
+    service.stopping();
     signals.cancel();
     stats_timer.cancel();
     // Order matters: no new samples, then drain the ring into the store, then commit and close.
@@ -252,6 +262,7 @@ struct app::impl {
   status_reporter status;
   daemon_backend backend;
   std::unique_ptr<api_server> api;
+  systemd_service service;  ///< READY / STOPPING / STATUS / WATCHDOG to systemd (Type=notify)
   bool stopping = false;
 };
 
@@ -283,6 +294,7 @@ int app::run() {
   d.start_sources();
   spdlog::info("vitalsd running: {} source(s), {} receiver(s), database {}", d.sources.size(),
                d.settings.receivers.size(), d.settings.store.path);
+  d.service.ready();
   d.do_wait_signal();
   d.do_stats_tick();
   d.io.run();

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -383,4 +384,77 @@ TEST_CASE("a real fall to the CGM floor raises urgent low: 103 -> 65 -> 40 -> 40
   const auto urgent = raised_at("glucose_urgent_low");
   REQUIRE(urgent);
   CHECK(*urgent == t0 + 10min);  // at the first reading of 40
+}
+
+namespace {
+
+/// A store whose append() blocks while `hold` is set: a store stuck on back-pressure.
+class gated_store final : public store {
+ public:
+  void append(std::span<const sample> s) override {
+    std::unique_lock lock(mutex_);
+    ++entered;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !hold; });
+    appended += s.size();
+  }
+  void flush() override {}
+  void release() {
+    std::lock_guard lock(mutex_);
+    hold = false;
+    cv_.notify_all();
+  }
+  bool wait_entered(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return entered > 0; });
+  }
+
+  bool hold = true;
+  int entered = 0;
+  std::size_t appended = 0;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+};
+
+}  // namespace
+
+TEST_CASE("an idle pipeline beats, and one blocked in the store stops beating and says where",
+          "[pipeline][watchdog]") {
+  gated_store st;
+  stats counters;
+  pipeline_options o;
+  o.idle_wait = 20ms;
+  pipeline p(o, detector_set(detection_settings{}), st, counters);
+  auto& port = p.open_port("test", 64);
+  CHECK(p.heartbeat().passes == 0);
+  p.start();
+
+  // Idle: nothing arrives, yet the pass counter keeps moving (bounded sleep per pass).
+  const auto first = p.heartbeat().passes;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (p.heartbeat().passes < first + 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(p.heartbeat().passes >= first + 3);
+  CHECK_FALSE(p.heartbeat().waiting_on_store);
+
+  // One sample, and the store holds the pipeline thread in append().
+  REQUIRE(port.push(make("p1", "ox", vital_kind::heart_rate, 70, 0s)));
+  REQUIRE(st.wait_entered(10s));
+  const auto stuck = p.heartbeat();
+  CHECK(stuck.waiting_on_store);
+  std::this_thread::sleep_for(100ms);  // five idle waits: a running loop would have beaten
+  CHECK(p.heartbeat().passes == stuck.passes);
+
+  st.release();
+  while (p.heartbeat().passes == stuck.passes &&
+         std::chrono::steady_clock::now() < deadline + 10s) {
+    std::this_thread::sleep_for(5ms);
+  }
+  CHECK(p.heartbeat().passes > stuck.passes);
+  p.stop();
+  CHECK(st.appended == 1);
+  CHECK_FALSE(p.heartbeat().waiting_on_store);
 }

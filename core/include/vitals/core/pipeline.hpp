@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +34,14 @@ struct pipeline_options {
   std::chrono::milliseconds tick_interval{1000};   ///< how often time-based checks run (stale data)
   std::chrono::minutes baseline_save_interval{5};  ///< how often changed baselines are saved
   bool quality_checks = true;  ///< impossible-jump and lateness checks (off only in benchmarks)
+};
+
+/// The pipeline thread's liveness, read by a watchdog on another thread (the daemon's systemd
+/// watchdog). An idle pipeline still beats: it sleeps at most `idle_wait` per pass.
+struct pipeline_heartbeat {
+  std::uint64_t passes = 0;       ///< loop passes since start(); advances while the thread runs
+  bool waiting_on_store = false;  ///< inside a store call, which may block on back-pressure: then
+                                  ///< the store's own progress says whether anything is stuck
 };
 
 /// Physiological plausibility limits (reference/clinical.md): outside them a value is an artifact.
@@ -91,6 +100,9 @@ class pipeline {
   /// Samples waiting in all rings.
   std::size_t depth() const noexcept;
 
+  /// Liveness of the pipeline thread (any thread).
+  pipeline_heartbeat heartbeat() const noexcept;
+
   /// The detectors, e.g. to load saved baselines. Only before start() or after stop().
   detector_set& detectors() noexcept { return detectors_; }
 
@@ -123,6 +135,8 @@ class pipeline {
   void hand_off();
   void keep(const sample& s);
   void periodic(bool force);
+  /// Marks a store call, during which the pipeline may wait on the store's back-pressure.
+  class store_call;
 
   pipeline_options options_;
   detector_set detectors_;
@@ -133,6 +147,8 @@ class pipeline {
   std::vector<std::unique_ptr<ingest_port>> ports_;
   wakeup wake_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> passes_{0};
+  std::atomic<bool> in_store_{false};
   std::thread thread_;
 
   // Pipeline-thread state.
