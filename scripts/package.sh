@@ -6,17 +6,26 @@
 # the `release` preset, so that the repository root stays free of debian/ and the package's
 # build output. The CMake build directory (build/package/obj) is kept between runs, so a second
 # run rebuilds only what changed.
-# Usage: scripts/package.sh [--no-dbgsym]
+# Usage: scripts/package.sh [--no-dbgsym] [--from DIR]
 #   --no-dbgsym   skip the debug-symbols package (DEB_BUILD_OPTIONS=noautodbgsym)
+#   --from DIR    package the vitalsd and vitalsctl of an existing CMake build in DIR (its
+#                 install prefix is set to /usr; nothing is recompiled) instead of building the
+#                 release preset: what scripts/test.sh does to test the packaging with the dev
+#                 build's binaries. Packages to ship are built without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_options="parallel=$(nproc 2>/dev/null || echo 2)"
-if [ "${1:-}" = "--no-dbgsym" ]; then build_options+=" noautodbgsym"; shift; fi
-if [ $# -ne 0 ]; then
-  echo "usage: scripts/package.sh [--no-dbgsym]" >&2
-  exit 2
-fi
+prebuilt=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-dbgsym) build_options+=" noautodbgsym"; shift ;;
+    --from)
+      [ -f "${2:-}/CMakeCache.txt" ] || { echo "package: --from ${2:-}: no CMake build there" >&2; exit 2; }
+      prebuilt=$(realpath "$2"); shift 2 ;;
+    *) echo "usage: scripts/package.sh [--no-dbgsym] [--from DIR]" >&2; exit 2 ;;
+  esac
+done
 
 start=$(date +%s)
 bash scripts/setup.sh
@@ -54,8 +63,9 @@ git ls-files -z --cached --others --exclude-standard |
 cp -r packaging/debian "$stage/debian"
 ln -s ../obj "$stage/build-deb"
 
-echo "== package: dpkg-buildpackage ($build_options)"
-(cd "$stage" && DEB_BUILD_OPTIONS="$build_options" dpkg-buildpackage -b -us -uc)
+echo "== package: dpkg-buildpackage ($build_options${prebuilt:+; the binaries of $prebuilt})"
+(cd "$stage" && VITALS_PREBUILT="$prebuilt" DEB_BUILD_OPTIONS="$build_options" \
+  dpkg-buildpackage -b -us -uc)
 
 deb=$(ls "$out"/vitalsd_"$deb_version"_*.deb)
 echo "== package: $deb in $(($(date +%s) - start)) s"

@@ -215,7 +215,8 @@ void add_api_options(CLI::App* cmd, api_target& t) {
       ->option_text("FILE")
       ->envname("VITALSCTL_TOKEN_FILE");
   cmd->add_option("--ca-file", t.ca_file, "CA bundle for an https:// API (default: the system's)")
-      ->option_text("FILE");
+      ->option_text("FILE")
+      ->envname("VITALSCTL_CA_FILE");
   cmd->add_option("--cert-file", t.cert_file,
                   "Client certificate (PEM) for an API that requires one (tls_client_ca_file)")
       ->option_text("FILE")
