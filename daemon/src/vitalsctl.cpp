@@ -27,6 +27,7 @@
 #include <vitals/adapters/registry.hpp>
 #include <vitals/config/samples.hpp>
 
+#include <vitals/core/ascii.hpp>
 #include <vitals/core/options.hpp>
 #include <vitals/core/rfc3339.hpp>
 #include <vitals/core/sample.hpp>
@@ -422,12 +423,7 @@ class decoder {
   std::size_t failed_ = 0;
 };
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
+using core::trim;
 
 /// Payloads from stdin, one per line; blank lines and lines starting with '#' are skipped.
 void decode_stdin(decoder& d) {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <vitals/core/ascii.hpp>
 #include <vitals/core/glucose_forecast.hpp>
 
 #include "eval_text.hpp"
@@ -29,12 +30,7 @@ using eval_text::render;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
+using core::trim;
 
 /// Fields of one CSV line (no quoting: the episodes files have none), trimmed.
 std::vector<std::string_view> split_fields(std::string_view line) {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval_detail.hpp"
 #include "eval_text.hpp"
 
 namespace vitals::simulators {
@@ -21,9 +22,7 @@ using eval_text::render;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 
-std::int64_t epoch_ms(core::timestamp t) {
-  return t.time_since_epoch().count();
-}
+using detail::epoch_ms;
 
 /// "2014-10-03 04:29" in the local time of `offset`.
 std::string local_time(core::timestamp t, minutes offset) {

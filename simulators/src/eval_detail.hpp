@@ -1,6 +1,6 @@
 #pragma once
-// Internal to vitals::simulators: time conversions that vitals-eval's reading (eval_read.cpp),
-// scoring (eval.cpp) and report (eval_report.cpp) share.
+// Internal to vitals::simulators: time conversions that the ground truth and vitals-eval's reading
+// (eval_read.cpp), scoring (eval.cpp) and report (eval_report.cpp) share.
 
 #include <chrono>
 #include <cstdint>

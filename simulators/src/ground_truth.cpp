@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval_detail.hpp"
 #include "json_fields.hpp"
 
 namespace vitals::simulators {
@@ -17,9 +18,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::int64_t epoch_ms(core::timestamp t) noexcept {
-  return t.time_since_epoch().count();
-}
+using detail::epoch_ms;
 
 using json_fields::bad_key;
 using json_fields::find;

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <vitals/adapters/mqtt/json_decoder.hpp>
+#include <vitals/core/ascii.hpp>
 #include <vitals/core/pipeline.hpp>
 #include <vitals/core/rfc3339.hpp>
 #include <vitals/simulators/options.hpp>
@@ -32,12 +33,7 @@ std::string join_lines(const std::vector<std::string>& lines) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
+using core::trim;
 
 /// Exactly `n` digits at `s[pos]`; advances pos.
 std::optional<int> digits(std::string_view s, std::size_t& pos, std::size_t n) {

@@ -16,6 +16,8 @@
 #include <vitals/test/temp_dir.hpp>
 #include <vitals/test/test_pki.hpp>
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace api_tls_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -115,3 +117,5 @@ TEST_CASE("[api] TLS files are checked at load", "[config][api]") {
   CHECK_THAT(warned.warnings[0],
              Catch::Contains("api.tls_key_file") && Catch::Contains("chmod 600"));
 }
+
+}  // namespace api_tls_test

@@ -14,6 +14,8 @@
 #include <vitals/config/settings.hpp>
 #include <vitals/test/temp_dir.hpp>
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace packaged_config_test {
 namespace {
 
 const std::filesystem::path packaged{VITALS_PACKAGED_CONFIG};
@@ -66,3 +68,5 @@ TEST_CASE("the packaged configuration's commented examples are valid once uncomm
   CHECK(s.api.tokens[0].token.size() == 32);
   CHECK(s.store.path == "/var/lib/vitalsd/vitalsd.db");
 }
+
+}  // namespace packaged_config_test

@@ -22,6 +22,8 @@ namespace fs = std::filesystem;
 namespace core = vitals::core;
 using vitals::config::config_error;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace plugins_test {
 namespace {
 
 const fs::path example_path{VITALS_EXAMPLE_CONFIG};
@@ -178,3 +180,5 @@ TEST_CASE("plugins: a mistyped key in any plugin table names file, line, column 
     }
   }
 }
+
+}  // namespace plugins_test

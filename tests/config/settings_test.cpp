@@ -23,6 +23,8 @@ using vitals::config::config_error;
 using vitals::config::settings;
 using vitals::core::priority;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace settings_test {
 namespace {
 
 // The loader with every plugin built into vitalsd, as the daemon calls it.
@@ -1110,3 +1112,5 @@ TEST_CASE("technical alert delays", "[config]") {
   CHECK(e.problems()[1].to_string() ==
         "test.toml:3:16: key 'technical.link_delay_s': expected number, got string");
 }
+
+}  // namespace settings_test

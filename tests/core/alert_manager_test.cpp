@@ -9,6 +9,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace alert_manager_test {
 namespace {
 
 // 2025-11-24 16:00:00 UTC.
@@ -671,3 +673,5 @@ TEST_CASE("out-of-order and unknown input is ignored", "[alert_manager]") {
   CHECK(m.find(1)->condition_present);
   CHECK(m.find(1)->level == priority::medium);
 }
+
+}  // namespace alert_manager_test

@@ -14,6 +14,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace baseline_detector_test {
 namespace {
 
 using std::chrono::hours;
@@ -498,3 +500,5 @@ TEST_CASE("baseline: dirty patients and state size", "[baseline]") {
   CHECK(dirty.empty());
   CHECK(out.empty());
 }
+
+}  // namespace baseline_detector_test

@@ -8,6 +8,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace condition_monitor_test {
 namespace {
 
 const timestamp t0{std::chrono::milliseconds(1'700'000'000'000)};
@@ -210,3 +212,5 @@ TEST_CASE("reading conditions also count device time: a fast replay of a probe o
   REQUIRE(out.size() == 1);
   CHECK(out[0].rule == "device_disconnected");
 }
+
+}  // namespace condition_monitor_test

@@ -7,6 +7,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace detector_test {
 namespace {
 
 const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
@@ -203,3 +205,5 @@ TEST_CASE("an alert still beyond its limit after a silence is raised anew", "[de
   CHECK(out.back().rule == "glucose_urgent_low");
   CHECK(out.back().time == t0 + std::chrono::minutes(25));
 }
+
+}  // namespace detector_test

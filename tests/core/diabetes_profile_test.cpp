@@ -10,6 +10,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace diabetes_profile_test {
 namespace {
 
 const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
@@ -73,3 +75,5 @@ TEST_CASE("a person without diabetes is paged for a sustained level-2 low only",
   const auto low = raised(diabetes_type::none, {80, 70, 60, 52, 50, 49, 50, 52, 60});
   CHECK(low == std::vector<std::string>{"glucose_urgent_low"});
 }
+
+}  // namespace diabetes_profile_test

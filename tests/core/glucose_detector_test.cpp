@@ -14,6 +14,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace glucose_detector_test {
 namespace {
 
 const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
@@ -598,3 +600,5 @@ TEST_CASE("a 15-minute sensor's forecast is confirmed by one reading", "[glucose
   const auto m = d.model(short_id::truncate("p1"));
   CHECK(m.trend < -1.0);  // the filter kept the history across 15-minute steps
 }
+
+}  // namespace glucose_detector_test

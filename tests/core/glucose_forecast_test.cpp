@@ -8,6 +8,8 @@
 
 using namespace vitals::core;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace glucose_forecast_test {
 namespace {
 constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double k_inf = std::numeric_limits<double>::infinity();
@@ -148,3 +150,5 @@ TEST_CASE("linear extrapolation: invalid input") {
   const std::array<timed_glucose, 2> ok{{{0.0, 100.0}, {5.0, 90.0}}};
   CHECK_FALSE(linear_extrapolation(ok, k_nan).has_value());
 }
+
+}  // namespace glucose_forecast_test

@@ -15,6 +15,8 @@ using namespace std::chrono_literals;
 // steady trace at second k reaches the score at second k + 1 (one reading of median lag), and
 // a rule whose band starts on the SpO2 reading at k + 1 raises on the HR reading 5 min later.
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace news2_detector_test {
 namespace {
 
 const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
@@ -398,3 +400,5 @@ TEST_CASE("news2: per-patient state stays small", "[news2_detector]") {
   CHECK(news2_parameter_for(vital_kind::glucose) == std::nullopt);
   CHECK(news2_parameter_for(vital_kind::heart_rate) == news2_parameter::pulse);
 }
+
+}  // namespace news2_detector_test

@@ -5,6 +5,8 @@
 
 using namespace vitals::core;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace news2_test {
 namespace {
 constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double k_inf = std::numeric_limits<double>::infinity();
@@ -246,3 +248,5 @@ TEST_CASE("news2 consciousness alone triggers low_medium") {
   CHECK(r.total == 3);
   CHECK(r.band == news2_band::low_medium);
 }
+
+}  // namespace news2_test

@@ -13,6 +13,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace pipeline_test {
 namespace {
 
 /// A store that keeps everything in memory (unit tests only; the SQLite store has its own).
@@ -458,3 +460,5 @@ TEST_CASE("an idle pipeline beats, and one blocked in the store stops beating an
   CHECK(st.appended == 1);
   CHECK_FALSE(p.heartbeat().waiting_on_store);
 }
+
+}  // namespace pipeline_test

@@ -8,6 +8,8 @@
 namespace core = vitals::core;
 using core::parse_rfc3339;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace rfc3339_test {
 namespace {
 
 core::timestamp ms(std::int64_t v) {
@@ -35,3 +37,5 @@ TEST_CASE("parse_rfc3339: offsets, fractions and malformed text", "[core][time]"
     CHECK_FALSE(parse_rfc3339(bad).has_value());
   }
 }
+
+}  // namespace rfc3339_test

@@ -13,6 +13,8 @@
 
 using vitals::core::ring;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace ring_test {
 namespace {
 
 /// Counts live instances so that the ring's construction and destruction can be checked.
@@ -169,3 +171,5 @@ TEST_CASE("ring stress with push_for back-pressure loses nothing", "[ring][stres
   CHECK(count == n);
   CHECK(sum == static_cast<long long>(n) * (n - 1) / 2);
 }
+
+}  // namespace ring_test

@@ -6,6 +6,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace signal_quality_test {
 namespace {
 
 const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
@@ -159,3 +161,5 @@ TEST_CASE("a 15-minute CGM's fall is judged over its interval", "[quality]") {
   CHECK_FALSE(g.is_artifact(120, t0, lim));
   CHECK(g.is_artifact(60, t0 + 15min, lim));  // -60 in 15 min (55 allowed)
 }
+
+}  // namespace signal_quality_test

@@ -7,6 +7,8 @@
 using namespace vitals::core;
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace stale_monitor_test {
 namespace {
 
 const timestamp t0{std::chrono::milliseconds(1'764'000'000'000)};
@@ -77,3 +79,5 @@ TEST_CASE("streams go stale independently, a zero limit switches a level off", "
   CHECK(rules == std::vector<std::string>{"hr_stale", "spo2_stale", "spo2_stale_urgent"});
   CHECK(m.stream_count() == 2);
 }
+
+}  // namespace stale_monitor_test

@@ -23,6 +23,8 @@
 
 #include "api_fixture.hpp"
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace api_server_test {
 namespace {
 
 namespace asio = boost::asio;
@@ -434,3 +436,5 @@ TEST_CASE("api: bind failure names the address", "[api]") {
           std::string::npos);
   }
 }
+
+}  // namespace api_server_test

@@ -17,6 +17,8 @@
 
 #include "api_fixture.hpp"
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace api_tls_test {
 namespace {
 
 using namespace vitals::test::api;
@@ -150,3 +152,5 @@ TEST_CASE("api over TLS: unusable files stop the start naming the option", "[api
   REQUIRE_THROWS_WITH(api_server(io, o, backend),
                       Catch::Contains("tls_cert_file") && Catch::Contains("missing.pem"));
 }
+
+}  // namespace api_tls_test

@@ -18,6 +18,8 @@ using vitals::daemon::is_journal_stream;
 using vitals::daemon::log_format;
 using vitals::daemon::make_log_formatter;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace logging_test {
 namespace {
 
 std::string format_line(log_format f, bool journal, spdlog::level::level_enum level) {
@@ -72,3 +74,5 @@ TEST_CASE("lines for a terminal or a file have a time stamp and no priority pref
   const auto json = format_line(log_format::json, false, spdlog::level::warn);
   CHECK(json.rfind("{\"time\":", 0) == 0);
 }
+
+}  // namespace logging_test

@@ -29,6 +29,8 @@ using vitals::daemon::progress_gate;
 using vitals::daemon::systemd_service;
 using vitals::test::eventually;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace systemd_service_test {
 namespace {
 
 /// A latch the pipeline thread blocks on inside a test double, until released.
@@ -282,3 +284,5 @@ TEST_CASE("STOPPING=1 is sent once, and the watchdog stops with it", "[systemd][
   REQUIRE(stop != messages.end());
   for (auto it = stop + 1; it != messages.end(); ++it) CHECK(it->rfind("STATUS=", 0) == 0);
 }
+
+}  // namespace systemd_service_test

@@ -14,6 +14,8 @@
 #include <vitals/test/process.hpp>
 #include <vitals/test/temp_dir.hpp>
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace vitalsctl_test {
 namespace {
 
 using json = nlohmann::json;
@@ -208,3 +210,5 @@ TEST_CASE("vitalsctl decode rejects an unknown characteristic as a usage error",
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("Examples:") != std::string::npos);
 }
+
+}  // namespace vitalsctl_test

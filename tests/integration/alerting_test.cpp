@@ -31,6 +31,8 @@ using vitals::test::http_receiver;
 using vitals::test::http_reply;
 using vitals::test::http_request;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace alerting_test {
 namespace {
 
 const std::string ack_token = "ack-token-0123456789abcdef";
@@ -533,3 +535,5 @@ TEST_CASE("staff apps acknowledge over the MQTT command topic", "[integration][a
   CHECK(daemon->log_text().find("MQTT alert command refused") != std::string::npos);
   CHECK(vitals::it::terminate(*daemon) == 0);
 }
+
+}  // namespace alerting_test

@@ -20,6 +20,8 @@
 using namespace std::chrono_literals;
 using vitals::test::eventually;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace ble_bluez_test {
 namespace {
 
 constexpr const char* address = "C0:26:DA:00:00:21";
@@ -107,3 +109,5 @@ TEST_CASE("BlueZ: notifications are stored, a disconnect alerts, a reconnect res
   CHECK(log.find(address) == std::string::npos);
   CHECK(log.find("p-bz1") == std::string::npos);
 }
+
+}  // namespace ble_bluez_test

@@ -33,6 +33,8 @@
 
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace ble_gateway_test {
 namespace {
 
 /// What identifies a stored sample: patient, device, kind (0 hr, 1 spo2, 2 glucose), device time.
@@ -400,3 +402,5 @@ TEST_CASE("The gateway last will raises gateway_offline through vitalsd, online 
   CHECK(log.find("gateway 'livingroom' offline") != std::string::npos);
   CHECK(log.find("p-gw1") == std::string::npos);
 }
+
+}  // namespace ble_gateway_test

@@ -16,6 +16,8 @@
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace cli_test {
 namespace {
 
 struct outcome {
@@ -149,3 +151,5 @@ TEST_CASE("vitalsctl status, alerts list and ack against a running vitalsd", "[i
   CHECK_THAT(refused.output, Catch::Contains("HTTP 401"));
   CHECK(vitals::it::terminate(*daemon) == 0);
 }
+
+}  // namespace cli_test

@@ -18,6 +18,8 @@
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace https_api_test {
 namespace {
 
 struct outcome {
@@ -105,3 +107,5 @@ TEST_CASE("vitalsd refuses plain HTTP on a non-loopback address", "[integration]
   CHECK_THAT(daemon->log_text(), Catch::Contains("listening on http://0.0.0.0:"));
   CHECK(vitals::it::terminate(*daemon) == 0);
 }
+
+}  // namespace https_api_test

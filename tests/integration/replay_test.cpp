@@ -17,6 +17,8 @@
 
 using namespace std::chrono_literals;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace replay_test {
 namespace {
 
 /// "2014-10-02 15:59:00,176.4" -> "2014-10-02T15:59:00.000Z,176.4" (the CSV is local time,
@@ -113,3 +115,5 @@ TEST_CASE("a trace with bad lines is refused, nothing published", "[integration]
         std::string::npos);
   CHECK(sim.log_text().find("vitals/d001") == std::string::npos);
 }
+
+}  // namespace replay_test

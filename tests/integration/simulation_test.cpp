@@ -23,6 +23,8 @@
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace simulation_test {
 namespace {
 
 std::string read_all(const std::filesystem::path& file) {
@@ -176,3 +178,5 @@ TEST_CASE("a simulated ward day through mosquitto and vitalsd, scored by vitals-
   }
   CHECK(report.at("false_alerts").at("per_patient_day").get<double>() <= 1.0);
 }
+
+}  // namespace simulation_test

@@ -18,6 +18,8 @@
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace spine_test {
 namespace {
 
 /// (device, vital, device time) of every reading in `vitals-sim --dry-run` output.
@@ -127,3 +129,5 @@ TEST_CASE("simulated patients through mosquitto into vitalsd: stored once, alert
   CHECK(env.count("SELECT count(*) FROM alert_view WHERE patient = 'p002' AND rule NOT LIKE "
                   "'glucose%'") == 0);
 }
+
+}  // namespace spine_test

@@ -22,6 +22,8 @@ namespace fs = std::filesystem;
 using vitals::test::cert_request;
 using vitals::test::eventually;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace tls_test {
 namespace {
 
 /// The PKI every case uses: the CA vitalsd trusts, another CA, and the certificates issued.
@@ -310,3 +312,5 @@ TEST_CASE("the shipped production broker example and ACL work as documented",
   CHECK_THROWS(vitals::test::mqtt_publisher(uri, "anonymous", {p.ca.ca_file().string(), "", ""}));
   CHECK(vitals::it::terminate(*daemon) == 0);
 }
+
+}  // namespace tls_test

@@ -33,6 +33,8 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using vitals::core::timestamp;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace ble_frames_test {
 namespace {
 
 // 2026-01-01T00:00:00Z.
@@ -603,3 +605,5 @@ TEST_CASE("ble: vitalsd's decoders read the simulator's frames as meant", "[sim]
   CHECK(h.heart_rate_bpm == 300);
   CHECK(h.sensor_contact == gatt::heart_rate_measurement::contact::no_contact);
 }
+
+}  // namespace ble_frames_test

@@ -22,6 +22,8 @@ using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace cardio_model_test {
 namespace {
 
 // 2026-01-01 00:00:00 UTC.
@@ -553,3 +555,5 @@ TEST_CASE("figures for the README", "[.figures]") {
     }
   }
 }
+
+}  // namespace cardio_model_test

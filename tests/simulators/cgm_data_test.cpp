@@ -16,6 +16,8 @@
 namespace sim = vitals::simulators;
 namespace fs = std::filesystem;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace cgm_data_test {
 namespace {
 
 /// ../shared/data beside the repository, or $VITALS_SHARED_DATA (a work tree elsewhere).
@@ -159,3 +161,5 @@ TEST_CASE("no real low is hidden or missed on any recorded set", "[cgm_data]") {
   }
   if (sets == 0) WARN("no cgm-* set in " << data_root.string() << ": skipped");
 }
+
+}  // namespace cgm_data_test

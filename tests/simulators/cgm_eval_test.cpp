@@ -33,6 +33,8 @@ using vitals::eval_test::read_file;
 using vitals::eval_test::temp_dir;
 using vitals::eval_test::write_file;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace cgm_eval_test {
 namespace {
 
 // 2026-01-01T00:00:00Z.
@@ -594,3 +596,5 @@ TEST_CASE("baselines on the D1NAMO traces reproduce shared/data/README.md's tabl
   }
 }
 #endif
+
+}  // namespace cgm_eval_test

@@ -35,6 +35,8 @@ using vitals::eval_test::read_file;
 using vitals::eval_test::temp_dir;
 using vitals::eval_test::write_file;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace eval_test {
 namespace {
 
 // 2026-01-01T00:00:00Z.
@@ -678,3 +680,5 @@ TEST_CASE("vitals-eval command line") {
   }
 }
 #endif
+
+}  // namespace eval_test

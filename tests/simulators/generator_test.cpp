@@ -30,6 +30,8 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using vitals::core::timestamp;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace generator_test {
 namespace {
 
 // 2026-01-01T00:00:00Z: a fixed start, so that streams are comparable byte for byte.
@@ -610,3 +612,5 @@ TEST_CASE("sim: the run loop writes the run record, labels, true values and stop
   }
   spdlog::set_level(spdlog::level::info);
 }
+
+}  // namespace generator_test

@@ -21,6 +21,8 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using vitals::core::timestamp;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace glucose_model_test {
 namespace {
 
 // 2026-01-01T00:00:00Z.
@@ -381,3 +383,5 @@ TEST_CASE("an open hypoglycaemia episode is closed by flush_labels") {
   CHECK(count_kind(labels, "hypoglycaemia_level1") == 1);
   CHECK(count_kind(labels, "insulin_overdose") == 1);  // the cause has started: flushed too
 }
+
+}  // namespace glucose_model_test

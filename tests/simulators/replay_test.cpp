@@ -23,6 +23,8 @@ using std::chrono::seconds;
 using vitals::core::timestamp;
 using vitals::core::vital_kind;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace replay_test {
 namespace {
 
 sim::trace read(const std::string& text, minutes offset = minutes(0),
@@ -289,3 +291,5 @@ TEST_CASE("replay: dry run prints every row as a topic payload line", "[replay]"
   CHECK(s.stopped);
   CHECK(none.str().empty());
 }
+
+}  // namespace replay_test

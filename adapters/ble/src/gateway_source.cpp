@@ -33,15 +33,7 @@ using core::reject_reason;
 /// Longest characteristic value accepted (the ATT maximum).
 constexpr std::size_t max_value_bytes = 512;
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
+using core::trim;
 
 /// Epoch milliseconds (digits only) from text.
 std::optional<std::int64_t> epoch_ms_text(std::string_view s) noexcept {

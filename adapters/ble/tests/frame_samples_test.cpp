@@ -13,6 +13,8 @@ using namespace std::chrono;
 namespace core = vitals::core;
 using core::vital_kind;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace frame_samples_test {
 namespace {
 
 const core::timestamp receive_at =
@@ -564,3 +566,5 @@ TEST_CASE("BLE addresses are normalised, default device ids derive from them", "
   CHECK(default_device_id("C0:26:DA:01:02:03") == "ble-c026da010203");
   CHECK(default_device_id(*normalize_address("02-00-00-00-00-01")) == "ble-020000000001");
 }
+
+}  // namespace frame_samples_test

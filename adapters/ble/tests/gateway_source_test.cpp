@@ -26,6 +26,8 @@ using vitals::test::eventually;
 using vitals::test::mosquitto_broker;
 using vitals::test::mqtt_publisher;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace gateway_source_test {
 namespace {
 
 using vitals::test::collecting_sink;
@@ -382,3 +384,5 @@ TEST_CASE("gateway source: invalid options are rejected at construction, naming 
   auto idle = make([](opts&) {});
   idle.stop();
 }
+
+}  // namespace gateway_source_test

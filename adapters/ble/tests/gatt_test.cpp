@@ -17,6 +17,8 @@
 using namespace vitals::adapters::ble;
 using frame = std::vector<std::uint8_t>;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace gatt_test {
 namespace {
 
 void put16(frame& f, std::uint16_t v) {
@@ -895,3 +897,5 @@ TEST_CASE("bit names: one bit each, no bit or name twice, every status bit named
   CHECK(check_table(flag_names(characteristic::cgm_measurement)) == 0xE3u);
   CHECK(flag_names(characteristic::cgm_session_start_time).empty());
 }
+
+}  // namespace gatt_test

@@ -19,6 +19,8 @@
 using namespace vitals::adapters::ble;
 using json = nlohmann::json;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace gatt_vectors_test {
 namespace {
 
 /// What one vector got wrong, field by field; empty when it passed.
@@ -299,3 +301,5 @@ TEST_CASE("every shared GATT vector decodes as a conformant decoder must", "[gat
   CHECK(invalid == 3);
   CHECK(negative == 7);
 }
+
+}  // namespace gatt_vectors_test

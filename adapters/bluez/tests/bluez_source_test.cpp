@@ -29,6 +29,8 @@ using vitals::test::fake_bluez;
 using vitals::test::private_bus;
 using vitals::test::sig_uuid;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace bluez_source_test {
 namespace {
 
 bool is_link(const core::sample& s) {
@@ -542,3 +544,5 @@ TEST_CASE("BlueZ source: options are checked and an unreachable bus fails start(
     CHECK_THROWS_AS(ble::bluez_source(o, sink, stats), std::invalid_argument);
   }
 }
+
+}  // namespace bluez_source_test

@@ -21,6 +21,8 @@ using vitals::adapters::file::file_source;
 using vitals::test::collecting_sink;
 using vitals::test::eventually;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace file_source_test {
 namespace {
 
 /// One compact reading; `hr` makes each one tell apart.
@@ -155,3 +157,5 @@ TEST_CASE("file source: an overlong line is rejected as too_large, the next one 
   // Stopping twice and starting again are fine.
   src.stop();
 }
+
+}  // namespace file_source_test

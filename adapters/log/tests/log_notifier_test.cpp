@@ -32,6 +32,8 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using vitals::test::eventually;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace log_notifier_test {
 namespace {
 
 core::notification note(std::uint64_t id, const std::string& patient = "p-7") {
@@ -160,3 +162,5 @@ TEST_CASE(
   daemon.send_signal(SIGTERM);
   CHECK(daemon.wait_for(30s) == 0);
 }
+
+}  // namespace log_notifier_test

@@ -14,6 +14,8 @@ using vitals::adapters::mqtt::json_decoder;
 namespace core = vitals::core;
 using core::reject_reason;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace json_decoder_test {
 namespace {
 
 /// 2024-11-28T05:00:00.123Z, the receive time of every test payload.
@@ -386,3 +388,5 @@ TEST_CASE("decoder: the parser is reused across payloads of different sizes", "[
   CHECK(f.decode("[]", patient_topic()).ok());
   CHECK(f.samples.empty());
 }
+
+}  // namespace json_decoder_test

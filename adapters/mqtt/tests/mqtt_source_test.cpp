@@ -19,6 +19,8 @@ using vitals::test::mqtt_publisher;
 namespace core = vitals::core;
 using core::reject_reason;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace mqtt_source_test {
 namespace {
 
 using vitals::test::collecting_sink;
@@ -201,3 +203,5 @@ TEST_CASE("mqtt source: invalid options are rejected at construction, naming the
   mqtt_source idle(o, sink, stats);
   idle.stop();
 }
+
+}  // namespace mqtt_source_test

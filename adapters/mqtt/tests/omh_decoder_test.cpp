@@ -13,6 +13,8 @@ using vitals::adapters::mqtt::json_decoder;
 namespace core = vitals::core;
 using core::reject_reason;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace omh_decoder_test {
 namespace {
 
 /// 2026-01-01T00:00:20.000Z, the receive time of every test payload.
@@ -585,3 +587,5 @@ TEST_CASE("omh: the decoder is reused across formats", "[decoder][omh]") {
   }
   CHECK(f.stats.total_rejects() == 3);
 }
+
+}  // namespace omh_decoder_test

@@ -31,6 +31,8 @@ using vitals::test::http_answer;
 using vitals::test::http_receiver;
 using vitals::test::received_request;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace dispatcher_test {
 namespace {
 
 /// A receiver as the harness builds it on its io thread: by default an HTTP notifier with the
@@ -578,3 +580,5 @@ TEST_CASE("dispatcher signs webhooks: HMAC-SHA256 verifiable by the receiver",
   CHECK(v1 == hex);
   CHECK_FALSE(req.body.empty());
 }
+
+}  // namespace dispatcher_test

@@ -17,6 +17,8 @@ using vitals::test::eventually;
 using vitals::test::mosquitto_broker;
 using vitals::test::mqtt_subscriber;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace mqtt_channel_test {
 namespace {
 
 mqtt_channel_options options_for(const mosquitto_broker& broker) {
@@ -140,3 +142,5 @@ TEST_CASE("mqtt channel: unusable options are rejected", "[mqtt_channel]") {
   o.broker.reconnect_min = 0s;
   CHECK_THROWS_AS(mqtt_channel(o), std::invalid_argument);
 }
+
+}  // namespace mqtt_channel_test

@@ -15,6 +15,8 @@ namespace notify = vitals::adapters::notify;
 using nlohmann::json;
 using notify::receiver_settings;
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace notify_render_test {
 namespace {
 
 core::timestamp at_ms(std::int64_t ms) {
@@ -481,3 +483,5 @@ TEST_CASE("parse_ack_command accepts good commands and explains bad ones", "[not
     CHECK(error == why);
   }
 }
+
+}  // namespace notify_render_test

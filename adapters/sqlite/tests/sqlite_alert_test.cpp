@@ -19,6 +19,8 @@
 
 #include "sqlite_test_db.hpp"
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace sqlite_alert_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -615,3 +617,5 @@ TEST_CASE("sqlite alert: stop gives up on a database that stays locked and says 
   CHECK(blocker.count("alerts") == 0);
   CHECK(blocker.count("outbox") == 0);
 }
+
+}  // namespace sqlite_alert_test

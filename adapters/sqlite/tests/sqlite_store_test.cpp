@@ -18,6 +18,8 @@
 
 #include "sqlite_test_db.hpp"
 
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace sqlite_store_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -508,3 +510,5 @@ TEST_CASE("sqlite store: a version 1 database gains the baselines table", "[sqli
   CHECK(r.count("samples") == 1);
   CHECK(r.count("baselines") == 1);
 }
+
+}  // namespace sqlite_store_test

@@ -1,6 +1,6 @@
 #pragma once
-/// Case-insensitive comparison of ASCII text, for names, units and UUIDs in configuration and
-/// messages; independent of the C locale.
+/// ASCII text helpers for names, units and UUIDs in configuration and messages, and for lines of
+/// text files; independent of the C locale.
 
 #include <cstddef>
 #include <string_view>
@@ -18,6 +18,14 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
     if (x != y) return false;
   }
   return true;
+}
+
+/// `s` without leading and trailing spaces, tabs, CRs and LFs.
+inline std::string_view trim(std::string_view s) noexcept {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
 }
 
 }  // namespace vitals::core
