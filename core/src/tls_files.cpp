@@ -27,19 +27,6 @@ using bio_ptr = std::unique_ptr<BIO, bio_free>;
 using x509_ptr = std::unique_ptr<X509, x509_free>;
 using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 
-/// Never prompts on the terminal for a key's password.
-int no_password(char*, int, int, void*) {
-  return 0;
-}
-
-std::string openssl_error() {
-  const unsigned long e = ERR_peek_last_error();
-  ERR_clear_error();
-  if (e == 0) return "no detail";
-  const char* reason = ERR_reason_error_string(e);
-  return reason ? reason : fmt::format("OpenSSL error {:#x}", e);
-}
-
 bio_ptr open_file(const std::string& path, std::string_view key, std::vector<tls_finding>& out) {
   bio_ptr b(BIO_new_file(path.c_str(), "r"));
   if (!b) {
@@ -63,7 +50,8 @@ void check_ca(const tls_files& tls, std::vector<tls_finding>& out) {
   if (!tls.ca_file.empty()) {
     if (auto b = open_file(tls.ca_file, "ca_file", out)) {
       int count = 0;
-      while (x509_ptr cert{PEM_read_bio_X509(b.get(), nullptr, no_password, nullptr)}) ++count;
+      while (x509_ptr cert{PEM_read_bio_X509(b.get(), nullptr, refuse_password_prompt, nullptr)})
+        ++count;
       ERR_clear_error();
       if (count == 0) {
         out.push_back({"ca_file", fmt::format("'{}' holds no PEM certificate", tls.ca_file)});
@@ -103,7 +91,7 @@ void check_own(const tls_files& tls, std::string_view whose, std::vector<tls_fin
   }
   auto b = open_file(tls.cert_file, "cert_file", out);
   if (!b) return;
-  x509_ptr cert{PEM_read_bio_X509(b.get(), nullptr, no_password, nullptr)};
+  x509_ptr cert{PEM_read_bio_X509(b.get(), nullptr, refuse_password_prompt, nullptr)};
   if (!cert) {
     ERR_clear_error();
     out.push_back({"cert_file", fmt::format("'{}' holds no PEM certificate", tls.cert_file)});
@@ -114,7 +102,7 @@ void check_own(const tls_files& tls, std::string_view whose, std::vector<tls_fin
   const std::string key_name = tls.key_file.empty() ? "cert_file" : "key_file";
   auto kb = open_file(key_path, key_name, out);
   if (!kb) return;
-  pkey_ptr key{PEM_read_bio_PrivateKey(kb.get(), nullptr, no_password, nullptr)};
+  pkey_ptr key{PEM_read_bio_PrivateKey(kb.get(), nullptr, refuse_password_prompt, nullptr)};
   if (!key) {
     const std::string why = openssl_error();
     out.push_back(
@@ -139,6 +127,18 @@ std::vector<tls_finding> check_tls_files(const tls_files& files, std::string_vie
   check_ca(files, out);
   check_own(files, whose, out);
   return out;
+}
+
+std::string openssl_error() {
+  const unsigned long e = ERR_peek_last_error();
+  ERR_clear_error();
+  if (e == 0) return "no detail";
+  const char* reason = ERR_reason_error_string(e);
+  return reason ? reason : fmt::format("OpenSSL error {:#x}", e);
+}
+
+int refuse_password_prompt(char*, int, int, void*) {
+  return 0;
 }
 
 }  // namespace vitals::core

@@ -20,18 +20,7 @@ namespace fs = std::filesystem;
 namespace cli_test {
 namespace {
 
-struct outcome {
-  int code = -1;
-  std::string output;  ///< stdout and stderr together
-};
-
-/// Runs a binary to its end (30 s at most).
-outcome run(const std::vector<std::string>& argv, const fs::path& dir, const std::string& tag) {
-  vitals::test::child_process p(argv, dir / (tag + ".log"));
-  const auto code = p.wait_for(30s);
-  REQUIRE(code.has_value());
-  return {*code, p.log_text()};
-}
+using vitals::it::run_to_end;
 
 std::string write(const fs::path& p, const std::string& text, fs::perms mode) {
   std::ofstream(p) << text;
@@ -80,7 +69,7 @@ TEST_CASE("exit codes of every binary: 0 ok, 1 runtime failure, 2 usage or confi
   };
   int i = 0;
   for (const auto& c : cases) {
-    const auto r = run(c.argv, d, "run-" + std::to_string(i++));
+    const auto r = run_to_end(c.argv, d, "run-" + std::to_string(i++));
     INFO(fs::path(c.argv[0]).filename().string()
          << " " << (c.argv.size() > 1 ? c.argv[1] : "") << ": " << r.output);
     CHECK(r.code == c.code);
@@ -101,7 +90,7 @@ TEST_CASE("vitalsctl status, alerts list and ack against a running vitalsd", "[i
     argv.reserve(args.size() + 1);
     argv.emplace_back(VITALSCTL_PATH);
     argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, scratch.path(), tag);
+    return run_to_end(argv, scratch.path(), tag);
   };
 
   const auto status = ctl({"status", "--api", api, "--token-file", token}, "status");

@@ -107,4 +107,23 @@ inline std::optional<int> terminate(test::child_process& p,
   return p.wait_for(timeout);
 }
 
+/// A binary run to its end: its exit code and what it printed (stdout and stderr together).
+struct run_outcome {
+  int code = -1;
+  std::string output;
+};
+
+/// Runs a binary to its end, its output kept in DIR/TAG.log; throws when it has not exited
+/// within 30 s.
+inline run_outcome run_to_end(const std::vector<std::string>& argv,
+                              const std::filesystem::path& dir, const std::string& tag) {
+  test::child_process p(argv, dir / (tag + ".log"));
+  const auto code = p.wait_for(std::chrono::seconds(30));
+  if (!code) {
+    throw std::runtime_error(argv.front() + " did not exit within 30 s; its output:\n" +
+                             p.log_text());
+  }
+  return {*code, p.log_text()};
+}
+
 }  // namespace vitals::it

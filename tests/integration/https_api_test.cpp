@@ -22,17 +22,7 @@ namespace fs = std::filesystem;
 namespace https_api_test {
 namespace {
 
-struct outcome {
-  int code = -1;
-  std::string output;
-};
-
-outcome run(const std::vector<std::string>& argv, const fs::path& dir, const std::string& tag) {
-  vitals::test::child_process p(argv, dir / (tag + ".log"));
-  const auto code = p.wait_for(30s);
-  REQUIRE(code.has_value());
-  return {*code, p.log_text()};
-}
+using vitals::it::run_to_end;
 
 }  // namespace
 
@@ -59,7 +49,7 @@ TEST_CASE("vitalsd serves its API over HTTPS to a verifying vitalsctl", "[integr
     std::vector<std::string> a{VITALSCTL_PATH, "status",      "--api", api,
                                "--token-file", token.string()};
     a.insert(a.end(), extra.begin(), extra.end());
-    return run(a, scratch.path(), tag);
+    return run_to_end(a, scratch.path(), tag);
   };
 
   const auto ok = status({"--ca-file", ca.ca_file().string(), "--cert-file", station.cert.string(),
@@ -95,7 +85,7 @@ TEST_CASE("vitalsd refuses plain HTTP on a non-loopback address", "[integration]
   for (const auto& extra : std::vector<std::vector<std::string>>{{}, {"--check-config"}}) {
     std::vector<std::string> argv{VITALSD_PATH, "--config", env.config.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    const auto r = run(argv, scratch.path(), extra.empty() ? "start" : "check");
+    const auto r = run_to_end(argv, scratch.path(), extra.empty() ? "start" : "check");
     INFO(r.output);
     CHECK(r.code == 2);
     CHECK_THAT(r.output,

@@ -28,18 +28,7 @@ struct ssl_free {
   void operator()(SSL* s) const noexcept { SSL_free(s); }
 };
 
-/// Never prompts on the terminal for a key's password (OpenSSL's default would block start-up).
-int no_password(char*, int, int, void*) {
-  return 0;
-}
-
-std::string openssl_error() {
-  const unsigned long e = ERR_peek_last_error();
-  ERR_clear_error();
-  if (e == 0) return "no detail";
-  const char* reason = ERR_reason_error_string(e);
-  return reason ? reason : fmt::format("OpenSSL error {:#x}", e);
-}
+using core::openssl_error;
 
 struct endpoint {
   std::string host;
@@ -154,7 +143,7 @@ std::unique_ptr<SSL_CTX, ctx_free> make_context(const tls_options& tls, std::str
     return nullptr;
   }
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  SSL_CTX_set_default_passwd_cb(ctx.get(), no_password);
+  SSL_CTX_set_default_passwd_cb(ctx.get(), core::refuse_password_prompt);
   const bool own_ca = !tls.ca_file.empty() || !tls.ca_path.empty();
   const bool loaded = own_ca ? SSL_CTX_load_verify_locations(
                                    ctx.get(), tls.ca_file.empty() ? nullptr : tls.ca_file.c_str(),

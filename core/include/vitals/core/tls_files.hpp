@@ -33,4 +33,11 @@ struct tls_finding {
 /// ("client", "server").
 std::vector<tls_finding> check_tls_files(const tls_files& files, std::string_view whose);
 
+/// OpenSSL's newest error in words ("no detail" when there is none); clears the error queue.
+std::string openssl_error();
+
+/// A password callback for OpenSSL (`pem_password_cb`) that never prompts on the terminal, as
+/// OpenSSL's default would, blocking the start: an encrypted key fails to load instead.
+int refuse_password_prompt(char* buf, int size, int rwflag, void* user);
+
 }  // namespace vitals::core
