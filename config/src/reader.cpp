@@ -80,10 +80,13 @@ void read_secret_file(table_reader& r, const toml::node& n, std::string_view key
   const auto others = fs::perms::group_read | fs::perms::group_write | fs::perms::others_read |
                       fs::perms::others_write;
   if ((st.permissions() & others) != fs::perms::none) {
-    r.warning(n, key,
-              fmt::format("{} file '{}' is accessible by group or others (mode {:04o}); "
-                          "chmod 600 it",
-                          what, file, static_cast<unsigned>(st.permissions() & fs::perms::mask)));
+    // Refused, as ssh refuses a private key others can read: a secret that was readable may
+    // already be known, and a warning at start is read by nobody.
+    r.error(n, key,
+            fmt::format("{} file '{}' is accessible by group or others (mode {:04o}): refused; "
+                        "chmod 600 it, owned by the user vitalsd runs as",
+                        what, file, static_cast<unsigned>(st.permissions() & fs::perms::mask)));
+    return;
   }
   out = std::move(text);
 }

@@ -110,12 +110,10 @@ TEST_CASE("[api] TLS files are checked at load", "[config][api]") {
                      &message) == std::vector<std::string>{"api.tls_client_ca_file"});
   CHECK_THAT(message, Catch::Contains("holds no PEM certificate"));
 
-  // A key others can read: loaded, with a warning.
+  // A key the group can read: refused, with the fix.
   fs::permissions(server.key, fs::perms::group_read, fs::perm_options::add);
-  const auto warned = load(tls(server));
-  REQUIRE(warned.warnings.size() == 1);
-  CHECK_THAT(warned.warnings[0],
-             Catch::Contains("api.tls_key_file") && Catch::Contains("chmod 600"));
+  CHECK(problem_keys(tls(server), &message) == std::vector<std::string>{"api.tls_key_file"});
+  CHECK_THAT(message, Catch::Contains("refused") && Catch::Contains("chmod 600"));
 }
 
 }  // namespace api_tls_test

@@ -699,16 +699,19 @@ TEST_CASE("the MQTT password comes from password_file", "[config]") {
     const auto p = dir.write("locked", "x", fs::perms::none);
     CHECK_THAT(load_error(toml(p)).what(), Catch::Contains("cannot read password file"));
   }
-  SECTION("a group- or world-readable file is a warning") {
+  SECTION("a file that group or others can read is refused, with the fix") {
     const auto p = dir.write("open", "pw",
                              fs::perms::owner_read | fs::perms::owner_write |
                                  fs::perms::group_read | fs::perms::others_read);
-    const settings s = load_string(toml(p), "pw.toml");
-    CHECK(mqtt(s).secret("password_file") == "pw");
-    REQUIRE(s.warnings.size() == 1);
-    CHECK_THAT(s.warnings[0], Catch::StartsWith("pw.toml:3:17: key 'mqtt.password_file': ") &&
-                                  Catch::Contains("mode 0644"));
-    CHECK_THAT(vitals::config::summary(s), Catch::Contains("warning: pw.toml:3:17"));
+    const auto e = load_error(toml(p));
+    CHECK(e.key() == "mqtt.password_file");
+    CHECK_THAT(e.what(), Catch::Contains("mode 0644") && Catch::Contains("refused") &&
+                             Catch::Contains("chmod 600"));
+    // Group-readable alone (0640 root:vitalsd) is refused too.
+    fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+    CHECK_THAT(load_error(toml(p)).what(), Catch::Contains("mode 0640"));
+    fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+    CHECK(mqtt(load_string(toml(p), "pw.toml")).secret("password_file") == "pw");
   }
   SECTION("a password without a user name is an error") {
     const auto p = dir.write("pw", "pw", fs::perms::owner_read);

@@ -105,7 +105,8 @@ core::section_descriptor broker_section() {
           "password_file", "password",
           "File holding the broker password (first line; a trailing newline is ignored), read "
           "at start-up. The password itself never goes in this file or on the command line. "
-          "Keep the file mode 0600: vitalsd warns when group or others can read it. A relative "
+          "Keep the file mode 0600: vitalsd refuses it when group or others can read it. A "
+          "relative "
           "path is relative to the working directory."),
       option_spec::integer("reconnect_min_s", 1, 1, 3600,
                            "Reconnect back-off: starts at reconnect_min_s, doubles up to "
@@ -123,10 +124,11 @@ core::section_descriptor broker_section() {
       option_spec::string("cert_file", "",
                           "TLS: the client certificate (PEM, with its chain) for brokers that "
                           "authenticate clients by certificate; \"\" for none."),
-      option_spec::secret_file("key_file", "client key",
-                               "TLS: the client certificate's private key (PEM, not encrypted), "
-                               "when cert_file does not hold it. Keep it mode 0600: vitalsd warns "
-                               "when group or others can read it."),
+      option_spec::secret_file(
+          "key_file", "client key",
+          "TLS: the client certificate's private key (PEM, not encrypted), "
+          "when cert_file does not hold it. Keep it mode 0600: vitalsd refuses it "
+          "when group or others can read it."),
       option_spec::boolean("verify_tls", true,
                            "false skips the verification of the broker's certificate and host "
                            "name: for tests only (warned)."),
