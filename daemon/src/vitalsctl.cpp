@@ -32,6 +32,7 @@
 #include <vitals/core/rfc3339.hpp>
 #include <vitals/core/sample.hpp>
 #include "vitalsctl_api.hpp"
+#include "vitalsctl_db.hpp"
 
 namespace {
 
@@ -516,6 +517,7 @@ int main(int argc, char** argv) {
       "  vitalsctl decode --char 2a37 0655     decode a Heart Rate Measurement value\n"
       "  vitalsctl decode --help               the decoder's options and more examples\n"
       "  vitalsctl config-sample sources.mqtt  the documented [[sources]] block of a plugin\n"
+      "  vitalsctl backup /var/backups/vitalsd.db   copy the database while vitalsd runs\n"
       "  scripts/update_samples.sh             regenerate every plugin block in the tree");
 
   decode_options o;
@@ -595,6 +597,8 @@ int main(int argc, char** argv) {
   std::string config_path;
   int result = vitals::ctl::exit_ok;
   vitals::ctl::add_api_commands(cli, target, alerts, config_path, result);
+  vitals::ctl::db_args db;
+  vitals::ctl::add_db_commands(cli, db, result);
   cli.set_version_flag("-V,--version", "vitalsctl " VITALS_VERSION);
 
   if (argc > 1 && argv[1][0] != '-') {
