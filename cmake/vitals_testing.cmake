@@ -21,8 +21,16 @@ target_precompile_headers(vitals_catch_pch PRIVATE <catch2/catch.hpp>)
 
 # vitals_add_tests(NAME <suite> SOURCES ... LIBS ...): one executable per suite, each TEST_CASE
 # a ctest entry named "<suite>: <test case>", labelled with the suite.
+#
+# VITALS_TEST_SUITES, when set, names the suites to build; the others are left out (the tsan
+# preset builds only the suites whose code runs threads: a decoder test under ThreadSanitizer
+# checks nothing that the asan build does not).
+set(VITALS_TEST_SUITES "" CACHE STRING "Test suites to build (empty: all)")
 function(vitals_add_tests)
   cmake_parse_arguments(arg "" "NAME" "SOURCES;LIBS" ${ARGN})
+  if(VITALS_TEST_SUITES AND NOT arg_NAME IN_LIST VITALS_TEST_SUITES)
+    return()
+  endif()
   add_executable(${arg_NAME}_tests ${arg_SOURCES})
   target_link_libraries(${arg_NAME}_tests PRIVATE vitals_catch_main ${arg_LIBS} vitals::warnings)
   target_precompile_headers(${arg_NAME}_tests REUSE_FROM vitals_catch_pch)

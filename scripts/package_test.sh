@@ -15,7 +15,7 @@
 #   7. `apt-get remove` keeps configuration and database; `apt-get purge` removes them.
 # Needs root (debootstrap, chroot, mount). Every mount is undone and every process it started is
 # ended on exit, also on failure; the folder is removed unless --keep.
-# scripts/test.sh runs it on a package made from the dev build (packaging/README.md, "In CI").
+# scripts/test.sh runs it on a package made from the ci build (packaging/README.md, "In CI").
 # Usage: scripts/package_test.sh [--deb FILE] [--cache DIR] [--keep]
 #   --deb FILE   the package (default: the newest build/package/vitalsd_*_<arch>.deb)
 #   --cache DIR  keep debootstrap's downloaded packages in DIR and reuse them (checked against
