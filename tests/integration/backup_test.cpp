@@ -135,7 +135,13 @@ TEST_CASE("vitalsctl check finds a damaged database and names what is wrong",
     REQUIRE(vitals::test::eventually(
         [&] { return env.count("SELECT count(*) FROM samples") > 3000; }, 60s));
     load.stop();
+    REQUIRE(vitals::test::eventually(
+        [&] { return env.count("SELECT count(*) FROM samples") == load.published(); }, 60s));
     REQUIRE(vitals::it::terminate(*daemon) == 0);
+    // After a clean stop the database file alone is complete (the WAL was checkpointed).
+    const auto alone = env.dir.path() / "alone.db";
+    fs::copy_file(env.db, alone);
+    CHECK(vitals::it::query_int(alone, "SELECT count(*) FROM samples") == load.published());
   }
   // A backup (a file of its own, no WAL beside it), then damaged.
   const auto damaged = env.dir.path() / "damaged.db";

@@ -92,6 +92,17 @@ void sqlite_store::impl::close() noexcept {
   // Statements before the connection: close_v2 would otherwise keep it as a zombie.
   rows.reset();
   if (db) {
+    // The WAL into the database file, and the WAL emptied: after a clean stop the file alone
+    // holds everything (SQLite does this itself only at the last connection's close, and the
+    // API's read-only connection may still be open).
+    const int ck =
+        sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    if (ck != SQLITE_OK) {
+      spdlog::warn(
+          "sqlite store: the final checkpoint failed ({}): the database needs its -wal "
+          "file until the next start",
+          sqlite3_errstr(ck));
+    }
     const int rc = sqlite3_close(db.release());
     if (rc != SQLITE_OK) spdlog::warn("sqlite store: close failed: {}", sqlite3_errstr(rc));
   }
