@@ -67,8 +67,9 @@ class pipeline::store_call {
   std::atomic<bool>& flag_;
 };
 
-pipeline::pipeline(pipeline_options options, detector_set detectors, store& out, stats& st)
-    : options_(options), detectors_(std::move(detectors)), store_(out), stats_(st) {
+pipeline::pipeline(pipeline_options options, detector_set detectors, store& out, stats& st,
+                   intake_gate* gate)
+    : options_(options), detectors_(std::move(detectors)), store_(out), stats_(st), gate_(gate) {
   options_.batch_max = std::max<std::size_t>(options_.batch_max, 1);
   options_.dedup_window = std::max<std::size_t>(options_.dedup_window, 1);
 }
@@ -114,7 +115,18 @@ pipeline_heartbeat pipeline::heartbeat() const noexcept {
 
 void pipeline::periodic(bool force) {
   const auto now = std::chrono::steady_clock::now();
-  if (!force && now >= next_tick_) {
+  // While the store holds the sources back, devices are not silent, vitalsd is deaf: no
+  // time-based checks, and afterwards the held time does not count as silence.
+  const bool held = gate_ != nullptr && gate_->held();
+  if (held && !held_) {
+    held_ = true;
+    held_since_ = now;
+  } else if (!held && held_) {
+    held_ = false;
+    detectors_.discount_silence(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - held_since_));
+  }
+  if (!force && !held && now >= next_tick_) {
     next_tick_ = now + options_.tick_interval;
     detectors_.tick(now_ms(), events_);
     if (!events_.empty()) hand_off();

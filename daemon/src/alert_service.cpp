@@ -19,6 +19,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+/// The patient id of alerts about vitalsd itself (store_failing).
+const core::short_id system_patient = core::short_id::truncate("vitalsd");
+
 /// How often the lifecycle timers (flap windows, escalation, snoozes) are checked at most.
 constexpr auto tick_interval = 1s;
 
@@ -106,11 +109,28 @@ void alert_service::impl::persist(core::alert_changes&& changes, std::function<v
     return;
   }
   log_changes(changes);
+  // Notifications normally wait for their commit (the outbox makes delivery survive a crash).
+  // While the store fails that commit may never come: then they go out now, from memory.
+  std::uint64_t ticket = 0;
+  if (!changes.notifications.empty()) {
+    if (store_failing) {
+      if (!stopped) dispatcher->submit(changes.notifications);
+    } else {
+      ticket = ++next_ticket;
+      awaiting_commit.emplace(ticket, changes.notifications);
+    }
+  }
   // The writer thread runs this after COMMIT; it only posts (io and this outlive the store's
   // writer: the app stops the store before destroying either).
-  store.apply(std::move(changes), [this, done](bool ok, std::vector<core::notification> committed) {
-    asio::post(io, [this, ok, done, n = std::move(committed)]() mutable {
-      if (!stopped && ok && !n.empty()) dispatcher->submit(std::move(n));
+  store.apply(std::move(changes), [this, done, ticket](bool ok, std::vector<core::notification>) {
+    asio::post(io, [this, ok, done, ticket] {
+      if (ticket != 0) {
+        auto it = awaiting_commit.find(ticket);
+        if (it != awaiting_commit.end()) {
+          if (!stopped && ok) dispatcher->submit(std::move(it->second));
+          awaiting_commit.erase(it);
+        }
+      }
       if (done) done(ok);
     });
   });
@@ -197,6 +217,32 @@ void alert_service::on_detector_event(const core::alert_event& e) {
     d.drain_posted = true;
     asio::post(d.io, [&d] { d.drain(); });
   }
+}
+
+void alert_service::on_store_health(bool failing, const std::string& cause) {
+  auto& d = *impl_;
+  if (d.stopped || failing == d.store_failing) return;
+  d.store_failing = failing;
+  if (failing) {
+    // Whatever waits for a commit now may wait for good: out it goes, from memory.
+    for (auto& [ticket, n] : d.awaiting_commit) d.dispatcher->submit(std::move(n));
+    d.awaiting_commit.clear();
+  }
+  core::alert_event e;
+  e.patient = system_patient;
+  e.device = core::short_id::truncate("store");
+  e.rule = "store_failing";
+  e.level = core::priority::high;
+  e.source = core::alert_source::technical;
+  e.transition = failing ? core::alert_transition::raised : core::alert_transition::cleared;
+  e.time = d.now();
+  e.condition_start = e.time;
+  e.message = failing ? "vitalsd cannot commit to its database (" + cause +
+                            "); readings are held back at their source until it can"
+                      : "vitalsd commits to its database again (" + cause + ")";
+  core::alert_changes changes;
+  d.manager.on_event(e, e.time, changes);
+  d.persist(std::move(changes));
 }
 
 void alert_service::stop() {

@@ -3,7 +3,9 @@
 // (alert_service.cpp) and its command and query part (alert_commands.cpp).
 
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +35,12 @@ struct alert_service::impl {
   std::unique_ptr<core::alert_history> history;
   std::vector<core::notification> pending_at_start;
   bool stopped = false;
+
+  // Notifications whose commit is pending, by ticket: submitted when the commit ends, or at
+  // once when the store starts failing (then the commit's completion finds nothing here).
+  std::map<std::uint64_t, std::vector<core::notification>> awaiting_commit;
+  std::uint64_t next_ticket = 0;
+  bool store_failing = false;  // as last told by on_store_health()
 
   // Detector events from the pipeline thread.
   std::mutex events_mutex;

@@ -31,8 +31,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-adapters::sqlite::store_options store_options_from(const config::settings& s) {
+adapters::sqlite::store_options store_options_from(const config::settings& s,
+                                                   core::intake_gate& intake) {
   adapters::sqlite::store_options o;
+  o.intake = &intake;
   o.path = s.store.path;
   o.batch_rows = s.store.batch_rows;
   o.batch_interval = std::chrono::milliseconds(s.store.batch_interval_ms);
@@ -112,9 +114,9 @@ std::vector<const core::source*> views(const std::vector<std::unique_ptr<core::s
 struct app::impl {
   impl(config::settings s, const core::plugin_registry& plugins)
       : settings(std::move(s)),
-        store(store_options_from(settings), counters),
+        store(store_options_from(settings, intake), counters),
         pipe(pipeline_options_from(settings), core::detector_set(detection_settings_from(settings)),
-             store, counters),
+             store, counters, &intake),
         sources(build_sources(settings, plugins, pipe, counters)),
         signals(io, SIGINT, SIGTERM, SIGHUP),
         stats_timer(io),
@@ -233,12 +235,24 @@ struct app::impl {
         counters.ring_full_waits.load(), counters.ring_drops.load());
   }
 
+  /// Commits started failing or succeed again (io thread): the sources pause or resume, so that
+  /// what cannot be committed stays with the broker, and the alert is raised or cleared.
+  void on_store_health(bool failing, const std::string& cause) {
+    if (stopping) return;
+    for (auto& src : sources) failing ? src->pause() : src->resume();
+    alerts.on_store_health(failing, cause);
+  }
+
   void do_stop() {
     if (stopping) return;
     stopping = true;
     service.stopping();
     signals.cancel();
     stats_timer.cancel();
+    // Bounded whatever the store does: failing commits are given up after a few attempts. A
+    // source held back by a failing store is first cut off from its broker (what it has not
+    // taken stays there), then let go: only the readings it holds are lost, and counted.
+    store.begin_shutdown();
     // Order matters: no new samples, then drain the ring into the store, then commit and close.
     for (auto& src : sources) src->stop();
     pipe.stop();
@@ -246,12 +260,19 @@ struct app::impl {
     if (api) api->stop();
     store.stop();
     log_stats("stopped");
+    if (const auto lost = counters.samples_not_stored.load(); lost != 0) {
+      spdlog::error(
+          "{} reading(s) taken from the sources were NOT committed (the database was failing); "
+          "they are lost",
+          lost);
+    }
   }
 
   // Declaration order is destruction order reversed: the io_context outlives the store, whose
   // writer thread posts commit completions to it until the store has stopped.
   config::settings settings;
   core::stats counters;
+  core::intake_gate intake;  ///< held by the store while its commits fail
   asio::io_context io;
   adapters::sqlite::sqlite_store store;
   core::pipeline pipe;
@@ -287,6 +308,9 @@ int app::run() {
   });
   d.load_baselines();
   d.alerts.load();
+  d.store.on_health([&d](bool failing, const std::string& cause) {
+    asio::post(d.io, [&d, failing, cause] { d.on_store_health(failing, cause); });
+  });
   d.store.start();
   d.alerts.start();
   if (d.api) d.api->start();

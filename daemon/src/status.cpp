@@ -70,14 +70,24 @@ api_response status_reporter::health() const {
     sources[std::string(s->name())] = st.state;
   }
   const auto alerts = alerts_.figures();
-  const json j{{"status", up ? "ok" : "degraded"},
-               {"sources", std::move(sources)},
-               {"store_queued_rows", store_.status().queued_rows},
-               {"ring_depth", ring_depth_()},
-               {"alerts_open", alerts.open_total},
-               {"notifications_pending", alerts.notifications_pending}};
+  const auto store = store_.status();
+  json j{{"status", store.failing ? "failing"
+                    : up          ? "ok"
+                                  : "degraded"},
+         {"sources", std::move(sources)},
+         {"store_queued_rows", store.queued_rows},
+         {"ring_depth", ring_depth_()},
+         {"alerts_open", alerts.open_total},
+         {"notifications_pending", alerts.notifications_pending}};
+  if (store.failing) {
+    // What is wrong and since when, so that whoever polls can page with the cause.
+    j["store"] = json{{"failing", true},
+                      {"error", store.failure},
+                      {"failing_seconds", store.failing_seconds},
+                      {"readings_held", true}};
+  }
   api_response r;
-  r.status = up ? 200 : 503;
+  r.status = up && !store.failing ? 200 : 503;
   r.body = j.dump();
   return r;
 }
@@ -162,6 +172,15 @@ api_response status_reporter::metrics() const {
            store.queued_rows);
   m.single("vitalsd_store_errors_total", "counter", "Failed store transactions (retried).",
            c.store_errors.load());
+  m.single("vitalsd_store_failing", "gauge",
+           "1 while commits fail (the sources are held back); /healthz names the error.",
+           store.failing ? 1 : 0);
+  m.single("vitalsd_store_failures_total", "counter", "Times the store started failing.",
+           store.failures);
+  m.single("vitalsd_samples_not_stored_total", "counter",
+           "Readings taken from a source and never committed (given up at a stop while the "
+           "store failed).",
+           c.samples_not_stored.load());
   // One series per source instance, whatever its type.
   m.family("vitalsd_source_up", "gauge",
            "1 when the source is receiving (connected and subscribed, for the MQTT ones).");

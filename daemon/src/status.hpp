@@ -21,7 +21,8 @@ class status_reporter {
                   const core::store& store, const alert_service& alerts,
                   std::function<std::size_t()> ring_depth);
 
-  /// 200 {"status":"ok", "sources":{name: state}, ...}, or 503 "degraded" when a source is down.
+  /// 200 {"status":"ok", "sources":{name: state}, ...}; 503 "degraded" when a source is down, or
+  /// 503 "failing" with "store":{"error",...} while the store cannot commit.
   api_response health() const;
   /// Prometheus text exposition format 0.0.4.
   api_response metrics() const;

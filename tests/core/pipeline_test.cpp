@@ -35,6 +35,8 @@ class memory_store final : public store {
   std::vector<alert_event> events;
   int flushes = 0;
 
+  std::mutex& mutex() { return mutex_; }
+
  private:
   std::mutex mutex_;
 };
@@ -327,6 +329,38 @@ TEST_CASE("a device that goes silent raises a stale-data technical alert from th
   REQUIRE(st.events.size() == 1);
   CHECK(st.events[0].rule == "hr_stale");
   CHECK(st.events[0].source == alert_source::technical);
+}
+
+TEST_CASE("while the sources are held back, nobody goes stale, and the held time is not silence",
+          "[pipeline]") {
+  memory_store st;
+  stats counters;
+  intake_gate gate;
+  detection_settings settings;
+  settings.stale.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {1000ms, 0ms};
+  pipeline p({.tick_interval = 20ms}, detector_set(settings), st, counters, &gate);
+  p.on_alert([&st](const alert_event& e) { st.record(e); });
+  auto& port = p.open_port("test", 16);
+  p.start();
+  auto s = make("p1", "ox", vital_kind::heart_rate, 70, 0s);
+  s.device_time = now_ms();
+  s.receive_time = s.device_time;
+  REQUIRE(port.push(s));
+  while (counters.samples_accepted == 0) std::this_thread::sleep_for(1ms);
+
+  gate.hold();
+  // Longer than the stale limit: the device is not silent, vitalsd is deaf.
+  std::this_thread::sleep_for(1500ms);
+  {
+    std::lock_guard lock(st.mutex());
+    CHECK(st.events.empty());
+  }
+  gate.release();
+  // A few ticks after the release: the 1.5 s held do not count, so the silence is still short.
+  std::this_thread::sleep_for(100ms);
+  p.stop();
+  CHECK(st.events.empty());
+  CHECK(st.samples.size() == 1);
 }
 
 TEST_CASE("personal baselines are handed to the store when the pipeline stops", "[pipeline]") {

@@ -561,6 +561,14 @@ void gateway_source::stop() {
   impl_->subscription.stop();
 }
 
+void gateway_source::pause() {
+  impl_->subscription.pause();
+}
+
+void gateway_source::resume() {
+  impl_->subscription.resume();
+}
+
 bool gateway_source::connected() const noexcept {
   return impl_->subscription.connected();
 }

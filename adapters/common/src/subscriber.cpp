@@ -121,6 +121,41 @@ struct subscriber::impl {
     }
   }
 
+  void pause() {
+    std::lock_guard lock(state_mutex);
+    if (!started || stopped || paused || !client) return;
+    paused = true;
+    is_connected = false;
+    if (options.broker.clean_session) {
+      spdlog::warn(
+          "{}: pausing with a clean session: the broker drops what is published until it "
+          "resumes",
+          options.name);
+    }
+    spdlog::warn("{}: paused: disconnected from {}, which keeps what is published meanwhile",
+                 options.name, options.broker.server_uri);
+    try {
+      client->disconnect();  // not waited for: this is the io thread
+    } catch (const ::mqtt::exception& e) {
+      // Not connected (a reconnect under way): on_connected() disconnects once it succeeds.
+      spdlog::debug("{}: disconnect to pause: {}", options.name, e.what());
+    }
+  }
+
+  void resume() {
+    std::lock_guard lock(state_mutex);
+    if (!paused || stopped || !client) return;
+    paused = false;
+    spdlog::info("{}: resuming: connecting to {} again", options.name, options.broker.server_uri);
+    try {
+      client->connect(paho_connect_options(options.broker, options.broker.clean_session), nullptr,
+                      connect_listener);
+    } catch (const ::mqtt::exception& e) {
+      spdlog::error("{}: cannot connect again to {}: {}", options.name, options.broker.server_uri,
+                    e.what());
+    }
+  }
+
   void stop() {
     {
       std::lock_guard lock(state_mutex);
@@ -173,6 +208,15 @@ struct subscriber::impl {
   void on_connected() {
     std::lock_guard lock(state_mutex);
     if (stopped || !client) return;
+    if (paused) {
+      // A reconnect that was under way when the source paused: the broker would deliver the
+      // session's queue at once, subscription or not.
+      try {
+        client->disconnect();
+      } catch (const ::mqtt::exception&) {
+      }
+      return;
+    }
     spdlog::info("{}: {} to {}", options.name, connects == 0 ? "connected" : "reconnected",
                  options.broker.server_uri);
     ++connects;
@@ -236,6 +280,7 @@ struct subscriber::impl {
   std::mutex state_mutex;
   bool started = false;
   bool stopped = false;
+  bool paused = false;  // pause() until resume(): disconnected on purpose
   std::uint64_t connects = 0;
   std::atomic<bool> is_connected{false};
   std::atomic<bool> stopping{false};  // read by Paho's threads to keep shutdown quiet
@@ -259,6 +304,14 @@ void subscriber::start() {
 
 void subscriber::stop() {
   impl_->stop();
+}
+
+void subscriber::pause() {
+  impl_->pause();
+}
+
+void subscriber::resume() {
+  impl_->resume();
 }
 
 bool subscriber::connected() const noexcept {

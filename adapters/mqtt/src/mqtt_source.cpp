@@ -107,6 +107,14 @@ void mqtt_source::stop() {
   impl_->subscription.stop();
 }
 
+void mqtt_source::pause() {
+  impl_->subscription.pause();
+}
+
+void mqtt_source::resume() {
+  impl_->subscription.resume();
+}
+
 bool mqtt_source::connected() const noexcept {
   return impl_->subscription.connected();
 }

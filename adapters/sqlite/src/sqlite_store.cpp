@@ -4,6 +4,7 @@
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <memory>
 #include <stdexcept>
@@ -49,14 +50,18 @@ struct sqlite_store::impl final : detail::batch_sink {
   detail::db_ptr db;
   std::unique_ptr<detail::row_writers> rows;  // after db: destroyed before the connection
   detail::writer writer{options, st, *this};
+  // The file opened, to notice it deleted or replaced under us (on-disk databases only).
+  bool on_disk = false;
+  struct stat opened {};
 
   void open();
+  void check_file();
   void close() noexcept;
   std::uint64_t write_batch(const std::vector<detail::work_item>& batch) override;
 };
 
 void sqlite_store::impl::open() {
-  const bool on_disk = detail::is_file_path(options.path);
+  on_disk = detail::is_file_path(options.path);
   if (on_disk) {
     detail::secure_file(options.path);
     detail::secure_sidecar(options.path + "-wal");
@@ -86,6 +91,29 @@ void sqlite_store::impl::open() {
     detail::migrate(d, options.path);
     rows = std::make_unique<detail::row_writers>(d, st);
   });
+  if (on_disk && ::stat(options.path.c_str(), &opened) != 0) {
+    throw std::runtime_error(options.path + ": cannot stat the database just opened");
+  }
+}
+
+void sqlite_store::impl::check_file() {
+  if (!on_disk) return;
+  // Before every transaction: a stat() costs about a microsecond, a commit milliseconds, and a
+  // transaction committed to a deleted file is lost.
+  struct stat now_at_path {};
+  if (::stat(options.path.c_str(), &now_at_path) != 0) {
+    throw detail::sqlite_error(
+        "the database file was deleted while vitalsd ran; nothing more is committed to the "
+        "deleted file. Restore a backup to its path and restart vitalsd (without one, vitalsd "
+        "starts a new, empty database)",
+        SQLITE_IOERR);
+  }
+  if (now_at_path.st_dev != opened.st_dev || now_at_path.st_ino != opened.st_ino) {
+    throw detail::sqlite_error(
+        "the database file was replaced while vitalsd ran (another inode at its path); nothing "
+        "is committed until vitalsd restarts on the new file",
+        SQLITE_IOERR);
+  }
 }
 
 void sqlite_store::impl::close() noexcept {
@@ -111,6 +139,7 @@ void sqlite_store::impl::close() noexcept {
 std::uint64_t sqlite_store::impl::write_batch(const std::vector<detail::work_item>& batch) {
   sqlite3* d = db.get();
   std::uint64_t samples_written = 0;
+  check_file();
   rows->samples.begin();
   detail::exec(d, "BEGIN IMMEDIATE");
   try {
@@ -227,7 +256,21 @@ sqlite_store::commit_stats sqlite_store::commit_latency() const {
 
 core::store_status sqlite_store::status() const {
   const auto c = commit_latency();
-  return {queued_rows(), c.count, c.sum_seconds, c.max_seconds};
+  core::store_status out;
+  out.queued_rows = queued_rows();
+  out.commits = c.count;
+  out.commit_seconds_sum = c.sum_seconds;
+  out.commit_seconds_max = c.max_seconds;
+  impl_->writer.health(out);
+  return out;
+}
+
+void sqlite_store::begin_shutdown() noexcept {
+  impl_->writer.begin_shutdown();
+}
+
+void sqlite_store::on_health(health_callback cb) {
+  impl_->writer.on_health(std::move(cb));
 }
 
 std::size_t sqlite_store::queued_rows() const {

@@ -6,14 +6,14 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <variant>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace vitals::adapters::sqlite::detail {
 
 namespace {
-
-using steady = std::chrono::steady_clock;
 
 /// Backoff between retries of a failed transaction.
 constexpr std::chrono::milliseconds retry_min{100};
@@ -61,14 +61,20 @@ void writer::close() noexcept {
 
 bool writer::enqueue(work_item item) {
   const std::size_t n = item.rows();
+  const bool is_samples = std::holds_alternative<sample_chunk>(item.entry);
   std::unique_lock lock(mutex_);
-  // Back-pressure: wait for the writer, never drop. Without a writer nobody could make room.
-  space_cv_.wait(lock, [&] {
-    return !running_ || queued_rows_ == 0 || queued_rows_ + n <= options_.max_queued_rows;
-  });
+  // Back-pressure on samples: wait for the writer, never drop. Without a writer nobody could
+  // make room. Alert changes and outbox updates never wait: they come from the io thread, which
+  // must keep answering (/healthz above all) while the store is slow or failing.
+  if (is_samples) {
+    space_cv_.wait(lock, [&] {
+      return !running_ || queued_rows_ == 0 || queued_rows_ + n <= options_.max_queued_rows;
+    });
+  }
   if (closed_ || (stopping_ && !running_)) {
     lock.unlock();
     st_.store_errors.fetch_add(n, std::memory_order_relaxed);
+    if (is_samples) st_.samples_not_stored.fetch_add(n, std::memory_order_relaxed);
     spdlog::error("sqlite store: {} rows appended after stop() were NOT stored", n);
     if (auto* work = std::get_if<alert_work>(&item.entry); work != nullptr && work->committed) {
       work->committed(false, {});
@@ -127,6 +133,64 @@ sqlite_store::commit_stats writer::latency() const {
   return latency_;
 }
 
+void writer::begin_shutdown() noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+  }
+  work_cv_.notify_all();  // out of a retry's backoff
+}
+
+void writer::health(core::store_status& out) const {
+  std::lock_guard lock(mutex_);
+  out.failing = failing_;
+  out.failures = failures_;
+  if (failing_) {
+    out.failure = failure_;
+    out.failing_seconds = std::chrono::duration<double>(steady::now() - failing_since_).count();
+  }
+}
+
+void writer::failed(const std::string& error, std::size_t rows, int attempt) {
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    first = !failing_;
+    if (first) {
+      failing_ = true;
+      failing_since_ = steady::now();
+      ++failures_;
+    }
+    failure_ = error;
+  }
+  if (!first) {
+    spdlog::warn("sqlite store: commit of {} rows failed (attempt {}): {}", rows, attempt, error);
+    return;
+  }
+  // Hold the sources first: every reading not taken from the broker now is one not lost.
+  if (options_.intake != nullptr) options_.intake->hold();
+  spdlog::error(
+      "sqlite store: commits to {} FAIL: {}. Readings are held back at their source (the MQTT "
+      "broker keeps them) and the commit is retried until it succeeds",
+      options_.path, error);
+  if (health_cb_) health_cb_(true, error);
+}
+
+void writer::succeeded(int attempt) {
+  double seconds = 0.0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!failing_) return;
+    failing_ = false;
+    seconds = std::chrono::duration<double>(steady::now() - failing_since_).count();
+  }
+  if (options_.intake != nullptr) options_.intake->release();
+  const auto text =
+      fmt::format("commits succeed again after {:.1f} s and {} attempts", seconds, attempt);
+  spdlog::warn("sqlite store: {}; readings are taken from their sources again", text);
+  if (health_cb_) health_cb_(false, text);
+}
+
 std::size_t writer::take_locked(std::vector<work_item>& batch) {
   std::size_t rows = 0;
   while (!queue_.empty() && rows < options_.batch_rows) {
@@ -169,22 +233,28 @@ void writer::commit_with_retry(std::vector<work_item>& batch, std::uint64_t upto
       }
       st_.samples_stored.fetch_add(written, std::memory_order_relaxed);
       st_.store_commits.fetch_add(1, std::memory_order_relaxed);
-      if (attempt > 1) spdlog::info("sqlite store: commit succeeded after {} attempts", attempt);
+      succeeded(attempt);
       break;
     } catch (const std::exception& e) {
       st_.store_errors.fetch_add(1, std::memory_order_relaxed);
       std::size_t rows = 0;
-      for (const auto& item : batch) rows += item.rows();
-      spdlog::warn("sqlite store: commit of {} rows failed (attempt {}): {}", rows, attempt,
-                   e.what());
+      std::size_t samples = 0;
+      for (const auto& item : batch) {
+        rows += item.rows();
+        if (std::holds_alternative<sample_chunk>(item.entry)) samples += item.rows();
+      }
+      failed(e.what(), rows, attempt);
       std::unique_lock lock(mutex_);
-      if ((bounded || stopping_) && attempt >= stop_attempts) {
-        spdlog::error("sqlite store: giving up after {} attempts; {} rows were NOT stored", attempt,
-                      rows);
+      if ((bounded || stopping_ || shutting_down_) && attempt >= stop_attempts) {
+        lock.unlock();
+        st_.samples_not_stored.fetch_add(samples, std::memory_order_relaxed);
+        spdlog::error(
+            "sqlite store: giving up after {} attempts; {} rows ({} readings) were NOT stored",
+            attempt, rows, samples);
         break;
       }
       // Sleep unless shutdown begins; then retry at once, a bounded number of times.
-      work_cv_.wait_for(lock, backoff, [&] { return stopping_; });
+      work_cv_.wait_for(lock, backoff, [&] { return stopping_ || shutting_down_; });
       backoff = std::min(backoff * 2, retry_max);
     }
   }

@@ -2,11 +2,13 @@
 /// The store's write queue and its one writer thread: commit batching, back-pressure, retries
 /// and commit latency. What a batch turns into is the batch_sink's business (SQLite rows).
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -16,6 +18,8 @@
 #include "work_item.hpp"
 
 namespace vitals::adapters::sqlite::detail {
+
+using steady = std::chrono::steady_clock;
 
 /// Writes one batch as one transaction.
 class batch_sink {
@@ -64,12 +68,23 @@ class writer {
   /// Commit latency so far.
   sqlite_store::commit_stats latency() const;
 
+  /// Failing commits are given up after a few attempts from now on (a stop is coming).
+  void begin_shutdown() noexcept;
+
+  /// Before start(): told on the writer thread when commits start failing and recover.
+  void on_health(health_callback cb) { health_cb_ = std::move(cb); }
+
+  /// Adds the failure state to `out` (any thread).
+  void health(core::store_status& out) const;
+
  private:
   std::size_t take_locked(std::vector<work_item>& batch);
   void loop();
   void drain_inline();
   void commit_with_retry(std::vector<work_item>& batch, std::uint64_t upto, bool bounded);
   static void notify_committed(std::vector<work_item>& batch, bool ok);
+  void failed(const std::string& error, std::size_t rows, int attempt);
+  void succeeded(int attempt);
 
   const store_options& options_;
   core::stats& st_;
@@ -88,8 +103,15 @@ class writer {
   std::uint64_t flush_target_ = 0;   // commit at once until taken_seq_ reaches this
   bool running_ = false;             // writer thread alive
   bool stopping_ = false;
+  bool shutting_down_ = false;  // begin_shutdown(): bounded retries, like stopping_
   bool closed_ = false;
   sqlite_store::commit_stats latency_;
+  bool failing_ = false;  // the last commit failed
+  std::string failure_;   // its error
+  steady::time_point failing_since_{};
+  std::uint64_t failures_ = 0;  // times failing_ became true
+
+  health_callback health_cb_;  // set before start(), called on the writer thread
 
   std::thread thread_;
 };

@@ -1,6 +1,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
@@ -8,9 +9,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
@@ -388,6 +391,109 @@ TEST_CASE("sqlite store: a failed commit is counted and retried without losing t
   CHECK(blocker.count("samples") == 20);
   CHECK(st.store_commits == 1);
   CHECK(st.samples_stored == 20);
+}
+
+TEST_CASE("sqlite store: failing commits hold the intake, say why, and recover by themselves",
+          "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  core::intake_gate gate;
+  auto o = options_for(dir);
+  o.busy_timeout = 20ms;
+  o.batch_interval = 1ms;
+  o.max_queued_rows = 10;
+  o.batch_rows = 4;
+  o.intake = &gate;
+  sqlite_store store(o, st);
+  std::mutex m;
+  std::vector<std::pair<bool, std::string>> told;
+  store.on_health([&](bool failing, const std::string& cause) {
+    std::lock_guard lock(m);
+    told.emplace_back(failing, cause);
+  });
+  store.start();
+  CHECK_FALSE(store.status().failing);
+  reader blocker(o.path);
+  blocker.exec("BEGIN IMMEDIATE");  // the store's commits get SQLITE_BUSY
+  store.append(make_samples(0, 10));
+  REQUIRE(eventually([&] { return store.status().failing; }));
+  CHECK(gate.held());
+  const auto failing = store.status();
+  CHECK(failing.failures == 1);
+  CHECK(failing.failure.find("locked") != std::string::npos);
+  {
+    std::lock_guard lock(m);
+    REQUIRE(told.size() == 1);
+    CHECK(told[0].first);
+  }
+  // The queue is full, yet outbox updates (from the io thread) do not wait for room.
+  std::atomic<bool> returned{false};
+  std::thread io_thread([&] {
+    store.mark_delivered(1, at_ms(t0));
+    returned = true;
+  });
+  const bool did_not_wait = eventually([&] { return returned.load(); });
+  blocker.exec("ROLLBACK");
+  io_thread.join();
+  CHECK(did_not_wait);
+  store.flush();
+  CHECK_FALSE(store.status().failing);
+  CHECK_FALSE(gate.held());
+  CHECK(blocker.count("samples") == 10);
+  CHECK(st.samples_not_stored == 0);
+  std::lock_guard lock(m);
+  REQUIRE(told.size() == 2);
+  CHECK_FALSE(told[1].first);
+  CHECK(told[1].second.find("succeed again") != std::string::npos);
+}
+
+TEST_CASE("sqlite store: a stop with failing commits is bounded and counts what it lost",
+          "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.busy_timeout = 20ms;
+  o.batch_interval = 1ms;
+  sqlite_store store(o, st);
+  store.start();
+  reader blocker(o.path);
+  blocker.exec("BEGIN IMMEDIATE");
+  store.append(make_samples(0, 20));
+  REQUIRE(eventually([&] { return store.status().failing; }));
+  store.begin_shutdown();
+  store.flush();  // returns: the batch is given up after a few attempts
+  CHECK(st.samples_not_stored == 20);
+  store.stop();
+  blocker.exec("ROLLBACK");
+  CHECK(blocker.count("samples") == 0);
+}
+
+TEST_CASE("sqlite store: a deleted or replaced database file fails the commits loudly",
+          "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  auto o = options_for(dir);
+  o.batch_interval = 1ms;
+  sqlite_store store(o, st);
+  store.start();
+  store.append(make_samples(0, 5));
+  store.flush();
+  CHECK_FALSE(store.status().failing);
+  std::string expected;
+  SECTION("deleted") {
+    std::filesystem::remove(o.path);
+    expected = "deleted";
+  }
+  SECTION("replaced") {
+    std::filesystem::copy_file(o.path, o.path + ".copy");
+    std::filesystem::rename(o.path + ".copy", o.path);
+    expected = "replaced";
+  }
+  store.append(make_samples(100, 1));
+  REQUIRE(eventually([&] { return store.status().failing; }));
+  CHECK(store.status().failure.find(expected) != std::string::npos);
+  store.stop();  // bounded: gives up on what it cannot commit
+  CHECK(st.samples_not_stored >= 1);
 }
 
 TEST_CASE("sqlite store: synchronous=full is accepted", "[sqlite]") {

@@ -2,6 +2,7 @@
 /// Every detector of the pipeline behind one interface: threshold rules, glucose prediction and
 /// rates, personal baselines, NEWS2, stale-data and device-condition technical alerts.
 
+#include <chrono>
 #include <cstddef>
 #include <vector>
 
@@ -45,6 +46,10 @@ class detector_set {
 
   /// Periodic work at wall time `now` (stale data, conditions that have held long enough).
   void tick(timestamp now, std::vector<alert_event>& out);
+
+  /// Time vitalsd could not listen (its sources were held back): it does not count as silence
+  /// of any device for stale-data alerts.
+  void discount_silence(std::chrono::milliseconds d) noexcept { stale_.discount(d); }
 
   /// The personal baselines, for loading and saving their state.
   baseline_detector& baselines() noexcept { return baseline_; }

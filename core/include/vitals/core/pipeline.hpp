@@ -15,6 +15,7 @@
 
 #include <vitals/core/alert.hpp>
 #include <vitals/core/detector_set.hpp>
+#include <vitals/core/intake_gate.hpp>
 #include <vitals/core/ring.hpp>
 #include <vitals/core/sample.hpp>
 #include <vitals/core/signal_quality.hpp>
@@ -78,7 +79,10 @@ class ingest_port final : public sample_sink {
 /// Owns the per-patient state and the thread that evaluates it. No locks on the hot path.
 class pipeline {
  public:
-  pipeline(pipeline_options options, detector_set detectors, store& out, stats& st);
+  /// `gate`, when given, says when the sources are held back (intake_gate.hpp): that time does
+  /// not count as device silence for stale-data alerts, and no time-based check runs in it.
+  pipeline(pipeline_options options, detector_set detectors, store& out, stats& st,
+           intake_gate* gate = nullptr);
   ~pipeline();
   pipeline(const pipeline&) = delete;
   pipeline& operator=(const pipeline&) = delete;
@@ -142,6 +146,7 @@ class pipeline {
   detector_set detectors_;
   store& store_;
   stats& stats_;
+  intake_gate* gate_;
   std::function<void(const alert_event&)> alert_handler_;
 
   std::vector<std::unique_ptr<ingest_port>> ports_;
@@ -158,6 +163,8 @@ class pipeline {
   timestamp data_clock_{};  ///< newest device time seen that was not ahead of its receive time
   std::chrono::steady_clock::time_point next_tick_{};
   std::chrono::steady_clock::time_point next_save_{};
+  std::chrono::steady_clock::time_point held_since_{};  ///< when the gate was first seen held
+  bool held_ = false;
   std::vector<short_id> dirty_;
 };
 

@@ -46,6 +46,15 @@ class source {
   /// Stops delivering: after it returns no further push() is made. Safe to call twice.
   virtual void stop() = 0;
 
+  /// The store cannot commit: stop taking data, leaving it with its sender where the sender
+  /// keeps it (an MQTT source disconnects and the broker queues what is published for its
+  /// persistent session), so that a stop or crash during the fault loses only what was taken
+  /// before. Must not block for long. resume() takes again. Both on the daemon's io thread. The
+  /// default does nothing: a source whose sender keeps nothing goes on pushing, and its readings
+  /// wait in memory.
+  virtual void pause() {}
+  virtual void resume() {}
+
   /// Whether it is receiving (any thread). The default: up while it exists.
   virtual plugin_status status() const { return {}; }
 };

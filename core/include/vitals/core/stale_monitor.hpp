@@ -42,6 +42,11 @@ class stale_monitor {
   /// Raises the alerts of streams silent for longer than their limits at wall time `now`.
   void tick(timestamp now, std::vector<alert_event>& out);
 
+  /// Every stream's silence so far shortened by `d` (time in which vitalsd did not listen).
+  void discount(std::chrono::milliseconds d) noexcept {
+    for (auto& [k, st] : streams_) st.last_fresh += d;
+  }
+
   /// Streams (device and vital) being watched.
   std::size_t stream_count() const noexcept { return streams_.size(); }
 

@@ -79,6 +79,9 @@ struct stats {
   std::atomic<std::uint64_t> samples_stored{0};     ///< rows committed (new or already present)
   std::atomic<std::uint64_t> ring_full_waits{0};    ///< times a producer had to wait for space
   std::atomic<std::uint64_t> ring_drops{0};         ///< samples dropped after the bounded wait
+  /// Samples taken from a source and never committed: batches the store gave up on at a stop
+  /// while it was failing, or queued after it stopped.
+  std::atomic<std::uint64_t> samples_not_stored{0};
   std::atomic<std::uint64_t> alerts_raised{0};
   std::atomic<std::uint64_t> alerts_cleared{0};
   std::atomic<std::uint64_t> store_commits{0};

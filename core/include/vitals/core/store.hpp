@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <vitals/core/alert.hpp>
@@ -17,6 +18,12 @@ struct store_status {
   std::uint64_t commits = 0;        ///< transactions committed since start
   double commit_seconds_sum = 0.0;  ///< their total latency
   double commit_seconds_max = 0.0;  ///< the slowest
+  /// Commits fail (disk full, I/O error, damaged, deleted or replaced file): the store holds
+  /// the sources back and retries until a commit succeeds.
+  bool failing = false;
+  std::string failure;           ///< the last error while failing, without patient data
+  double failing_seconds = 0.0;  ///< how long it has been failing
+  std::uint64_t failures = 0;    ///< times it started failing since start
 };
 
 /// Persistent sink for accepted samples (alert events go to the alert manager, which persists

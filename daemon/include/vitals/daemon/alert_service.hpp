@@ -54,6 +54,15 @@ class alert_service final {
   /// Hands a detector event over (pipeline thread); it is processed on the io thread.
   void on_detector_event(const core::alert_event& e);
 
+  /// The store's commits started failing (`failing`, with the error) or succeed again; on the
+  /// io thread. Raises or clears the high-priority technical alert `store_failing` of patient
+  /// "vitalsd" (the daemon itself), routed like any alert. While the store fails, notifications
+  /// go to the dispatcher at once, from memory, instead of after their commit: a failing
+  /// database must not silence the pager. They are committed to the outbox when the store
+  /// recovers (lost at a crash before, so they may be sent again only if the crash came between
+  /// delivery and that commit).
+  void on_store_health(bool failing, const std::string& cause);
+
   /// On the io thread, once the pipeline has stopped: takes the last events, queues their
   /// changes, and stops timers, delivery and the command channel. What is not delivered stays in
   /// the outbox for the next start.

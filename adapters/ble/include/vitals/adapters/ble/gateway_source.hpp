@@ -91,6 +91,9 @@ class gateway_source final : public core::source {
   std::string_view name() const noexcept override;
   void start() override;
   void stop() override;
+  /// Disconnects while the store fails; the broker keeps what is published for the session.
+  void pause() override;
+  void resume() override;
 
   /// True while connected to the broker with every subscription acknowledged.
   bool connected() const noexcept;

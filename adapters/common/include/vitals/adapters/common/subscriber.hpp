@@ -69,6 +69,12 @@ class subscriber {
   void start();
   /// Disconnects (keeping a persistent session), waits for a running handler; idempotent.
   void stop();
+  /// Disconnects without waiting, keeping the session: with a persistent session the broker
+  /// queues what is published until resume() connects again (with a clean one it is lost, and
+  /// a warning says so). No reconnect in between. Not from a handler.
+  void pause();
+  /// Connects again after pause(); the broker then delivers what it queued.
+  void resume();
   /// True while connected with every subscription acknowledged.
   bool connected() const noexcept;
 

@@ -49,6 +49,9 @@ class mqtt_source final : public core::source {
   /// Disconnects (keeping the persistent session and its subscriptions), waits until the callback
   /// thread has left push(): after it returns, the sink is never called again. Idempotent.
   void stop() override;
+  /// Disconnects while the store fails; the broker keeps what is published for the session.
+  void pause() override;
+  void resume() override;
 
   /// True while connected to the broker with every subscription acknowledged (receiving).
   bool connected() const noexcept;

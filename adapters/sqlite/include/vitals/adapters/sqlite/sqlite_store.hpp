@@ -15,6 +15,7 @@
 #include <vitals/core/alert.hpp>
 #include <vitals/core/alert_model.hpp>
 #include <vitals/core/alert_store.hpp>
+#include <vitals/core/intake_gate.hpp>
 #include <vitals/core/sample.hpp>
 #include <vitals/core/stats.hpp>
 #include <vitals/core/store.hpp>
@@ -29,7 +30,13 @@ struct store_options {
   std::string synchronous = "normal";             ///< "normal" or "full" (PRAGMA synchronous)
   std::size_t max_queued_rows = 100000;           ///< append() blocks beyond this: back-pressure
   std::chrono::milliseconds busy_timeout{5000};   ///< how long to wait for another writer's lock
+  /// Held while commits fail, so that the sources stop taking readings (may be null).
+  core::intake_gate* intake = nullptr;
 };
+
+/// A change of the store's health, told on the writer thread: `failing` with the error, or
+/// recovered (`failing` false, `cause` says for how long it failed).
+using health_callback = std::function<void(bool failing, const std::string& cause)>;
 
 /// core::store on a SQLite file. append() and flush() come from the pipeline thread and only
 /// queue work; one writer thread owns the connection and commits in batches.
@@ -51,8 +58,19 @@ class sqlite_store final : public core::store, public core::alert_store {
   /// Starts the writer thread. Throws std::logic_error after stop().
   void start();
 
-  /// Commits everything queued, joins the writer and closes the database. Idempotent.
+  /// Commits everything queued, joins the writer and closes the database. Idempotent. Bounded
+  /// even while commits fail: once begin_shutdown() or stop() was called, a failing batch is
+  /// tried a few more times and then given up, logged and counted in samples_not_stored.
   void stop() noexcept;
+
+  /// From now on failing commits are given up after a few attempts instead of retried until
+  /// they succeed, so that a stop with a dead disk ends; call it before stopping what feeds the
+  /// store (the pipeline flushes into it).
+  void begin_shutdown() noexcept;
+
+  /// Called on the writer thread when commits start failing and when they succeed again. Set
+  /// before start().
+  void on_health(health_callback cb);
 
   /// Queues samples (one lock per call); blocks while more than max_queued_rows are waiting.
   void append(std::span<const core::sample> samples) override;
