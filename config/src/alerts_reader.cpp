@@ -113,6 +113,7 @@ void read_api(context& c, const toml::table* t, api_settings& a) {
   const auto* listen = r.string("listen", a.listen, true);
   r.integer("port", a.port, 0, 65535);
   r.boolean("metrics_auth", a.metrics_auth);
+  r.integer("max_connections", a.max_connections, 1, 65536);
   read_api_tls(r, a);
   r.boolean("allow_plain_http", a.allow_plain_http);
   if (listen && !c.schema) {

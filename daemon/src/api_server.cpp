@@ -60,11 +60,15 @@ std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
 }
 
-/// What stop() closes: every open connection, whatever its stream.
+/// What stop() closes, and max_connections may close: every open connection, whatever its
+/// stream.
 class connection {
  public:
   virtual ~connection() = default;
   virtual void close() = 0;
+  /// No request under way (waiting for one, or still in the TLS handshake), since when.
+  virtual bool idle() const = 0;
+  virtual std::chrono::steady_clock::time_point idle_since() const = 0;
 };
 
 /// What the acceptor and every connection share; lives as long as the last of them.
@@ -80,6 +84,8 @@ struct server_state : std::enable_shared_from_this<server_state> {
   }
 
   void do_accept();
+  /// At max_connections: closes the longest-idle connection; false when none is idle.
+  bool make_room();
 
   asio::io_context& io;
   api_options options;
@@ -91,6 +97,10 @@ struct server_state : std::enable_shared_from_this<server_state> {
   bool stopped = false;
   std::optional<ssl::context> tls;  ///< set: every connection speaks TLS
   std::unordered_map<const void*, std::weak_ptr<connection>> sessions;
+  std::size_t open_connections = 0;  ///< sessions whose socket is not closed yet
+  std::uint64_t evicted = 0;         ///< idle connections closed to admit a new one
+  std::uint64_t refused = 0;         ///< new connections closed: all were busy
+  std::chrono::steady_clock::time_point next_limit_log{};
 };
 
 /// One connection: reads a request, answers it, repeats while keep-alive holds. Stream is
@@ -104,10 +114,15 @@ class session : public connection, public std::enable_shared_from_this<session<S
   explicit session(std::shared_ptr<server_state> server, Args&&... stream_args)
       : stream_(std::forward<Args>(stream_args)...), server_(std::move(server)) {}
 
-  ~session() override { server_->sessions.erase(this); }
+  ~session() override {
+    server_->sessions.erase(this);
+    if (open_) --server_->open_connections;
+  }
 
   void start() {
     server_->sessions.emplace(this, shared());
+    ++server_->open_connections;
+    idle_since_ = std::chrono::steady_clock::now();
     if constexpr (is_tls) {
       detect();
     } else {
@@ -116,10 +131,17 @@ class session : public connection, public std::enable_shared_from_this<session<S
   }
 
   void close() override {
+    if (open_) {
+      open_ = false;
+      --server_->open_connections;
+    }
     beast::error_code ec;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     lowest().close();
   }
+
+  bool idle() const override { return open_ && idle_; }
+  std::chrono::steady_clock::time_point idle_since() const override { return idle_since_; }
 
  private:
   std::shared_ptr<session> shared() { return this->shared_from_this(); }
@@ -176,6 +198,8 @@ class session : public connection, public std::enable_shared_from_this<session<S
   }
 
   void do_read_header() {
+    idle_ = true;
+    idle_since_ = std::chrono::steady_clock::now();
     version_ = 11;
     client_keep_alive_ = false;
     log_method_ = "?";
@@ -192,6 +216,7 @@ class session : public connection, public std::enable_shared_from_this<session<S
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    idle_ = false;
     const auto length = parser_->content_length();
     if (length && *length > server_->options.max_body_bytes) return too_large();
     const auto& req = parser_->get();
@@ -346,6 +371,9 @@ class session : public connection, public std::enable_shared_from_this<session<S
   }
 
   Stream stream_;
+  bool open_ = true;  // the socket is not closed yet (counted in open_connections)
+  bool idle_ = true;  // no request under way
+  std::chrono::steady_clock::time_point idle_since_{};
   std::shared_ptr<server_state> server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -423,6 +451,13 @@ void server_state::do_accept() {
       });
       return;
     }
+    if (self->open_connections >= self->options.max_connections && !self->make_room()) {
+      ++self->refused;
+      beast::error_code ignored;
+      socket.close(ignored);
+      self->do_accept();
+      return;
+    }
     if (self->tls) {
       std::make_shared<session<tls_stream>>(self, std::move(socket), *self->tls)->start();
     } else {
@@ -430,6 +465,30 @@ void server_state::do_accept() {
     }
     self->do_accept();
   });
+}
+
+bool server_state::make_room() {
+  std::shared_ptr<connection> oldest;
+  for (const auto& [key, weak] : sessions) {
+    auto c = weak.lock();
+    if (!c || !c->idle()) continue;
+    if (!oldest || c->idle_since() < oldest->idle_since()) oldest = std::move(c);
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_limit_log) {
+    // Once a minute at most: a flood of connections must not become a flood of log lines.
+    next_limit_log = now + std::chrono::minutes(1);
+    spdlog::warn(
+        "api: {} connections open (max_connections): {} ({} idle closed, {} new refused so far)",
+        open_connections,
+        oldest ? "the longest-idle one is closed for the new one"
+               : "none idle, the new one refused",
+        evicted + (oldest ? 1 : 0), refused + (oldest ? 0 : 1));
+  }
+  if (!oldest) return false;
+  oldest->close();
+  ++evicted;
+  return true;
 }
 
 api_server::api_server(asio::io_context& io, api_options options, api_backend& backend)

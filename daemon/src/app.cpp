@@ -1,5 +1,8 @@
 #include <vitals/daemon/app.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -66,8 +69,35 @@ core::detection_settings detection_settings_from(const config::settings& s) {
   return d;
 }
 
+/// Descriptors kept for everything but the API: broker connections, the database and its WAL,
+/// receivers, logs.
+constexpr std::size_t fd_reserve = 128;
+
+/// max_connections within the descriptor limit: the soft limit is raised towards the hard one
+/// when needed, and the cap lowered (with a warning) when even that is not enough.
+std::size_t connections_within_fd_limit(std::size_t wanted) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return wanted;
+  const auto needed = static_cast<rlim_t>(wanted + fd_reserve);
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? needed : std::min(needed, lim.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= needed) return wanted;
+  const auto fit = lim.rlim_cur > fd_reserve + 16
+                       ? static_cast<std::size_t>(lim.rlim_cur) - fd_reserve
+                       : std::size_t{16};
+  spdlog::warn(
+      "api: max_connections {} lowered to {}: the descriptor limit is {} and {} are kept for "
+      "the broker, the database and the receivers (raise LimitNOFILE)",
+      wanted, fit, static_cast<unsigned long long>(lim.rlim_cur), fd_reserve);
+  return fit;
+}
+
 api_options api_options_from(const config::settings& s) {
   api_options o;
+  o.max_connections = connections_within_fd_limit(static_cast<std::size_t>(s.api.max_connections));
   o.address = s.api.listen;
   o.port = static_cast<std::uint16_t>(s.api.port);
   o.metrics_auth = s.api.metrics_auth;

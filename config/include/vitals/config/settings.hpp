@@ -89,6 +89,8 @@ struct api_settings {
   std::string listen = "127.0.0.1";  ///< loopback by default: other hosts need a proxy or this
   int port = 8470;
   bool metrics_auth = true;  ///< /metrics needs a token too
+  /// Open API connections at most; a new one beyond closes the longest-idle connection.
+  int max_connections = 512;
   std::vector<api_token_settings> tokens;
   /// HTTPS: the server certificate (PEM, with its chain) and its key; both or neither. Without
   /// them the API speaks plain HTTP, which a non-loopback `listen` refuses unless

@@ -1,6 +1,6 @@
 #pragma once
-/// vitalsd's HTTP API (HTTP/1.1, optionally over TLS, on the daemon's io_context): bearer-token auth, routing, request
-/// validation and JSON errors in front of an api_backend.
+/// vitalsd's HTTP API (HTTP/1.1, optionally over TLS, on the daemon's io_context): bearer-token
+/// auth, routing, request validation and JSON errors in front of an api_backend.
 ///
 /// Routes:
 ///   GET    /healthz                              no auth
@@ -46,6 +46,11 @@ struct api_options {
   bool metrics_auth = true;
   std::size_t max_body_bytes = 16384;
   std::chrono::seconds timeout{30};  ///< per read or write, including keep-alive idle time
+  /// Open connections at most. A new one beyond it closes the connection idle the longest (no
+  /// request under way: keep-alive, a slow client, a handshake) or, when none is idle, is
+  /// closed itself: idle clients cannot lock out a good one nor use up the descriptors that the
+  /// broker, the store and the notifiers need.
+  std::size_t max_connections = 512;
   /// HTTPS: our certificate chain and key (PEM); empty: plain HTTP. TLS 1.2 or later. A plain
   /// HTTP request to an HTTPS port is answered 400 "this port speaks HTTPS".
   std::string tls_cert_file;

@@ -1,0 +1,140 @@
+// Descriptor exhaustion end to end (issue 16): 2,000 idle connections on the HTTP API of a
+// vitalsd whose descriptor limit is 1,024 must neither lock out a good API client nor leave the
+// MQTT source without a descriptor to reconnect with after a broker restart.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <vitals/test/http_client.hpp>
+
+#include "daemon_fixture.hpp"
+
+using namespace std::chrono_literals;
+using vitals::test::eventually;
+
+// A namespace of its own: the sanitizer presets are unity builds (tests/README.md).
+namespace connection_limits_test {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Sets this process's soft descriptor limit (children inherit it); returns the one before.
+rlim_t set_fd_limit(rlim_t soft) {
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  const auto before = lim.rlim_cur;
+  lim.rlim_cur = std::min(soft, lim.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+  return before;
+}
+
+/// Connects to 127.0.0.1:`port` and sends nothing; -1 on failure.
+int idle_connection(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::int64_t publish_hr(vitals::test::mqtt_publisher& pub, std::int64_t from_ms, int n) {
+  for (int i = 0; i < n; ++i) {
+    pub.publish("vitals/p1/hr-1",
+                "{\"device\":\"hr-1\",\"ts\":" +
+                    std::to_string(from_ms + static_cast<std::int64_t>(i) * 1000) + ",\"hr\":72}");
+  }
+  return from_ms + static_cast<std::int64_t>(n) * 1000;
+}
+
+}  // namespace
+
+TEST_CASE("2,000 idle API connections lock out neither a good client nor the MQTT reconnect",
+          "[integration][reliability]") {
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  const rlim_t wanted = 2000 + 200;
+  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < wanted) {
+    WARN("SKIPPED: the hard descriptor limit (" << lim.rlim_max << ") is below " << wanted);
+    return;
+  }
+  vitals::it::daemon_env env;
+  // vitalsd runs with the common default of 1,024 descriptors (as without LimitNOFILE).
+  const auto before = set_fd_limit(1024);
+  std::unique_ptr<vitals::test::child_process> daemon;
+  try {
+    daemon = env.start_daemon();
+  } catch (...) {
+    set_fd_limit(before);
+    throw;
+  }
+  set_fd_limit(wanted);
+  auto pub = std::make_unique<vitals::test::mqtt_publisher>(env.broker.uri(), "limits-pub");
+  auto t = publish_hr(*pub, now_ms() - 3'600'000, 50);
+  REQUIRE(eventually([&] { return env.count("SELECT count(*) FROM samples") == 50; }, 20s));
+
+  std::vector<int> idle;
+  for (int i = 0; i < 2000; ++i) {
+    const int fd = idle_connection(env.api_port);
+    if (fd >= 0) idle.push_back(fd);
+  }
+  CHECK(idle.size() == 2000);
+
+  // A good client is answered although 2,000 connections wait idle.
+  const auto health = vitals::test::http_request(env.api_port, "GET", "/healthz", {}, {}, 10s);
+  CHECK(health.status == 200);
+
+  // The broker restarts (without persistence: vitalsd must resubscribe): the MQTT source needs a
+  // new descriptor, and gets one.
+  const auto port = env.broker.port();
+  pub.reset();
+  env.broker.stop();
+  std::optional<vitals::test::mosquitto_broker> again;
+  again.emplace(port);
+  // The source's second "subscribed to": reconnected and subscribed again.
+  REQUIRE(eventually(
+      [&] {
+        const auto log = daemon->log_text();
+        const auto first = log.find("mqtt: subscribed to");
+        return first != std::string::npos &&
+               log.find("mqtt: subscribed to", first + 1) != std::string::npos;
+      },
+      30s));
+  pub = std::make_unique<vitals::test::mqtt_publisher>(again->uri(), "limits-pub");
+  t = publish_hr(*pub, t, 50);
+  const bool all_stored =
+      eventually([&] { return env.count("SELECT count(*) FROM samples") == 100; }, 20s);
+  for (const int fd : idle) ::close(fd);
+  INFO("vitalsd's log:\n" << daemon->log_text());
+  CHECK(all_stored);
+  CHECK_THAT(daemon->log_text(), Catch::Contains("max_connections"));
+  CHECK(vitals::it::terminate(*daemon) == 0);
+  std::printf(
+      "2,000 idle API connections, descriptor limit 1,024: /healthz %u, MQTT reconnected, "
+      "%lld of 100 readings stored\n",
+      health.status, static_cast<long long>(env.count("SELECT count(*) FROM samples")));
+}
+
+}  // namespace connection_limits_test
