@@ -221,6 +221,17 @@ struct app::impl {
     }
   }
 
+  /// Streams seen in the last day are watched for silence from their last reading, so that a
+  /// device silent across a restart still goes stale.
+  void seed_stale_watch() {
+    const auto streams = store.load_recent_streams(core::now_ms() - std::chrono::hours(24));
+    pipe.detectors().seed_stale(streams);
+    if (!streams.empty()) {
+      spdlog::info("stale data: {} stream(s) seen in the last 24 h watched from their last reading",
+                   streams.size());
+    }
+  }
+
   void do_wait_signal() {
     signals.async_wait([this](const boost::system::error_code& ec, int signo) {
       if (ec) return;
@@ -337,6 +348,7 @@ int app::run() {
     d.alerts.on_detector_event(e);
   });
   d.load_baselines();
+  d.seed_stale_watch();
   d.alerts.load();
   d.store.on_health([&d](bool failing, const std::string& cause) {
     asio::post(d.io, [&d, failing, cause] { d.on_store_health(failing, cause); });

@@ -80,4 +80,27 @@ TEST_CASE("streams go stale independently, a zero limit switches a level off", "
   CHECK(m.stream_count() == 2);
 }
 
+TEST_CASE("a stream seen before a restart goes stale from its last reading", "[stale]") {
+  stale_settings st;
+  st.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {2min, 0ms};
+  stale_monitor m(st);
+  m.seed({short_id::truncate("p1"), short_id::truncate("hr-1"), vital_kind::heart_rate, t0});
+  CHECK(m.stream_count() == 1);
+  std::vector<alert_event> out;
+  m.tick(t0 + 1min, out);
+  CHECK(out.empty());
+  m.tick(t0 + 3min, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "hr_stale");
+  CHECK(out[0].patient.view() == "p1");
+  // A stream watched already keeps what it knows.
+  m.seed({short_id::truncate("p1"), short_id::truncate("hr-1"), vital_kind::heart_rate, t0 + 3min});
+  out.clear();
+  m.tick(t0 + 4min, out);
+  CHECK(out.empty());  // still the same (warning already active), not re-seeded
+  m.on_fresh(reading("hr-1", vital_kind::heart_rate, t0 + 5min), out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].transition == alert_transition::cleared);
+}
+
 }  // namespace stale_monitor_test

@@ -68,3 +68,31 @@ TEST_CASE("SIGTERM mid-stream and restart lose nothing and store nothing twice",
   CHECK(daemon->log_text().find("drops=0") != std::string::npos);
   CHECK(second->log_text().find("drops=0") != std::string::npos);
 }
+
+TEST_CASE("a device silent across a restart still goes stale", "[integration][shutdown]") {
+  // A 6-second stale limit for heart rate, so that the test does not wait minutes.
+  vitals::it::daemon_env env("[stale]\nhr_warning_min = 0.1\nhr_urgent_min = 0\n");
+  auto daemon = env.start_daemon();
+  {
+    vitals::test::mqtt_publisher pub(env.broker.uri(), "stale-publisher");
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    for (int i = 0; i < 3; ++i) {
+      pub.publish("vitals/p1/hr-1", R"({"device":"hr-1","ts":)" +
+                                        std::to_string(now - 2000 + i * 1000) + R"(,"hr":70})");
+    }
+  }
+  REQUIRE(vitals::test::eventually([&] { return env.count("SELECT count(*) FROM samples") == 3; },
+                                   20s));
+  // Stopped before the limit: no stale alert yet.
+  REQUIRE(vitals::it::terminate(*daemon) == 0);
+  CHECK(env.count("SELECT count(*) FROM alerts WHERE rule = 'hr_stale'") == 0);
+
+  // The device says nothing more; the new process knows it from the database.
+  daemon = env.start_daemon();
+  CHECK(vitals::test::eventually(
+      [&] { return env.count("SELECT count(*) FROM alerts WHERE rule = 'hr_stale'") == 1; }, 20s));
+  CHECK_THAT(daemon->log_text(), Catch::Contains("1 stream(s) seen in the last 24 h"));
+  CHECK(vitals::it::terminate(*daemon) == 0);
+}

@@ -65,4 +65,28 @@ void sample_rows::touch_devices() {
   }
 }
 
+std::vector<core::stream_seen> load_recent_streams(sqlite3* db, std::int64_t since_ms) {
+  auto s = prepare(db,
+                   "SELECT p.key, d.key, k.kind, "
+                   "  (SELECT s.receive_ts FROM samples s WHERE s.device_id = d.id AND "
+                   "   s.kind = k.kind ORDER BY s.device_ts DESC LIMIT 1) AS last_receive "
+                   "FROM devices d JOIN patients p ON p.id = d.patient_id "
+                   "CROSS JOIN (SELECT 0 AS kind UNION ALL SELECT 1 UNION ALL SELECT 2) k "
+                   "WHERE d.last_seen >= ?1");
+  sqlite3_bind_int64(s.get(), 1, since_ms);
+  std::vector<core::stream_seen> out;
+  while (next_row(db, s.get())) {
+    if (sqlite3_column_type(s.get(), 3) == SQLITE_NULL) continue;  // no reading of this vital
+    const auto patient = core::short_id::make(col_text(s.get(), 0));
+    const auto device = core::short_id::make(col_text(s.get(), 1));
+    const int kind = sqlite3_column_int(s.get(), 2);
+    if (!patient || !device || kind < 0 || kind >= static_cast<int>(core::vital_kind_count)) {
+      continue;
+    }
+    out.push_back({*patient, *device, static_cast<core::vital_kind>(kind),
+                   core::timestamp(std::chrono::milliseconds(sqlite3_column_int64(s.get(), 3)))});
+  }
+  return out;
+}
+
 }  // namespace vitals::adapters::sqlite::detail

@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 #include <vitals/core/sample.hpp>
+#include <vitals/core/stale_monitor.hpp>
 #include <vitals/core/stats.hpp>
 
 #include "connection.hpp"
@@ -38,5 +40,9 @@ class sample_rows {
   stmt_ptr insert_sample_, touch_device_;
   std::unordered_map<std::int64_t, std::int64_t> touched_;  // device id -> newest receive time
 };
+
+/// The streams (device and vital) of devices seen since `since_ms`, each with the receive time of
+/// its newest reading: index seeks, not a scan of the samples.
+std::vector<core::stream_seen> load_recent_streams(sqlite3* db, std::int64_t since_ms);
 
 }  // namespace vitals::adapters::sqlite::detail

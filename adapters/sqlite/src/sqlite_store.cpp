@@ -243,6 +243,13 @@ void sqlite_store::mark_failed(std::uint64_t notification_id, int attempts, std:
       {detail::outbox_update{notification_id, false, 0, attempts, std::move(error), final}});
 }
 
+std::vector<core::stream_seen> sqlite_store::load_recent_streams(core::timestamp since) {
+  auto& m = *impl_;
+  m.writer.drain_before_start("load_recent_streams");
+  return detail::naming_path(
+      m.options.path, [&] { return detail::load_recent_streams(m.db.get(), detail::ms(since)); });
+}
+
 sqlite_store::alert_snapshot sqlite_store::load_alert_state() {
   auto& m = *impl_;
   // Changes applied before start() are still queued: commit them first.

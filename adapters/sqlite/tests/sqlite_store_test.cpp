@@ -1,6 +1,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -531,6 +532,36 @@ TEST_CASE("sqlite store: alert changes are committed without waiting for the int
   REQUIRE(eventually([&] { return r.count("alerts") == 1; }));
   CHECK(r.count("samples") == 1);  // samples queued before the alert are committed with it
   CHECK(st.store_commits == 1);
+}
+
+TEST_CASE("sqlite store: the streams seen recently are loaded with their last receive time",
+          "[sqlite]") {
+  temp_dir dir;
+  core::stats st;
+  const auto o = options_for(dir);
+  {
+    sqlite_store store(o, st);
+    store.start();
+    store.append(make_samples(0, 5));  // dev-1 heart rate, received t0 + 50 ms .. t0 + 4050 ms
+    store.append(std::vector<core::sample>{make_sample(3, "dev-1", "pat-1", core::vital_kind::spo2),
+                                           make_sample(100, "dev-2", "pat-2")});
+    store.stop();
+  }
+  sqlite_store store(o, st);
+  auto streams = store.load_recent_streams(at_ms(t0));
+  std::sort(streams.begin(), streams.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.device.view(), a.kind) < std::pair(b.device.view(), b.kind);
+  });
+  REQUIRE(streams.size() == 3);
+  CHECK(streams[0].device.view() == "dev-1");
+  CHECK(streams[0].kind == core::vital_kind::heart_rate);
+  CHECK(streams[0].patient.view() == "pat-1");
+  CHECK(streams[0].last_receive == at_ms(t0 + 4 * 1000 + 50));
+  CHECK(streams[1].kind == core::vital_kind::spo2);
+  CHECK(streams[1].last_receive == at_ms(t0 + 3 * 1000 + 50));
+  CHECK(streams[2].device.view() == "dev-2");
+  // Devices not seen since the given time are left out.
+  CHECK(store.load_recent_streams(at_ms(t0 + 10 * 1000)).size() == 1);
 }
 
 TEST_CASE("sqlite store: personal baselines are upserted and loaded after a restart", "[sqlite]") {

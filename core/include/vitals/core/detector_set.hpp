@@ -51,6 +51,11 @@ class detector_set {
   /// of any device for stale-data alerts.
   void discount_silence(std::chrono::milliseconds d) noexcept { stale_.discount(d); }
 
+  /// Streams seen before a restart, watched for silence from their last reading.
+  void seed_stale(const std::vector<stream_seen>& streams) {
+    for (const auto& s : streams) stale_.seed(s);
+  }
+
   /// The personal baselines, for loading and saving their state.
   baseline_detector& baselines() noexcept { return baseline_; }
 

@@ -29,6 +29,14 @@ struct stale_settings {
   }};
 };
 
+/// A stream seen before a restart: where the stale-data watch resumes from (the store keeps it).
+struct stream_seen {
+  short_id patient;
+  short_id device;
+  vital_kind kind = vital_kind::heart_rate;
+  timestamp last_receive{};  ///< receive time of its newest stored reading
+};
+
 /// Rule names: "<vital>_stale" (warning) and "<vital>_stale_urgent", e.g. "glucose_stale".
 class stale_monitor {
  public:
@@ -41,6 +49,15 @@ class stale_monitor {
 
   /// Raises the alerts of streams silent for longer than their limits at wall time `now`.
   void tick(timestamp now, std::vector<alert_event>& out);
+
+  /// Watches a stream seen before a restart from its last reading, so that a device silent
+  /// across the restart still goes stale. A stream already watched is left as it is.
+  void seed(const stream_seen& s) {
+    auto [it, added] = streams_.try_emplace(key{s.device, s.kind});
+    if (!added) return;
+    it->second.patient = s.patient;
+    it->second.last_fresh = s.last_receive;
+  }
 
   /// Every stream's silence so far shortened by `d` (time in which vitalsd did not listen).
   void discount(std::chrono::milliseconds d) noexcept {

@@ -17,6 +17,7 @@
 #include <vitals/core/alert_store.hpp>
 #include <vitals/core/intake_gate.hpp>
 #include <vitals/core/sample.hpp>
+#include <vitals/core/stale_monitor.hpp>
 #include <vitals/core/stats.hpp>
 #include <vitals/core/store.hpp>
 
@@ -87,6 +88,10 @@ class sqlite_store final : public core::store, public core::alert_store {
   /// on the calling thread, so only before start(): throws std::logic_error after it, and
   /// std::runtime_error naming the path when the database cannot be read.
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> load_baselines();
+
+  /// The streams of devices seen since `since`, with the receive time of their newest reading,
+  /// for the stale-data watch after a restart. Only before start(), like load_baselines().
+  std::vector<core::stream_seen> load_recent_streams(core::timestamp since);
 
   /// Queues the manager's changes; one transaction with everything queued before, in order.
   /// Alerts and events are written before the outbox rows that mention them. `committed` (may be
