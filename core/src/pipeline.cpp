@@ -113,6 +113,40 @@ pipeline_heartbeat pipeline::heartbeat() const noexcept {
   return {passes_.load(std::memory_order_relaxed), in_store_.load(std::memory_order_relaxed)};
 }
 
+void pipeline::expect_reconfirmation(std::vector<alert_event> restored) {
+  for (auto& e : restored) {
+    reconfirm_[stream_key{e.patient, e.kind}].push_back({std::move(e), std::nullopt});
+  }
+}
+
+void pipeline::note_evidence(const sample& s) {
+  const auto it = reconfirm_.find(stream_key{s.patient, s.kind});
+  if (it == reconfirm_.end()) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& p : it->second) {
+    if (!p.evidence_since) p.evidence_since = now;
+  }
+}
+
+void pipeline::reconfirm_tick(std::chrono::steady_clock::time_point now) {
+  // Raises were taken off in hand_off(): what is left has not been raised again.
+  for (auto it = reconfirm_.begin(); it != reconfirm_.end();) {
+    const auto window = options_.reconfirm_window[static_cast<std::size_t>(it->first.kind)];
+    std::erase_if(it->second, [&](const pending_condition& p) {
+      if (!p.evidence_since || now - *p.evidence_since < window) return false;
+      // Fresh readings for the whole window and no detector raised it: it ended while vitalsd
+      // was down (or just before a crash).
+      alert_event e = p.raised;
+      e.transition = alert_transition::cleared;
+      e.time = now_ms();
+      e.message = "not found again in the readings after vitalsd restarted";
+      events_.push_back(std::move(e));
+      return true;
+    });
+    it = it->second.empty() ? reconfirm_.erase(it) : std::next(it);
+  }
+}
+
 void pipeline::periodic(bool force) {
   const auto now = std::chrono::steady_clock::now();
   // While the store holds the sources back, devices are not silent, vitalsd is deaf: no
@@ -129,7 +163,12 @@ void pipeline::periodic(bool force) {
   if (!force && !held && now >= next_tick_) {
     next_tick_ = now + options_.tick_interval;
     detectors_.tick(now_ms(), events_);
+    // The tick's raises first: they may confirm a restored condition that is due now.
     if (!events_.empty()) hand_off();
+    if (!reconfirm_.empty()) {
+      reconfirm_tick(now);
+      if (!events_.empty()) hand_off();
+    }
   }
   if (force || now >= next_save_) {
     next_save_ = now + options_.baseline_save_interval;
@@ -241,6 +280,7 @@ void pipeline::process(const sample& s) {
   }
   detectors_.on_fresh(accepted, events_);
   detectors_.observe_conditions(accepted, events_);
+  if (!reconfirm_.empty()) note_evidence(accepted);
 
   // A jump physiology cannot make is an artifact until the new level holds (signal_quality.hpp).
   if (options_.quality_checks &&
@@ -264,6 +304,17 @@ void pipeline::keep(const sample& s) {
 }
 
 void pipeline::hand_off() {
+  if (!reconfirm_.empty() && !events_.empty()) {
+    // Raises confirm restored conditions (reconfirm_tick() drops them; no clear is due).
+    for (const auto& e : events_) {
+      if (e.transition != alert_transition::raised) continue;
+      const auto it = reconfirm_.find(stream_key{e.patient, e.kind});
+      if (it == reconfirm_.end()) continue;
+      std::erase_if(it->second,
+                    [&](const pending_condition& p) { return p.raised.rule == e.rule; });
+      if (it->second.empty()) reconfirm_.erase(it);
+    }
+  }
   if (!accepted_.empty()) {
     const store_call in_store(in_store_);
     store_.append(accepted_);

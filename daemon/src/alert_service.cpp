@@ -181,8 +181,53 @@ void alert_service::load() {
   }
 }
 
+std::vector<core::alert_event> alert_service::restored_conditions() const {
+  const auto& d = *impl_;
+  std::vector<core::alert_event> out;
+  for (const auto* a : d.manager.open_alerts()) {
+    if (!a->condition_present || a->patient == system_patient) continue;
+    std::vector<std::string> rules = a->holding;
+    if (rules.empty()) rules.push_back(a->current_rule.empty() ? a->rule : a->current_rule);
+    for (auto& rule : rules) {
+      core::alert_event e;
+      e.patient = a->patient;
+      e.device = a->device;
+      e.rule = std::move(rule);
+      e.kind = a->kind;
+      e.level = a->level;
+      e.source = a->source;
+      e.transition = core::alert_transition::raised;
+      e.value = a->last_value;
+      e.threshold = a->threshold;
+      e.condition_start = a->condition_start;
+      e.time = a->raised_at;
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
 void alert_service::start() {
   auto& d = *impl_;
+  // The store opened and migrated: a store_failing condition of the last run has ended.
+  for (const auto* a : d.manager.open_alerts()) {
+    if (a->patient != system_patient || a->rule != "store_failing" || !a->condition_present) {
+      continue;
+    }
+    core::alert_event e;
+    e.patient = system_patient;
+    e.device = a->device;
+    e.rule = a->rule;
+    e.level = a->level;
+    e.source = a->source;
+    e.transition = core::alert_transition::cleared;
+    e.time = d.now();
+    e.message = "vitalsd started on a working database";
+    core::alert_changes changes;
+    d.manager.on_event(e, e.time, changes);
+    d.persist(std::move(changes));
+    break;
+  }
   d.history = d.open_history();
   if (d.channel) {
     d.channel->on_command([&d](const std::string&, const std::string& payload) {

@@ -350,6 +350,7 @@ int app::run() {
   d.load_baselines();
   d.seed_stale_watch();
   d.alerts.load();
+  d.pipe.expect_reconfirmation(d.alerts.restored_conditions());
   d.store.on_health([&d](bool failing, const std::string& cause) {
     asio::post(d.io, [&d, failing, cause] { d.on_store_health(failing, cause); });
   });

@@ -1,5 +1,6 @@
 #include <vitals/core/pipeline.hpp>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -361,6 +363,57 @@ TEST_CASE("while the sources are held back, nobody goes stale, and the held time
   p.stop();
   CHECK(st.events.empty());
   CHECK(st.samples.size() == 1);
+}
+
+TEST_CASE(
+    "restored conditions: confirmed by a raise, ended by fresh normal readings, kept "
+    "without data",
+    "[pipeline]") {
+  memory_store st;
+  stats counters;
+  pipeline_options o;
+  o.tick_interval = 20ms;
+  o.reconfirm_window = {300ms, 300ms, 300ms};
+  pipeline p(o, detector_set(detection_settings{}), st, counters);
+  p.on_alert([&st](const alert_event& e) { st.record(e); });
+  const auto restored = [](std::string_view patient, std::string rule, vital_kind kind) {
+    alert_event e;
+    e.patient = short_id::truncate(patient);
+    e.device = short_id::truncate("ox");
+    e.rule = std::move(rule);
+    e.kind = kind;
+    e.transition = alert_transition::raised;
+    return e;
+  };
+  // p1's low SpO2 ended while vitalsd was down; p2's still holds; p3 sends nothing.
+  p.expect_reconfirmation({restored("p1", "spo2_low", vital_kind::spo2),
+                           restored("p2", "spo2_low", vital_kind::spo2),
+                           restored("p3", "spo2_low", vital_kind::spo2)});
+  auto& port = p.open_port("test", 256);
+  p.start();
+  const auto start = now_ms();
+  for (int i = 0; i < 40; ++i) {
+    for (const auto& [patient, value] : {std::pair{"p1", 97.0}, std::pair{"p2", 80.0}}) {
+      auto s = make(patient, std::string("ox-") + patient, vital_kind::spo2, value, 0s);
+      s.device_time = start + std::chrono::seconds(i);
+      s.receive_time = now_ms();
+      REQUIRE(port.push(s));
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  std::this_thread::sleep_for(400ms);
+  p.stop();
+  std::vector<std::string> seen;
+  for (const auto& e : st.events) {
+    seen.push_back(std::string(e.patient.view()) + " " + e.rule + " " +
+                   std::string(to_string(e.transition)));
+  }
+  // p1: cleared by the reconfirmation; p2: raised again by the detector (and so confirmed);
+  // p3: nothing, no data being no evidence.
+  CHECK(std::count(seen.begin(), seen.end(), "p1 spo2_low cleared") == 1);
+  CHECK(std::count(seen.begin(), seen.end(), "p2 spo2_low raised") == 1);
+  CHECK(std::count(seen.begin(), seen.end(), "p2 spo2_low cleared") == 0);
+  for (const auto& e : seen) CHECK(e.rfind("p3", 0) != 0);
 }
 
 TEST_CASE("personal baselines are handed to the store when the pipeline stops", "[pipeline]") {

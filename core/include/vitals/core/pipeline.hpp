@@ -2,12 +2,14 @@
 /// The pipeline thread: validate -> dedup -> per-patient state -> detectors -> alert events,
 /// fed by one SPSC ring per source and writing through a core::store.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -35,6 +37,11 @@ struct pipeline_options {
   std::chrono::milliseconds tick_interval{1000};   ///< how often time-based checks run (stale data)
   std::chrono::minutes baseline_save_interval{5};  ///< how often changed baselines are saved
   bool quality_checks = true;  ///< impossible-jump and lateness checks (off only in benchmarks)
+  /// After a restart, how long the detectors get, from the first fresh reading of a restored
+  /// alert's patient and vital, to raise its condition again before it counts as ended (by
+  /// vital_kind: oximetry rules hold within seconds, glucose rules need a few CGM readings).
+  std::array<std::chrono::milliseconds, vital_kind_count> reconfirm_window{
+      std::chrono::minutes(2), std::chrono::minutes(2), std::chrono::minutes(30)};
 };
 
 /// The pipeline thread's liveness, read by a watchdog on another thread (the daemon's systemd
@@ -107,6 +114,14 @@ class pipeline {
   /// Liveness of the pipeline thread (any thread).
   pipeline_heartbeat heartbeat() const noexcept;
 
+  /// Conditions of alerts restored open after a restart (as the raise events that opened them).
+  /// The detectors start empty and so would never clear them: each is confirmed when a detector
+  /// raises it again, and counts as ended (a `cleared` event, as from a detector) when the
+  /// patient's vital has had fresh readings for its reconfirm_window without that. Without
+  /// fresh readings it stays open: no data is no evidence (stale-data alerts cover silence).
+  /// Only before start().
+  void expect_reconfirmation(std::vector<alert_event> restored);
+
   /// The detectors, e.g. to load saved baselines. Only before start() or after stop().
   detector_set& detectors() noexcept { return detectors_; }
 
@@ -133,7 +148,15 @@ class pipeline {
     lateness_tracker late_data;  ///< delay against the newest device time of any stream
   };
 
+  /// A restored condition waiting to be raised again (expect_reconfirmation()).
+  struct pending_condition {
+    alert_event raised;
+    std::optional<std::chrono::steady_clock::time_point> evidence_since;  ///< first fresh reading
+  };
+
   void run();
+  void note_evidence(const sample& s);
+  void reconfirm_tick(std::chrono::steady_clock::time_point now);
   std::size_t drain_once();
   void process(const sample& s);
   void hand_off();
@@ -166,6 +189,8 @@ class pipeline {
   std::chrono::steady_clock::time_point held_since_{};  ///< when the gate was first seen held
   bool held_ = false;
   std::vector<short_id> dirty_;
+  /// Restored conditions by (patient, vital): stream_key's device field holds the patient.
+  std::unordered_map<stream_key, std::vector<pending_condition>, stream_key_hash> reconfirm_;
 };
 
 }  // namespace vitals::core

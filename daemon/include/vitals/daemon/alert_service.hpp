@@ -48,6 +48,11 @@ class alert_service final {
   /// Before the store's writer starts: open alerts, snoozes and unsent notifications.
   void load();
 
+  /// After load(): the conditions of the restored alerts that still hold, as the raise events
+  /// of their rules, for the pipeline to have them confirmed or ended by the next readings
+  /// (core::pipeline::expect_reconfirmation()). Alerts about vitalsd itself are not among them.
+  std::vector<core::alert_event> restored_conditions() const;
+
   /// After the store's writer started: resumes delivery, timers and the MQTT command channel.
   void start();
 
