@@ -50,6 +50,8 @@ core::pipeline_options pipeline_options_from(const config::settings& s) {
   core::pipeline_options o;
   o.batch_max = s.pipeline.batch_max;
   o.push_timeout = std::chrono::milliseconds(s.pipeline.push_timeout_ms);
+  const std::chrono::seconds oximetry(s.pipeline.reconfirm_oximetry_s);
+  o.reconfirm_window = {oximetry, oximetry, std::chrono::seconds(s.pipeline.reconfirm_glucose_s)};
   return o;
 }
 

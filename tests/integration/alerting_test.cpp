@@ -387,6 +387,43 @@ TEST_CASE("kill -9 between commit and delivery: after restart the notification a
 }
 
 TEST_CASE(
+    "kill -9 during an alert whose condition ends while vitalsd is down: it resolves after "
+    "the restart",
+    "[integration][alerting]") {
+  http_receiver web;
+  const std::string config =
+      "[alerts]\nflap_window_s = 1\n[pipeline]\nreconfirm_oximetry_s = 3\n" +
+      receiver("web", "webhook", web.url("/hook")) +
+      "[[routes]]\nname = \"all\"\nsource = \"physiological\"\n[[routes.steps]]\nreceivers = "
+      "[\"web\"]\n";
+  vitals::it::daemon_env env(config);
+  auto daemon = env.start_daemon();
+  auto t = now_ms() - 120'000;
+  {
+    vitals::test::mqtt_publisher pub(env.broker.uri(), "alerting-pub");
+    t = desaturation(pub, "p-7", t, false);
+  }
+  REQUIRE(web.wait_for_accepted(1, 20s));
+  REQUIRE(json::parse(web.accepted().front().body)["action"] == "trigger");
+  daemon->send_signal(SIGKILL);
+  REQUIRE(daemon->wait_for(10s).has_value());
+
+  // The patient recovered meanwhile: the new process sees only normal readings, and no
+  // detector of it ever raised the alert it restores open.
+  daemon = env.start_daemon();
+  {
+    vitals::test::mqtt_publisher pub(env.broker.uri(), "alerting-pub");
+    publish_spo2(pub, "p-7", "ox-p-7", t + 60'000, 20, 97);
+  }
+  REQUIRE(web.wait_for_accepted(2, 30s));
+  const auto resolved = json::parse(web.accepted()[1].body);
+  CHECK(resolved["action"] == "resolve");
+  CHECK(env.count("SELECT count(*) FROM alerts WHERE state = 'resolved'") == 1);
+  CHECK(env.count("SELECT count(*) FROM alerts WHERE state != 'resolved'") == 0);
+  CHECK(vitals::it::terminate(*daemon) == 0);
+}
+
+TEST_CASE(
     "escalation: nobody acknowledges, tiers 2 and 3 are paged on schedule, an HTTP "
     "acknowledgement stops the chain",
     "[integration][alerting]") {

@@ -42,6 +42,8 @@ struct pipeline_settings {
   int push_timeout_ms = 5000;         ///< how long a full ring makes a producer wait
   std::size_t batch_max = 1024;       ///< samples taken from a ring per pass
   bool detection = true;              ///< false: store only, no physiological detector (benchmarks)
+  int reconfirm_oximetry_s = 120;     ///< restored HR/SpO2 alerts: fresh readings to end them
+  int reconfirm_glucose_s = 1800;     ///< restored glucose alerts: the same
 
   /// Member-wise comparison.
   bool operator==(const pipeline_settings&) const = default;
