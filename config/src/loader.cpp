@@ -94,6 +94,8 @@ void read_pipeline(context& c, const toml::table* t, pipeline_settings& p) {
   r.integer("batch_max", p.batch_max, 1, 1048576);
   r.integer("reconfirm_oximetry_s", p.reconfirm_oximetry_s, 1, 3600);
   r.integer("reconfirm_glucose_s", p.reconfirm_glucose_s, 1, 14400);
+  r.boolean("accept_unknown", p.accept_unknown);
+  r.integer("max_streams", p.max_streams, 1, 100000000);
   if (const auto* n = r.boolean("detection", p.detection); n && !p.detection) {
     r.warning(*n, "detection",
               "physiological detection is switched off: readings are stored, no alert is raised");

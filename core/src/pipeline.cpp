@@ -222,7 +222,40 @@ std::size_t pipeline::drain_once() {
   return total;
 }
 
+bool pipeline::admit(const sample& s) {
+  if (options_.known_devices.contains(s.device) || options_.known_patients.contains(s.patient)) {
+    return true;
+  }
+  if (options_.accept_unknown && streams_.size() < options_.max_streams) return true;
+  stats_.count_reject(reject_reason::unknown_device);
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_admit_log_) {
+    // Once a minute at most: a flood of unknown ids must not become a flood of log lines.
+    next_admit_log_ = now + std::chrono::minutes(1);
+    if (options_.accept_unknown) {
+      spdlog::warn(
+          "pipeline: {} streams watched (max_streams): readings of further unknown devices are "
+          "rejected as unknown_device (/metrics counts them)",
+          streams_.size());
+    } else {
+      spdlog::warn(
+          "pipeline: readings of devices in neither [[devices]] nor [[patients]] are rejected as "
+          "unknown_device (accept_unknown = false; /metrics counts them)");
+    }
+  }
+  spdlog::debug("pipeline: rejected a reading of unknown device {} (patient {})", s.device.view(),
+                s.patient.view());
+  return false;
+}
+
 void pipeline::process(const sample& s) {
+  const stream_key key{s.device, s.kind};
+  auto found = streams_.find(key);
+  if (found == streams_.end()) {
+    if (!admit(s)) return;
+    found = streams_.try_emplace(key).first;
+  }
+  auto& stream = found->second;
   if ((s.quality & quality_no_value) != 0) {
     // A condition-only report (probe off, no reading, link state): never a reading, so never
     // stored or evaluated; it feeds the technical alerts and says the device is alive.
@@ -242,7 +275,6 @@ void pipeline::process(const sample& s) {
     return;
   }
 
-  auto& stream = streams_[stream_key{s.device, s.kind}];
   if (stream.recent.empty()) stream.recent.assign(options_.dedup_window, timestamp{});
   if (stream.seen &&
       std::find(stream.recent.begin(), stream.recent.end(), s.device_time) != stream.recent.end()) {

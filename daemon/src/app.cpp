@@ -52,6 +52,12 @@ core::pipeline_options pipeline_options_from(const config::settings& s) {
   o.push_timeout = std::chrono::milliseconds(s.pipeline.push_timeout_ms);
   const std::chrono::seconds oximetry(s.pipeline.reconfirm_oximetry_s);
   o.reconfirm_window = {oximetry, oximetry, std::chrono::seconds(s.pipeline.reconfirm_glucose_s)};
+  o.accept_unknown = s.pipeline.accept_unknown;
+  o.max_streams = s.pipeline.max_streams;
+  for (const auto& d : s.devices) o.known_devices.insert(core::short_id::truncate(d.id));
+  for (const auto& [id, rules] : s.detector.patients) {
+    o.known_patients.insert(core::short_id::truncate(id));
+  }
   return o;
 }
 

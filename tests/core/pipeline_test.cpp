@@ -416,6 +416,43 @@ TEST_CASE(
   for (const auto& e : seen) CHECK(e.rfind("p3", 0) != 0);
 }
 
+TEST_CASE("unknown devices: rejected before they cost memory, or capped by max_streams",
+          "[pipeline]") {
+  memory_store st;
+  stats counters;
+  pipeline_options o;
+  o.known_devices = {short_id::truncate("ox-known")};
+  o.known_patients = {short_id::truncate("p-known")};
+  SECTION("accept_unknown = false") {
+    o.accept_unknown = false;
+    pipeline p(o, detector_set(detection_settings{}), st, counters);
+    auto& port = p.open_port("test", 64);
+    p.start();
+    REQUIRE(port.push(make("p1", "ox-known", vital_kind::heart_rate, 70, 0s)));
+    REQUIRE(port.push(make("p-known", "ox-2", vital_kind::heart_rate, 70, 0s)));
+    REQUIRE(port.push(make("p9", "ox-9", vital_kind::heart_rate, 70, 0s)));
+    p.stop();
+    CHECK(st.samples.size() == 2);
+    CHECK(counters.rejects(reject_reason::unknown_device) == 1);
+  }
+  SECTION("accept_unknown = true with max_streams") {
+    o.max_streams = 10;
+    pipeline p(o, detector_set(detection_settings{}), st, counters);
+    auto& port = p.open_port("test", 256);
+    p.start();
+    for (int i = 0; i < 100; ++i) {
+      REQUIRE(port.push(make("p" + std::to_string(i), "ox-" + std::to_string(i),
+                             vital_kind::heart_rate, 70, 0s)));
+    }
+    // A known device is taken beyond the cap; a known stream goes on being taken.
+    REQUIRE(port.push(make("p1", "ox-known", vital_kind::heart_rate, 70, 0s)));
+    REQUIRE(port.push(make("p0", "ox-0", vital_kind::heart_rate, 71, 1s)));
+    p.stop();
+    CHECK(st.samples.size() == 12);
+    CHECK(counters.rejects(reject_reason::unknown_device) == 90);
+  }
+}
+
 TEST_CASE("personal baselines are handed to the store when the pipeline stops", "[pipeline]") {
   class saving_store final : public store {
    public:

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <vitals/core/alert.hpp>
@@ -42,6 +43,16 @@ struct pipeline_options {
   /// vital_kind: oximetry rules hold within seconds, glucose rules need a few CGM readings).
   std::array<std::chrono::milliseconds, vital_kind_count> reconfirm_window{
       std::chrono::minutes(2), std::chrono::minutes(2), std::chrono::minutes(30)};
+  /// Devices and patients known to the deployment ([[devices]] and [[patients]]): always
+  /// admitted.
+  std::unordered_set<short_id> known_devices{};
+  std::unordered_set<short_id> known_patients{};
+  /// false: readings of any other device are rejected (unknown_device), before they cost any
+  /// memory. true: they are admitted while fewer than `max_streams` streams are watched.
+  bool accept_unknown = true;
+  /// Streams (device and vital) at most, unknown devices beyond it rejected: every stream
+  /// costs detector and dedup state, so a flood of made-up ids must not grow memory for ever.
+  std::size_t max_streams = 100000;
 };
 
 /// The pipeline thread's liveness, read by a watchdog on another thread (the daemon's systemd
@@ -155,6 +166,8 @@ class pipeline {
   };
 
   void run();
+  /// Whether a sample of a stream not seen before may start one (known, or room for unknown).
+  bool admit(const sample& s);
   void note_evidence(const sample& s);
   void reconfirm_tick(std::chrono::steady_clock::time_point now);
   std::size_t drain_once();
@@ -189,6 +202,7 @@ class pipeline {
   std::chrono::steady_clock::time_point held_since_{};  ///< when the gate was first seen held
   bool held_ = false;
   std::vector<short_id> dirty_;
+  std::chrono::steady_clock::time_point next_admit_log_{};
   /// Restored conditions by (patient, vital): stream_key's device field holds the patient.
   std::unordered_map<stream_key, std::vector<pending_condition>, stream_key_hash> reconfirm_;
 };
