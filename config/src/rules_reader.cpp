@@ -260,6 +260,7 @@ void read_stale(context& c, const toml::table* t, core::stale_settings& st) {
               fmt::format("must not be less than {}_warning_min", name));
     }
   }
+  r.integer("storm_streams", st.storm_streams, 0, 1000000);
   r.finish();
 }
 

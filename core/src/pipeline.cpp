@@ -90,6 +90,9 @@ void pipeline::on_alert(std::function<void(const alert_event&)> handler) {
 
 void pipeline::start() {
   if (thread_.joinable()) return;
+  std::vector<std::string> names;
+  for (const auto& p : ports_) names.push_back(p->name());
+  detectors_.set_source_names(std::move(names));
   stopping_.store(false);
   thread_ = std::thread([this] { run(); });
 }
@@ -215,8 +218,14 @@ void pipeline::run() {
 
 std::size_t pipeline::drain_once() {
   std::size_t total = 0;
-  for (auto& port : ports_) {
-    total += port->ring_.consume([this](sample&& s) { process(s); }, options_.batch_max);
+  for (std::size_t i = 0; i < ports_.size(); ++i) {
+    const auto source = static_cast<std::uint8_t>(std::min<std::size_t>(i, 254));
+    total += ports_[i]->ring_.consume(
+        [this, source](sample&& s) {
+          s.source = source;
+          process(s);
+        },
+        options_.batch_max);
   }
   if (total != 0) hand_off();
   return total;

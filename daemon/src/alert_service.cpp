@@ -209,11 +209,12 @@ std::vector<core::alert_event> alert_service::restored_conditions() const {
 
 void alert_service::start() {
   auto& d = *impl_;
-  // The store opened and migrated: a store_failing condition of the last run has ended.
+  // Conditions about vitalsd itself from the last run end with it: the store opened and
+  // migrated (store_failing), and the stale-data watch starts again (a source still silent
+  // raises source_silent anew within its limit).
+  std::vector<core::alert_event> ended;
   for (const auto* a : d.manager.open_alerts()) {
-    if (a->patient != system_patient || a->rule != "store_failing" || !a->condition_present) {
-      continue;
-    }
+    if (a->patient != system_patient || !a->condition_present) continue;
     core::alert_event e;
     e.patient = system_patient;
     e.device = a->device;
@@ -222,11 +223,13 @@ void alert_service::start() {
     e.source = a->source;
     e.transition = core::alert_transition::cleared;
     e.time = d.now();
-    e.message = "vitalsd started on a working database";
+    e.message = "vitalsd restarted";
+    ended.push_back(std::move(e));
+  }
+  if (!ended.empty()) {
     core::alert_changes changes;
-    d.manager.on_event(e, e.time, changes);
+    for (const auto& e : ended) d.manager.on_event(e, e.time, changes);
     d.persist(std::move(changes));
-    break;
   }
   d.history = d.open_history();
   if (d.channel) {

@@ -1,7 +1,9 @@
 #include <vitals/core/stale_monitor.hpp>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <string>
 #include <vector>
 
 using namespace vitals::core;
@@ -101,6 +103,72 @@ TEST_CASE("a stream seen before a restart goes stale from its last reading", "[s
   m.on_fresh(reading("hr-1", vital_kind::heart_rate, t0 + 5min), out);
   REQUIRE(out.size() == 1);
   CHECK(out[0].transition == alert_transition::cleared);
+}
+
+TEST_CASE("a whole source going silent is one source_silent alert, not one per device", "[stale]") {
+  stale_settings st;
+  st.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {2min, 0ms};
+  st.storm_streams = 10;
+  stale_monitor m(st);
+  m.set_source_names({"mqtt", "ble"});
+  std::vector<alert_event> out;
+  for (int i = 0; i < 30; ++i) {
+    auto s = reading("gw-dev-" + std::to_string(i), vital_kind::heart_rate, t0);
+    s.source = 0;
+    m.on_fresh(s, out);
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto s = reading("ble-dev-" + std::to_string(i), vital_kind::heart_rate, t0);
+    s.source = 1;
+    m.on_fresh(s, out);
+  }
+  REQUIRE(out.empty());
+  m.tick(t0 + 3min, out);
+  // 30 streams of "mqtt" at once: one alert for the source; 3 of "ble": one each.
+  std::vector<std::string> rules;
+  for (const auto& e : out) rules.push_back(e.rule + "@" + std::string(e.device.view()));
+  std::sort(rules.begin(), rules.end());
+  CHECK(rules == std::vector<std::string>{"hr_stale@ble-dev-0", "hr_stale@ble-dev-1",
+                                          "hr_stale@ble-dev-2", "source_silent@mqtt"});
+  const auto storm = std::find_if(out.begin(), out.end(),
+                                  [](const alert_event& e) { return e.rule == "source_silent"; });
+  CHECK(storm->patient.view() == "vitalsd");
+  CHECK(storm->level == priority::high);
+  CHECK(storm->value == 30);
+
+  // Later ticks add nothing: the grouped streams stay quiet.
+  out.clear();
+  m.tick(t0 + 4min, out);
+  CHECK(out.empty());
+
+  // One device of the source speaks again: the source alert clears; the other 29 count their
+  // silence afresh and, still silent after the limit, go stale together again: one alert.
+  auto back = reading("gw-dev-0", vital_kind::heart_rate, t0 + 5min);
+  back.source = 0;
+  m.on_fresh(back, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "source_silent");
+  CHECK(out[0].transition == alert_transition::cleared);
+  out.clear();
+  m.tick(t0 + 6min, out);
+  CHECK(out.empty());
+  m.tick(t0 + 7min + 1s, out);
+  // All 30 (gw-dev-0 fell silent again too): one alert for the source.
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "source_silent");
+  CHECK(out[0].value == 30);
+}
+
+TEST_CASE("storm grouping off: every silent stream raises its own alert", "[stale]") {
+  stale_settings st;
+  st.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {2min, 0ms};
+  st.storm_streams = 0;
+  stale_monitor m(st);
+  std::vector<alert_event> out;
+  for (int i = 0; i < 30; ++i)
+    m.on_fresh(reading("d" + std::to_string(i), vital_kind::heart_rate, t0), out);
+  m.tick(t0 + 3min, out);
+  CHECK(out.size() == 30);
 }
 
 }  // namespace stale_monitor_test

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <vitals/test/http_client.hpp>
@@ -134,6 +135,50 @@ TEST_CASE("readings of 100,000 unknown device ids are rejected and counted, memo
   CHECK(vitals::it::terminate(*daemon) == 0);
   std::printf("%d readings of unknown ids: all rejected as unknown_device, RSS %ld -> %ld KiB\n",
               unknown, before, after);
+}
+
+TEST_CASE("10,000 devices going silent at once raise one source_silent alert; /healthz answers",
+          "[integration][reliability]") {
+  // A 3-second stale limit, so that the storm comes within the test.
+  vitals::it::daemon_env env("[stale]\nhr_warning_min = 0.05\nhr_urgent_min = 0\n");
+  auto daemon = env.start_daemon();
+  constexpr int devices = 10'000;
+  {
+    vitals::test::mqtt_publisher pub(env.broker.uri(), "storm-pub");
+    const auto t = now_ms();
+    for (int i = 0; i < devices; ++i) {
+      const auto id = std::to_string(i);
+      pub.publish("vitals/p-" + id + "/hr-" + id,
+                  "{\"device\":\"hr-" + id + "\",\"ts\":" + std::to_string(t) + ",\"hr\":72}");
+    }
+  }
+  REQUIRE(eventually([&] { return env.count("SELECT count(*) FROM samples") == devices; }, 60s));
+  // Then silence, while /healthz is asked every 20 ms through the storm.
+  std::vector<double> latencies_ms;
+  int not_ok = 0;
+  const auto until = std::chrono::steady_clock::now() + 8s;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto began = std::chrono::steady_clock::now();
+    const auto r = vitals::test::http_request(env.api_port, "GET", "/healthz", {}, {}, 3s);
+    latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
+            .count());
+    if (r.status != 200) ++not_ok;
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(eventually(
+      [&] { return env.count("SELECT count(*) FROM alerts WHERE rule = 'source_silent'") == 1; },
+      20s));
+  CHECK(env.count("SELECT count(*) FROM alerts") == 1);
+  CHECK(not_ok == 0);
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  const double p99 = latencies_ms[latencies_ms.size() * 99 / 100];
+  CHECK(vitals::it::terminate(*daemon) == 0);
+  std::printf(
+      "%d devices silent at once: %lld alert(s); /healthz p99 %.1f ms, max %.1f ms over %zu "
+      "requests\n",
+      devices, static_cast<long long>(env.count("SELECT count(*) FROM alerts")), p99,
+      latencies_ms.back(), latencies_ms.size());
 }
 
 TEST_CASE("2,000 idle API connections lock out neither a good client nor the MQTT reconnect",

@@ -51,6 +51,11 @@ class detector_set {
   /// of any device for stale-data alerts.
   void discount_silence(std::chrono::milliseconds d) noexcept { stale_.discount(d); }
 
+  /// The sources' names by sample::source, for alerts about a whole source.
+  void set_source_names(std::vector<std::string> names) {
+    stale_.set_source_names(std::move(names));
+  }
+
   /// Streams seen before a restart, watched for silence from their last reading.
   void seed_stale(const std::vector<stream_seen>& streams) {
     for (const auto& s : streams) stale_.seed(s);

@@ -119,6 +119,8 @@ struct sample {
   std::uint64_t sequence = 0;  ///< per-device sequence number, valid when has_sequence
   vital_kind kind = vital_kind::heart_rate;
   bool has_sequence = false;
+  /// Index of the source it came through (the pipeline sets it; in the padding, size unchanged).
+  std::uint8_t source = 0;
   std::uint16_t quality = quality_none;       ///< quality_flag bits
   std::uint16_t conditions = condition_none;  ///< device_condition bits
   /// Raw device status kept for diagnosis, not interpreted by the pipeline: the CGM sensor status

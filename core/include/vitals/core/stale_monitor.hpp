@@ -5,7 +5,10 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <vitals/core/alert.hpp>
@@ -27,6 +30,9 @@ struct stale_settings {
       {std::chrono::minutes(2), std::chrono::minutes(10)},
       {std::chrono::minutes(15), std::chrono::minutes(30)},
   }};
+  /// This many streams of one source going silent in the same tick are a storm: one alert for
+  /// the source (`source_silent`), not one per device. 0 switches grouping off.
+  std::size_t storm_streams = 10;
 };
 
 /// A stream seen before a restart: where the stale-data watch resumes from (the store keeps it).
@@ -38,6 +44,12 @@ struct stream_seen {
 };
 
 /// Rule names: "<vital>_stale" (warning) and "<vital>_stale_urgent", e.g. "glucose_stale".
+///
+/// Storms: when the broker, a gateway or the network goes quiet, every stream of a source goes
+/// silent at once. Then one high-priority technical alert `source_silent` of patient "vitalsd"
+/// (device: the source's name) stands for all of them, and none of them raises its own. The
+/// first fresh reading of that source clears it; its other streams then count their silence
+/// afresh and raise their own alerts if they stay silent for their limits.
 class stale_monitor {
  public:
   explicit stale_monitor(stale_settings settings = {}) : settings_(settings) {}
@@ -64,6 +76,9 @@ class stale_monitor {
     for (auto& [k, st] : streams_) st.last_fresh += d;
   }
 
+  /// The sources' names, by sample::source (for source_silent alerts).
+  void set_source_names(std::vector<std::string> names) { source_names_ = std::move(names); }
+
   /// Streams (device and vital) being watched.
   std::size_t stream_count() const noexcept { return streams_.size(); }
 
@@ -86,13 +101,24 @@ class stale_monitor {
     timestamp last_fresh{};
     bool warning_active = false;
     bool urgent_active = false;
+    bool grouped = false;  ///< silent within a source_silent alert: raises nothing of its own
+    std::uint8_t source = restored_source;
   };
+  /// Streams restored from the database (seed()) until their first fresh reading.
+  static constexpr std::uint8_t restored_source = 255;
 
   alert_event make_event(const key& k, const state& st, bool urgent, alert_transition t,
                          timestamp when) const;
+  alert_event source_event(std::uint8_t source, std::size_t streams, alert_transition t,
+                           timestamp when) const;
+  std::string source_name(std::uint8_t source) const;
 
   stale_settings settings_;
   std::unordered_map<key, state, key_hash> streams_;
+  std::vector<std::string> source_names_;
+  std::array<bool, 256> source_silent_{};  ///< a source_silent alert is raised, by source
+  /// tick() scratch: streams past their warning limit in this tick, by source.
+  std::vector<std::vector<std::pair<const key*, state*>>> newly_silent_;
 };
 
 }  // namespace vitals::core
