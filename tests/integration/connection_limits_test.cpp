@@ -137,7 +137,7 @@ TEST_CASE("readings of 100,000 unknown device ids are rejected and counted, memo
               unknown, before, after);
 }
 
-TEST_CASE("10,000 devices going silent at once raise one source_silent alert; /healthz answers",
+TEST_CASE("10,000 devices going silent at once raise one source_silent alert, /healthz answers",
           "[integration][reliability]") {
   // A 3-second stale limit, so that the storm comes within the test.
   vitals::it::daemon_env env("[stale]\nhr_warning_min = 0.05\nhr_urgent_min = 0\n");
