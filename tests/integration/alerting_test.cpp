@@ -35,16 +35,12 @@ using vitals::test::http_request;
 namespace alerting_test {
 namespace {
 
+using vitals::it::now_ms;
+
 const std::string ack_token = "ack-token-0123456789abcdef";
 const std::string read_token = "read-token-0123456789abcdef";
 const std::string webhook_secret = "webhook-secret-0123456789";
 const std::string routing_key = "R0UT1NGKEY0123456789";
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string write_secret(const std::filesystem::path& dir, const std::string& name,
                          const std::string& value) {

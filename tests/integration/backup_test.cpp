@@ -19,13 +19,9 @@ namespace fs = std::filesystem;
 namespace backup_test {
 namespace {
 
-using vitals::it::run_to_end;
+using vitals::it::now_ms;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using vitals::it::run_to_end;
 
 /// Publishes heart-rate readings of 10 patients until stopped, each with a time of its own.
 class ingest_load {

@@ -13,11 +13,7 @@ using namespace std::chrono_literals;
 namespace bad_input_test {
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using vitals::it::now_ms;
 
 }  // namespace
 

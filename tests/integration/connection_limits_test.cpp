@@ -32,11 +32,7 @@ using vitals::test::eventually;
 namespace connection_limits_test {
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using vitals::it::now_ms;
 
 /// Sets this process's soft descriptor limit (children inherit it); returns the one before.
 rlim_t set_fd_limit(rlim_t soft) {

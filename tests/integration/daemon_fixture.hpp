@@ -21,6 +21,13 @@
 
 namespace vitals::it {
 
+/// Wall-clock time in Unix milliseconds, as device timestamps in test payloads.
+inline std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 /// Runs one SQL query returning a single integer, on a read-only connection of its own.
 inline std::int64_t query_int(const std::filesystem::path& db, const std::string& sql) {
   sqlite3* conn = nullptr;

@@ -31,11 +31,7 @@ using vitals::test::http_receiver;
 namespace store_failure_test {
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using vitals::it::now_ms;
 
 /// A webhook receiver for technical alerts, with fast retries.
 std::string ops_receiver(const http_receiver& ops) {
