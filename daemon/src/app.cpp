@@ -298,9 +298,9 @@ struct app::impl {
     service.stopping();
     signals.cancel();
     stats_timer.cancel();
-    // Bounded whatever the store does: failing commits are given up after a few attempts. A
-    // source held back by a failing store is first cut off from its broker (what it has not
-    // taken stays there), then let go: only the readings it holds are lost, and counted.
+    // Bounded whatever the store does: failing commits are given up after a few attempts, and
+    // what they held is counted and logged. (Sources paused by a failing store are already
+    // disconnected: what they did not take waits at the broker.)
     store.begin_shutdown();
     // Order matters: no new samples, then drain the ring into the store, then commit and close.
     for (auto& src : sources) src->stop();
