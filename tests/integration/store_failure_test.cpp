@@ -161,8 +161,13 @@ TEST_CASE("a full disk pages store_failing, holds readings at the broker and rec
 
   // Space returns: commits resume, and every reading arrives from the broker, none lost.
   disk.free_space();
-  REQUIRE(eventually([&] { return health_is(env, 200, "\"status\":\"ok\""); }, 20s));
-  REQUIRE(eventually([&] { return stored(env) == 500; }, 20s));
+  const bool recovered =
+      eventually([&] { return health_is(env, 200, "\"status\":\"ok\""); }, 20s) &&
+      eventually([&] { return stored(env) == 500; }, 20s);
+  if (!recovered) {
+    INFO("/healthz: " << health(env).body << "\nvitalsd's log:\n" << daemon->log_text());
+    REQUIRE(recovered);
+  }
 
   // Full again, then SIGTERM: the stop is bounded and says what it lost; the rest stays at the
   // broker and arrives after the restart.

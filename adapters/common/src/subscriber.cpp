@@ -121,10 +121,15 @@ struct subscriber::impl {
     }
   }
 
+  // pause() and resume() run on the daemon's io thread, as stop() does, so `client` does not
+  // change under them. Paho is called outside state_mutex: its callbacks take state_mutex while
+  // holding Paho's own lock (on_connected), so the other order could deadlock.
   void pause() {
-    std::lock_guard lock(state_mutex);
-    if (!started || stopped || paused || !client) return;
-    paused = true;
+    {
+      std::lock_guard lock(state_mutex);
+      if (!started || stopped || paused || !client) return;
+      paused = true;
+    }
     is_connected = false;
     if (options.broker.clean_session) {
       spdlog::warn(
@@ -143,9 +148,11 @@ struct subscriber::impl {
   }
 
   void resume() {
-    std::lock_guard lock(state_mutex);
-    if (!paused || stopped || !client) return;
-    paused = false;
+    {
+      std::lock_guard lock(state_mutex);
+      if (!paused || stopped || !client) return;
+      paused = false;
+    }
     spdlog::info("{}: resuming: connecting to {} again", options.name, options.broker.server_uri);
     try {
       client->connect(paho_connect_options(options.broker, options.broker.clean_session), nullptr,
