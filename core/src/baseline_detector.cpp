@@ -190,6 +190,32 @@ baseline_detector::baseline_detector(baseline_settings settings) : settings_(std
   }
 }
 
+void baseline_detector::reconfigure(baseline_settings settings, std::vector<alert_event>& out) {
+  require(settings.buckets == settings_.buckets,
+          "buckets cannot change while vitalsd runs (the learnt norms are per bucket)");
+  baseline_detector next(std::move(settings));
+  for (auto& [id, ps] : patients_) {
+    const auto& was = profiles_[ps.profile];
+    const auto index = next.profile_index(id);
+    const auto& now = next.profiles_[index];
+    const auto end_if_withdrawn = [&](rule_state& rs, const rule_params& before,
+                                      const rule_params& after, std::string_view rule) {
+      if (after.enabled) return;
+      if (rs.active != 0) {
+        out.push_back(withdrawn_rule_event(id, std::string(rule), vital_kind::heart_rate,
+                                           before.level, alert_source::physiological,
+                                           minute_start(rs.since), minute_start(ps.minute)));
+      }
+      rs = rule_state{};
+    };
+    end_if_withdrawn(ps.hr, was.hr, now.hr, hr_rule);
+    end_if_withdrawn(ps.cardio, was.cardio, now.cardio, cardio_rule);
+    ps.profile = index;
+  }
+  next.patients_ = std::move(patients_);
+  *this = std::move(next);
+}
+
 std::uint32_t baseline_detector::profile_index(const short_id& patient) const {
   const auto it = custom_.find(patient);
   return it == custom_.end() ? 0 : it->second;

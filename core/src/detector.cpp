@@ -48,9 +48,57 @@ threshold_rule apply(threshold_rule rule, const rule_override& o) {
   return rule;
 }
 
+alert_event withdrawn_rule_event(const short_id& patient, std::string rule, vital_kind kind,
+                                 priority level, alert_source source, timestamp condition_start,
+                                 timestamp time) {
+  alert_event e;
+  e.patient = patient;
+  e.rule = std::move(rule);
+  e.kind = kind;
+  e.level = level;
+  e.source = source;
+  e.transition = alert_transition::cleared;
+  e.condition_start = condition_start;
+  e.time = time;
+  e.message = "the rule was disabled or removed by a configuration reload";
+  return e;
+}
+
 threshold_detector::threshold_detector(detector_settings settings)
     : settings_(std::move(settings)) {
   rule_sets_.push_back(settings_.rules);
+}
+
+void threshold_detector::reconfigure(detector_settings settings, std::vector<alert_event>& out) {
+  auto old_sets = std::move(rule_sets_);
+  settings_ = std::move(settings);
+  rule_sets_.clear();
+  rule_sets_.push_back(settings_.rules);
+  for (auto& [id, ps] : patients_) {
+    const auto& old_rules = old_sets[ps.rule_set];
+    std::uint32_t set = 0;
+    if (settings_.patients.count(std::string(id.view())) != 0) {
+      set = static_cast<std::uint32_t>(rule_sets_.size());
+      rule_sets_.push_back(rules_for(id.view()));
+    }
+    const auto& rules = rule_sets_[set];
+    std::vector<rule_state> states(rules.size());
+    for (std::size_t i = 0; i < old_rules.size() && i < ps.states.size(); ++i) {
+      const auto& old = old_rules[i];
+      const auto j = std::find_if(rules.begin(), rules.end(), [&old](const threshold_rule& r) {
+        return r.name == old.name && r.kind == old.kind && r.dir == old.dir;
+      });
+      if (j != rules.end() && j->enabled) {
+        states[static_cast<std::size_t>(j - rules.begin())] = ps.states[i];
+      } else if (ps.states[i].active) {
+        out.push_back(withdrawn_rule_event(id, old.name, old.kind, old.level,
+                                           alert_source::physiological, ps.states[i].since,
+                                           ps.states[i].last));
+      }
+    }
+    ps.rule_set = set;
+    ps.states = std::move(states);
+  }
 }
 
 std::size_t threshold_detector::state_bytes() const noexcept {

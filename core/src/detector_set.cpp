@@ -1,5 +1,7 @@
 #include <vitals/core/detector_set.hpp>
 
+#include <stdexcept>
+
 namespace vitals::core {
 
 detector_set::detector_set(detection_settings settings)
@@ -10,6 +12,26 @@ detector_set::detector_set(detection_settings settings)
       news2_(std::move(settings.news2)),
       stale_(settings.stale),
       conditions_(settings.conditions) {}
+
+void detector_set::check(const detection_settings& settings) {
+  // The constructors check their settings; building one costs nothing without patients.
+  [[maybe_unused]] const glucose_detector glucose(settings.glucose);
+  [[maybe_unused]] const baseline_detector baseline(settings.baseline);
+}
+
+void detector_set::reconfigure(detection_settings settings, std::vector<alert_event>& out) {
+  if (settings.baseline.buckets != baseline_.settings().buckets) {
+    throw std::invalid_argument(
+        "baseline buckets cannot change while vitalsd runs (the learnt norms are per bucket)");
+  }
+  check(settings);
+  thresholds_.reconfigure(std::move(settings.thresholds), out);
+  glucose_.reconfigure(std::move(settings.glucose), out);
+  baseline_.reconfigure(std::move(settings.baseline), out);
+  news2_.reconfigure(std::move(settings.news2), out);
+  stale_.reconfigure(settings.stale);
+  conditions_.reconfigure(settings.conditions);
+}
 
 void detector_set::observe(const sample& s, std::vector<alert_event>& out) {
   if (!physiological_) return;

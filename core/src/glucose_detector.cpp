@@ -144,6 +144,36 @@ glucose_detector::glucose_detector(glucose_settings settings) : settings_(std::m
   }
 }
 
+void glucose_detector::reconfigure(glucose_settings settings, std::vector<alert_event>& out) {
+  glucose_detector next(std::move(settings));
+  const auto& old_profiles = profiles_;
+  for (auto& [id, ps] : patients_) {
+    const auto c = next.custom_.find(id);
+    const auto index = c == next.custom_.end() ? std::uint32_t{0} : c->second;
+    const auto& was = old_profiles[ps.profile];
+    const auto& now = next.profiles_[index];
+    const auto end_if_withdrawn = [&](rule_state& rs, const rule_params& before,
+                                      const rule_params& after, std::string_view rule) {
+      if (after.enabled) return;
+      if (rs.active) {
+        out.push_back(withdrawn_rule_event(id, std::string(rule), vital_kind::glucose, before.level,
+                                           alert_source::physiological, rs.since, ps.last));
+      }
+      rs = rule_state{};
+    };
+    end_if_withdrawn(ps.urgent_low_soon, was.urgent_low_soon, now.urgent_low_soon,
+                     glucose_urgent_low_soon_rule);
+    end_if_withdrawn(ps.falling_fast, was.falling_fast, now.falling_fast,
+                     glucose_falling_fast_rule);
+    end_if_withdrawn(ps.rising_fast, was.rising_fast, now.rising_fast, glucose_rising_fast_rule);
+    end_if_withdrawn(ps.persistent_high, was.persistent_high, now.persistent_high,
+                     glucose_persistent_high_rule);
+    ps.profile = index;
+  }
+  next.patients_ = std::move(patients_);
+  *this = std::move(next);
+}
+
 glucose_detector::profile glucose_detector::profile_for(std::string_view patient) const {
   const auto to_params = [](const glucose_rule_settings& r) {
     rule_params p;

@@ -35,9 +35,9 @@ constexpr std::uint8_t bit_of(news2_parameter p) noexcept {
 constexpr std::uint8_t all_parameters = (1u << news2_parameter_count) - 1;
 
 /// Quality bits that keep a reading out of the score.
-constexpr std::uint16_t ignored_quality =
-    quality_artifact | quality_sensor_contact_lost | quality_out_of_order | quality_backfilled |
-    quality_device_flagged | quality_no_value;
+constexpr std::uint16_t ignored_quality = quality_artifact | quality_sensor_contact_lost |
+                                          quality_out_of_order | quality_backfilled |
+                                          quality_device_flagged | quality_no_value;
 
 /// Median of the first `n` (1..3) values; the mean of two when only two are held.
 float median_of(const std::array<float, 3>& v, std::size_t n) noexcept {
@@ -141,6 +141,31 @@ news2_detector::patient_state& news2_detector::state_for(const short_id& patient
   ps.params[0] = params_for(patient.view(), news2_urgent_rule, settings_.urgent);
   ps.params[1] = params_for(patient.view(), news2_emergency_rule, settings_.emergency);
   return patients_.emplace(patient, ps).first->second;
+}
+
+void news2_detector::reconfigure(news2_settings settings, std::vector<alert_event>& out) {
+  settings_ = std::move(settings);
+  for (auto& [id, ps] : patients_) {
+    const auto ctx = settings_.patient_context.find(id.str());
+    const bool has_ctx = ctx != settings_.patient_context.end();
+    ps.scale = has_ctx ? ctx->second.scale : spo2_scale::scale1;
+    ps.on_oxygen = has_ctx && ctx->second.on_oxygen;
+    const std::array<rule_params, 2> params{
+        params_for(id.view(), news2_urgent_rule, settings_.urgent),
+        params_for(id.view(), news2_emergency_rule, settings_.emergency)};
+    const std::array<std::string_view, 2> names{news2_urgent_rule, news2_emergency_rule};
+    for (std::size_t i = 0; i < 2; ++i) {
+      auto& rs = ps.rules[i];
+      if (!params[i].enabled) {
+        if (rs.active) {
+          out.push_back(withdrawn_rule_event(id, std::string(names[i]), rs.kind, ps.params[i].level,
+                                             alert_source::physiological, rs.since, ps.last_eval));
+        }
+        rs = rule_state{};
+      }
+    }
+    ps.params = params;
+  }
 }
 
 void news2_detector::update_slot(reading_slot& slot, float value, timestamp t,

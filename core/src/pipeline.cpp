@@ -187,11 +187,49 @@ void pipeline::periodic(bool force) {
   }
 }
 
+void pipeline::reconfigure(pipeline_update update, std::function<void(std::string)> applied) {
+  std::optional<pending_update> replaced;
+  {
+    const std::lock_guard lock(update_mutex_);
+    replaced = std::move(update_);
+    update_ = pending_update{std::move(update), std::move(applied)};
+    update_ready_.store(true, std::memory_order_release);
+  }
+  if (replaced && replaced->applied) replaced->applied("replaced by a later reload");
+  wake_.notify();
+}
+
+void pipeline::apply_update() {
+  std::optional<pending_update> taken;
+  {
+    const std::lock_guard lock(update_mutex_);
+    taken = std::move(update_);
+    update_.reset();
+    update_ready_.store(false, std::memory_order_relaxed);
+  }
+  if (!taken) return;
+  auto& u = taken->update;
+  std::string error;
+  try {
+    detectors_.reconfigure(std::move(u.detection), events_);
+    options_.known_devices = std::move(u.known_devices);
+    options_.known_patients = std::move(u.known_patients);
+    options_.accept_unknown = u.accept_unknown;
+    options_.max_streams = u.max_streams;
+    options_.reconfirm_window = u.reconfirm_window;
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!events_.empty()) hand_off();
+  if (taken->applied) taken->applied(error);
+}
+
 void pipeline::run() {
   next_save_ = std::chrono::steady_clock::now() + options_.baseline_save_interval;
   for (;;) {
     // The heartbeat: one per pass, busy or idle (an idle pass sleeps at most idle_wait).
     passes_.fetch_add(1, std::memory_order_relaxed);
+    if (update_ready_.load(std::memory_order_acquire)) apply_update();
     periodic(false);
     if (drain_once() != 0) continue;
     if (stopping_.load()) {
@@ -208,7 +246,7 @@ void pipeline::run() {
     }
     if (found) continue;
     const auto ticket = wake_.prepare();
-    if (depth() != 0 || stopping_.load()) {
+    if (depth() != 0 || stopping_.load() || update_ready_.load(std::memory_order_acquire)) {
       wake_.cancel();
       continue;
     }

@@ -207,3 +207,62 @@ TEST_CASE("an alert still beyond its limit after a silence is raised anew", "[de
 }
 
 }  // namespace detector_test
+
+namespace detector_test {
+
+TEST_CASE("a reload keeps excursions and alerts, applies new limits, ends withdrawn rules",
+          "[detector][reload]") {
+  threshold_detector d({default_rules(), {}});
+  // p1: heart rate high and alerting; p2: an SpO2 dip in progress (20 s of 30).
+  auto ev = feed(d, "p1", vital_kind::heart_rate, std::vector<double>(12, 130.0));
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].transition == alert_transition::raised);
+  CHECK(feed(d, "p2", vital_kind::spo2, std::vector<double>(20, 89.5)).empty());
+
+  SECTION("a changed limit: the alert stays, the dip goes on, the new limit decides") {
+    auto rules = default_rules();
+    for (auto& r : rules) {
+      if (r.name == "hr_high") r.limit = 140.0;
+    }
+    std::vector<alert_event> out;
+    d.reconfigure({rules, {}}, out);
+    CHECK(out.empty());  // nothing is cleared by the reload itself
+    // 130 is now below 140 - 5: the alert clears on the next reading, as a reading would.
+    out = feed(d, "p1", vital_kind::heart_rate, {130.0}, 1s, 12s);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].transition == alert_transition::cleared);
+    CHECK(out[0].rule == "hr_high");
+    // The dip's 20 s were kept: 10 more seconds raise it (a fresh excursion would need 30).
+    out = feed(d, "p2", vital_kind::spo2, std::vector<double>(11, 89.5), 1s, 20s);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].rule == "spo2_low");
+    CHECK(out[0].condition_start == t0);
+  }
+  SECTION("a per-patient override that disables an active rule ends its alert") {
+    detector_settings s{default_rules(), {}};
+    s.patients["p1"]["hr_high"].enabled = false;
+    std::vector<alert_event> out;
+    d.reconfigure(s, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].transition == alert_transition::cleared);
+    CHECK(out[0].rule == "hr_high");
+    CHECK(out[0].patient.view() == "p1");
+    CHECK(out[0].message.find("reload") != std::string::npos);
+    // Disabled: no raise however long it lasts.
+    CHECK(feed(d, "p1", vital_kind::heart_rate, std::vector<double>(30, 150.0), 1s, 12s).empty());
+    // Another patient is untouched by p1's override.
+    out = feed(d, "p3", vital_kind::heart_rate, std::vector<double>(12, 150.0));
+    CHECK(out.size() == 1);
+  }
+  SECTION("a removed rule ends its alert too") {
+    auto rules = default_rules();
+    std::erase_if(rules, [](const threshold_rule& r) { return r.name == "hr_high"; });
+    std::vector<alert_event> out;
+    d.reconfigure({rules, {}}, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].rule == "hr_high");
+    CHECK(out[0].transition == alert_transition::cleared);
+  }
+}
+
+}  // namespace detector_test

@@ -601,4 +601,40 @@ TEST_CASE("a 15-minute sensor's forecast is confirmed by one reading", "[glucose
   CHECK(m.trend < -1.0);  // the filter kept the history across 15-minute steps
 }
 
+TEST_CASE("a reload keeps the model and ends an alert whose rule it disables",
+          "[glucose][reload]") {
+  glucose_detector d;
+  const auto trace = concat(std::vector<double>(6, 150.0), std::vector<double>(25, 210.0));
+  REQUIRE(raises(feed(d, "p1", trace, glucose_persistent_high_rule)) == 1);
+  const auto before = d.model(short_id::truncate("p1"));
+
+  SECTION("the same rules: nothing ends, the model is the same") {
+    std::vector<alert_event> out;
+    d.reconfigure(glucose_settings{}, out);
+    CHECK(out.empty());
+    const auto after = d.model(short_id::truncate("p1"));
+    CHECK(after.level == before.level);
+    CHECK(after.trend == before.trend);
+  }
+  SECTION("p1's persistent high disabled") {
+    glucose_settings s;
+    s.patients["p1"][std::string(glucose_persistent_high_rule)].enabled = false;
+    std::vector<alert_event> out;
+    d.reconfigure(s, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].rule == glucose_persistent_high_rule);
+    CHECK(out[0].transition == alert_transition::cleared);
+    CHECK(out[0].condition_start == t0 + 30min);
+    CHECK(d.model(short_id::truncate("p1")).level == before.level);
+  }
+  SECTION("settings the constructor refuses are refused, and nothing changes") {
+    glucose_settings s;
+    s.model.confidence = 2.0;
+    std::vector<alert_event> out;
+    CHECK_THROWS_AS(d.reconfigure(s, out), std::invalid_argument);
+    CHECK(out.empty());
+    CHECK(d.model(short_id::truncate("p1")).valid);
+  }
+}
+
 }  // namespace glucose_detector_test

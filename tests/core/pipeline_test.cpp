@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -583,6 +584,81 @@ TEST_CASE("an idle pipeline beats, and one blocked in the store stops beating an
   p.stop();
   CHECK(st.appended == 1);
   CHECK_FALSE(p.heartbeat().waiting_on_store);
+}
+
+}  // namespace pipeline_test
+
+namespace pipeline_test {
+
+TEST_CASE("a reload reaches the running pipeline between batches and keeps its state",
+          "[pipeline][reload]") {
+  memory_store st;
+  stats counters;
+  pipeline_options o;
+  o.accept_unknown = false;
+  o.known_devices = {short_id::truncate("ox-1")};
+  pipeline p(o, detector_set(detection_settings{}), st, counters);
+  p.on_alert([&st](const alert_event& e) { st.record(e); });
+  auto& port = p.open_port("test", 256);
+  p.start();
+  // ox-1 raises hr_high (12 s above 120); ox-2 is not known yet.
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(port.push(make("p1", "ox-1", vital_kind::heart_rate, 130, std::chrono::seconds(i))));
+  }
+  REQUIRE(port.push(make("p2", "ox-2", vital_kind::heart_rate, 70, 0s)));
+
+  // Wait until those are taken, then reload: ox-2 becomes known, hr_high moves to 125 (still
+  // beyond: the alert stays) and p1 gets hr_low disabled (not active: nothing to end).
+  for (int i = 0; i < 500 && counters.rejects(reject_reason::unknown_device) == 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  pipeline_update u;
+  u.accept_unknown = false;
+  u.known_devices = {short_id::truncate("ox-1"), short_id::truncate("ox-2")};
+  for (auto& r : u.detection.thresholds.rules) {
+    if (r.name == "hr_high") r.limit = 125.0;
+  }
+  u.detection.thresholds.patients["p1"]["hr_low"].enabled = false;
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<std::string> result;
+  p.reconfigure(std::move(u), [&](std::string error) {
+    const std::lock_guard lock(m);
+    result = std::move(error);
+    cv.notify_all();
+  });
+  {
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, 10s, [&] { return result.has_value(); }));
+  }
+  CHECK(result->empty());
+  REQUIRE(port.push(make("p2", "ox-2", vital_kind::heart_rate, 70, 1s)));
+  // Back inside is now <= 125 - 5 = 120 (it was <= 115): 118 clears only under the new limit.
+  REQUIRE(port.push(make("p1", "ox-1", vital_kind::heart_rate, 118, 12s)));
+  p.stop();
+  CHECK(counters.rejects(reject_reason::unknown_device) == 1);  // only the one before
+  const auto stored_ox2 = std::count_if(st.samples.begin(), st.samples.end(),
+                                        [](const sample& s) { return s.device.view() == "ox-2"; });
+  CHECK(stored_ox2 == 1);
+  REQUIRE(st.events.size() == 2);
+  CHECK(st.events[0].transition == alert_transition::raised);
+  CHECK(st.events[1].transition == alert_transition::cleared);
+  CHECK(st.events[1].value == 118);  // the alert survived the reload; the new limit ended it
+}
+
+TEST_CASE("a reload the detectors refuse changes nothing and says why", "[pipeline][reload]") {
+  memory_store st;
+  stats counters;
+  pipeline p({}, detector_set(detection_settings{}), st, counters);
+  p.start();
+  pipeline_update u;
+  u.detection.baseline.buckets = 3;  // the running detectors learn 6 buckets
+  std::promise<std::string> result;
+  auto done = result.get_future();
+  p.reconfigure(std::move(u), [&](std::string error) { result.set_value(std::move(error)); });
+  REQUIRE(done.wait_for(10s) == std::future_status::ready);
+  CHECK(done.get().find("buckets") != std::string::npos);
+  p.stop();
 }
 
 }  // namespace pipeline_test

@@ -103,6 +103,12 @@ class baseline_detector {
   /// Number of patients with state.
   std::size_t patient_count() const noexcept { return patients_.size(); }
 
+  /// A configuration reload: checked like the constructor's (throws the same, changing
+  /// nothing); `buckets` must stay as it is (the learnt norms are per bucket: throws
+  /// std::invalid_argument otherwise). Each patient keeps its norms and rule states; a rule
+  /// that was active and is now disabled ends with a `cleared` event appended to `out`.
+  void reconfigure(baseline_settings settings, std::vector<alert_event>& out);
+
   /// Bytes of per-patient state, all patients together (map nodes and buckets included,
   /// approximately).
   std::size_t state_bytes() const noexcept;

@@ -61,6 +61,10 @@ class condition_monitor {
  public:
   explicit condition_monitor(condition_settings settings = {}) : settings_(settings) {}
 
+  /// A configuration reload: the new delays and levels apply to conditions from now on; a
+  /// condition already alerting goes on until the device stops reporting it.
+  void reconfigure(const condition_settings& settings) noexcept { settings_ = settings; }
+
   /// A sample (with or without a value) from the device, in order and on time. Raises the
   /// conditions whose delay is zero or already over, clears those that ended.
   void observe(const sample& s, std::vector<alert_event>& out);

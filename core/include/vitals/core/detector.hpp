@@ -63,6 +63,13 @@ std::vector<threshold_rule> default_rules();
 /// Applies one override to a rule.
 threshold_rule apply(threshold_rule rule, const rule_override& o);
 
+/// The `cleared` event of a rule that was active when a configuration reload disabled or
+/// removed it: no detector would ever clear it otherwise. `time` is the device time of the
+/// rule's last reading.
+alert_event withdrawn_rule_event(const short_id& patient, std::string rule, vital_kind kind,
+                                 priority level, alert_source source, timestamp condition_start,
+                                 timestamp time);
+
 /// Evaluates threshold rules on in-order samples and reports raise/clear transitions.
 class threshold_detector {
  public:
@@ -70,6 +77,12 @@ class threshold_detector {
 
   /// Feeds one accepted, in-order sample; appends any transitions to `out`.
   void observe(const sample& s, std::vector<alert_event>& out);
+
+  /// A configuration reload: the new rules and overrides apply from the next reading, and each
+  /// patient's rule states carry over by rule name (an excursion in progress continues, an
+  /// active alert stays active until its condition ends under the new limits). A rule that was
+  /// active and is now disabled or gone ends with a `cleared` event appended to `out`.
+  void reconfigure(detector_settings settings, std::vector<alert_event>& out);
 
   /// Rules in force for a patient (defaults with that patient's overrides applied).
   std::vector<threshold_rule> rules_for(std::string_view patient) const;

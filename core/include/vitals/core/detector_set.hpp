@@ -33,6 +33,17 @@ class detector_set {
  public:
   explicit detector_set(detection_settings settings = {});
 
+  /// Throws std::invalid_argument, naming the setting, for settings no detector could run with
+  /// (what the constructor and reconfigure() would throw).
+  static void check(const detection_settings& settings);
+
+  /// A configuration reload (pipeline thread): every detector takes its new settings and keeps
+  /// its state (models, baselines, excursions, alerts in progress, stale watches); rules that
+  /// were active and are now disabled or removed end with `cleared` events appended to `out`.
+  /// `physiological` stays as it was. Check the settings first (check()): the personal
+  /// baselines' bucket count must not change (std::invalid_argument, nothing changed).
+  void reconfigure(detection_settings settings, std::vector<alert_event>& out);
+
   /// An in-order, on-time reading that passed the signal-quality checks: every physiological
   /// detector sees it.
   void observe(const sample& s, std::vector<alert_event>& out);

@@ -143,6 +143,12 @@ class glucose_detector {
   /// Number of patients with state.
   std::size_t patient_count() const noexcept { return patients_.size(); }
 
+  /// A configuration reload: checked like the constructor's (throws the same, changing
+  /// nothing); then the new rules apply from the next reading and each patient keeps its
+  /// model, noise fit and rule states. A rule that was active and is now disabled ends with a
+  /// `cleared` event appended to `out`.
+  void reconfigure(glucose_settings settings, std::vector<alert_event>& out);
+
   /// Bytes of per-patient state, all patients together (map nodes and buckets included,
   /// approximately).
   std::size_t state_bytes() const noexcept;

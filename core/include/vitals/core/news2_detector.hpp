@@ -104,6 +104,11 @@ class news2_detector {
   /// Number of patients with state.
   std::size_t patient_count() const noexcept { return patients_.size(); }
 
+  /// A configuration reload: each patient keeps its readings and rule states, and takes the
+  /// new rule settings, SpO2 scale and oxygen flag. A rule that was active and is now disabled
+  /// ends with a `cleared` event appended to `out`.
+  void reconfigure(news2_settings settings, std::vector<alert_event>& out);
+
   /// Bytes of per-patient state, all patients together (approximate: map nodes and buckets).
   std::size_t state_bytes() const noexcept;
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -53,6 +54,17 @@ struct pipeline_options {
   /// Streams (device and vital) at most, unknown devices beyond it rejected: every stream
   /// costs detector and dedup state, so a flood of made-up ids must not grow memory for ever.
   std::size_t max_streams = 100000;
+};
+
+/// What a configuration reload changes in a running pipeline (pipeline::reconfigure()).
+struct pipeline_update {
+  detection_settings detection;
+  std::unordered_set<short_id> known_devices{};
+  std::unordered_set<short_id> known_patients{};
+  bool accept_unknown = true;
+  std::size_t max_streams = 100000;
+  std::array<std::chrono::milliseconds, vital_kind_count> reconfirm_window{
+      std::chrono::minutes(2), std::chrono::minutes(2), std::chrono::minutes(30)};
 };
 
 /// The pipeline thread's liveness, read by a watchdog on another thread (the daemon's systemd
@@ -133,6 +145,17 @@ class pipeline {
   /// Only before start().
   void expect_reconfirmation(std::vector<alert_event> restored);
 
+  /// A configuration reload, from any thread: the pipeline thread takes it at its next pass
+  /// (within idle_wait when idle), between two batches, so that no reading is judged half by
+  /// the old and half by the new settings. Detector state, stream state and restored
+  /// conditions are kept (detector_set::reconfigure()); the `cleared` events of rules that
+  /// were active and are now withdrawn go to the alert handler. Then `applied` runs on the
+  /// pipeline thread with "" or, when the detectors refused the settings (nothing changed),
+  /// the reason. A second reload before the first is taken replaces it (its `applied` gets
+  /// "replaced by a later reload"). Check the detection settings first
+  /// (detector_set::check()).
+  void reconfigure(pipeline_update update, std::function<void(std::string)> applied);
+
   /// The detectors, e.g. to load saved baselines. Only before start() or after stop().
   detector_set& detectors() noexcept { return detectors_; }
 
@@ -166,6 +189,8 @@ class pipeline {
   };
 
   void run();
+  /// Takes a pending reconfigure() (pipeline thread).
+  void apply_update();
   /// Whether a sample of a stream not seen before may start one (known, or room for unknown).
   bool admit(const sample& s);
   void note_evidence(const sample& s);
@@ -191,6 +216,15 @@ class pipeline {
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<bool> in_store_{false};
   std::thread thread_;
+
+  // A reload waiting for the pipeline thread (reconfigure()).
+  struct pending_update {
+    pipeline_update update;
+    std::function<void(std::string)> applied;
+  };
+  std::mutex update_mutex_;
+  std::optional<pending_update> update_;
+  std::atomic<bool> update_ready_{false};
 
   // Pipeline-thread state.
   std::unordered_map<stream_key, stream_state, stream_key_hash> streams_;

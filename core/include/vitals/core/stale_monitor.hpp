@@ -71,6 +71,10 @@ class stale_monitor {
     it->second.last_fresh = s.last_receive;
   }
 
+  /// A configuration reload: the new limits apply from the next tick; every stream keeps its
+  /// last reading and its alert state.
+  void reconfigure(const stale_settings& settings) noexcept { settings_ = settings; }
+
   /// Every stream's silence so far shortened by `d` (time in which vitalsd did not listen).
   void discount(std::chrono::milliseconds d) noexcept {
     for (auto& [k, st] : streams_) st.last_fresh += d;
