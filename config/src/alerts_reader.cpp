@@ -138,7 +138,7 @@ void read_api(context& c, const toml::table* t, api_settings& a) {
     api_token_settings tok;
     const auto* name = tr.string("name", tok.name, true);
     const auto* file = tr.string("token_file", tok.token_file, true);
-    tr.one_of("role", tok.role, {"read", "ack"});
+    tr.one_of("role", tok.role, {"read", "ack", "admin"});
     tr.finish();
     if (c.schema) return;
     if (!name || !file) {

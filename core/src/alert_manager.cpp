@@ -12,9 +12,8 @@
 
 namespace vitals::core {
 
-alert_manager::alert_manager(alert_manager_settings settings)
-    : settings_(std::move(settings)), state_(std::make_unique<impl_state>()) {
-  for (const auto& r : settings_.routes) {
+void alert_manager::check(const alert_manager_settings& settings) {
+  for (const auto& r : settings.routes) {
     if (r.steps.empty()) {
       throw std::invalid_argument("alert route '" + r.name + "' has no escalation steps");
     }
@@ -28,13 +27,43 @@ alert_manager::alert_manager(alert_manager_settings settings)
       throw std::invalid_argument("alert route '" + r.name + "': negative repeat interval");
     }
   }
-  if (settings_.flap_window.count() < 0) {
+  if (settings.flap_window.count() < 0) {
     throw std::invalid_argument("alert flap window must not be negative");
   }
+}
+
+alert_manager::alert_manager(alert_manager_settings settings)
+    : settings_(std::move(settings)), state_(std::make_unique<impl_state>()) {
+  check(settings_);
+  index_groups();
+}
+
+void alert_manager::index_groups() {
+  state_->group_of_rule.clear();
   for (const auto& g : settings_.groups) {
     for (const auto& rule : g.rules) state_->group_of_rule.emplace(rule, g.name);
     state_->group_of_rule.emplace(g.name, g.name);
   }
+}
+
+void alert_manager::fit_timers(alert_record& a) const {
+  const auto r = std::find_if(settings_.routes.begin(), settings_.routes.end(),
+                              [&a](const route& x) { return x.name == a.route; });
+  if (r == settings_.routes.end()) {
+    a.next_step_at.reset();
+    a.next_repeat_at.reset();
+    a.deferred_until.reset();
+  } else {
+    if (a.step + 1 >= static_cast<int>(r->steps.size())) a.next_step_at.reset();
+    if (r->repeat_interval.count() <= 0) a.next_repeat_at.reset();
+  }
+}
+
+void alert_manager::reconfigure(alert_manager_settings settings) {
+  check(settings);
+  settings_ = std::move(settings);
+  index_groups();
+  for (auto& [id, a] : state_->by_id) fit_timers(a);
 }
 
 alert_manager::~alert_manager() = default;
@@ -52,16 +81,7 @@ void alert_manager::restore(std::vector<alert_record> open_alerts, std::vector<s
     st.alert_counter = std::max(st.alert_counter, a.id);
     // The config may have changed since: timers of a route that is gone (or shorter) would be
     // due forever without tick() acting on them.
-    const auto r = std::find_if(settings_.routes.begin(), settings_.routes.end(),
-                                [&a](const route& x) { return x.name == a.route; });
-    if (r == settings_.routes.end()) {
-      a.next_step_at.reset();
-      a.next_repeat_at.reset();
-      a.deferred_until.reset();
-    } else {
-      if (a.step + 1 >= static_cast<int>(r->steps.size())) a.next_step_at.reset();
-      if (r->repeat_interval.count() <= 0) a.next_repeat_at.reset();
-    }
+    fit_timers(a);
     auto& levels = st.member_levels[a.id];
     for (const auto& r : a.holding) levels[r] = a.level;  // per-member levels are not stored
     if (a.state == alert_state::active || a.state == alert_state::acknowledged) {

@@ -267,6 +267,10 @@ void alert_service::on_detector_event(const core::alert_event& e) {
   }
 }
 
+void alert_service::reconfigure(const core::alert_manager_settings& lifecycle) {
+  impl_->manager.reconfigure(lifecycle);  // the next tick (every second) runs the new timers
+}
+
 void alert_service::on_store_health(bool failing, const std::string& cause) {
   auto& d = *impl_;
   if (d.stopped || failing == d.store_failing) return;

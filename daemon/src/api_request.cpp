@@ -276,6 +276,9 @@ std::optional<reply> parse_command(alert_command::kind what, const std::vector<s
       if (auto e = parse_alert_id(params[0], c.alert_id)) return e;
       if (auto e = parse_body(body_text, content_type, {"by", "reason"}, body)) return e;
       break;
+    case alert_command::kind::reload:
+      if (auto e = parse_body(body_text, content_type, {"by", "reason"}, body)) return e;
+      break;
     case alert_command::kind::snooze_alert:
       if (auto e = parse_alert_id(params[0], c.alert_id)) return e;
       if (auto e = parse_body(body_text, content_type, {"minutes", "by", "reason"}, body)) {

@@ -33,7 +33,8 @@ enum class route_id {
   resolve,
   snooze_alert,
   snoozes,
-  snooze
+  snooze,
+  reload
 };
 
 struct route_match {
@@ -67,6 +68,9 @@ std::optional<route_match> match_route(std::string_view path, bool& bad_escape) 
   if (n == 1 && seg[0] == "healthz") return route_match{route_id::healthz, "GET", "/healthz", {}};
   if (n == 1 && seg[0] == "metrics") return route_match{route_id::metrics, "GET", "/metrics", {}};
   if (n < 3 || seg[0] != "api" || seg[1] != "v1") return std::nullopt;
+  if (n == 3 && seg[2] == "reload") {
+    return route_match{route_id::reload, "POST", "/api/v1/reload", {}};
+  }
   if (seg[2] == "alerts") {
     if (n == 3) return route_match{route_id::alerts, "GET", "/api/v1/alerts", {}};
     if (seg[3].empty()) return std::nullopt;
@@ -225,6 +229,13 @@ routed handle_request(const request_view& req, api_backend& backend,
       return command(alert_command::kind::snooze_alert);
     case route_id::snooze:
       return command(alert_command::kind::unsnooze);
+    case route_id::reload: {
+      if (token == nullptr || !token->may_admin) {
+        return answer(error_reply(
+            403, fmt::format("token '{}' is not an admin token (role = \"admin\")", token_name)));
+      }
+      return command(alert_command::kind::reload);
+    }
   }
   return answer(error_reply(500, "unhandled route"));
 }

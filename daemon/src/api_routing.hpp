@@ -26,6 +26,7 @@ struct token_entry {
   std::string name;
   digest hash;
   bool may_command = false;  ///< api_role::ack: acknowledge, resolve, snooze as well as read
+  bool may_admin = false;    ///< api_role::admin: the configuration reload as well
 };
 
 /// What routing needs of one HTTP request, without Beast's types.

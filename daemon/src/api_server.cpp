@@ -75,8 +75,15 @@ class connection {
 struct server_state : std::enable_shared_from_this<server_state> {
   server_state(asio::io_context& io_, api_options o, api_backend& b)
       : io(io_), options(std::move(o)), backend(b), acceptor(io_), retry(io_) {
-    for (auto& t : options.tokens) {
-      tokens.push_back({t.name, sha256(t.token), t.role == api_role::ack});
+    set_tokens(std::move(options.tokens));
+    options.tokens.clear();
+  }
+
+  void set_tokens(std::vector<api_token> given) {
+    tokens.clear();
+    for (auto& t : given) {
+      tokens.push_back(
+          {t.name, sha256(t.token), t.role != api_role::read, t.role == api_role::admin});
       // Only digests are kept: a core dump or a stray log of the options shows no secret.
       std::fill(t.token.begin(), t.token.end(), '\0');
       t.token.clear();
@@ -550,6 +557,10 @@ void api_server::stop() {
     if (auto s = weak.lock()) open.push_back(std::move(s));
   }
   for (const auto& s : open) s->close();
+}
+
+void api_server::set_tokens(std::vector<api_token> tokens) {
+  impl_->set_tokens(std::move(tokens));
 }
 
 std::uint16_t api_server::port() const noexcept {

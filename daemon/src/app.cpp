@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -16,6 +17,9 @@
 #include <vector>
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include <vitals/config/config_error.hpp>
 
 #include <vitals/adapters/registry.hpp>
 #include <vitals/adapters/sqlite/alert_reader.hpp>
@@ -114,24 +118,87 @@ api_options api_options_from(const config::settings& s) {
   o.tls_client_ca_file = s.api.tls_client_ca_file;
   o.allow_plain_http = s.api.allow_plain_http;
   for (const auto& t : s.api.tokens) {
-    o.tokens.push_back({t.name, t.token, t.role == "read" ? api_role::read : api_role::ack});
+    const auto role = t.role == "read"    ? api_role::read
+                      : t.role == "admin" ? api_role::admin
+                                          : api_role::ack;
+    o.tokens.push_back({t.name, t.token, role});
   }
   return o;
+}
+
+std::unordered_map<std::string, std::string> device_patients_of(const config::settings& s) {
+  std::unordered_map<std::string, std::string> out;
+  for (const auto& d : s.devices) out.emplace(d.id, d.patient);
+  return out;
+}
+
+bool same_plugins(const std::vector<config::plugin_config>& a,
+                  const std::vector<config::plugin_config>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.type == y.type && x.name == y.name && x.options == y.options;
+  });
+}
+
+/// Settings a running vitalsd cannot change (connections, threads, files, listeners): where
+/// `next` differs from `running`, the running value is kept in `next` and the setting named.
+std::vector<std::string> keep_restart_only(const config::settings& running,
+                                           config::settings& next) {
+  std::vector<std::string> kept;
+  const auto keep = [&kept](auto& to, const auto& from, std::string name) {
+    if (to == from) return;
+    to = from;
+    kept.push_back(std::move(name));
+  };
+  for (const auto& [name, set] : running.sections) {
+    const auto it = next.sections.find(name);
+    if (it == next.sections.end() || !(it->second == set)) {
+      next.sections[name] = set;
+      kept.push_back("[" + name + "]");
+    }
+  }
+  if (!same_plugins(running.sources, next.sources)) {
+    next.sources = running.sources;
+    kept.emplace_back("[[sources]]");
+  }
+  if (!same_plugins(running.receivers, next.receivers)) {
+    next.receivers = running.receivers;
+    kept.emplace_back("[[receivers]]");
+  }
+  keep(next.store, running.store, "[store]");
+  keep(next.pipeline.ring_capacity, running.pipeline.ring_capacity, "pipeline.ring_capacity");
+  keep(next.pipeline.push_timeout_ms, running.pipeline.push_timeout_ms, "pipeline.push_timeout_ms");
+  keep(next.pipeline.batch_max, running.pipeline.batch_max, "pipeline.batch_max");
+  keep(next.pipeline.detection, running.pipeline.detection, "pipeline.detection");
+  keep(next.log.format, running.log.format, "log.format");
+  keep(next.alerts.command_topic, running.alerts.command_topic, "alerts.command_topic");
+  keep(next.alerts.client_id, running.alerts.client_id, "alerts.client_id");
+  // The API's listener; its tokens change live.
+  auto next_api = next.api;
+  next_api.tokens = running.api.tokens;
+  if (!(next_api == running.api)) {
+    auto tokens = std::move(next.api.tokens);
+    next.api = running.api;
+    next.api.tokens = std::move(tokens);
+    kept.emplace_back("[api] (all but its tokens)");
+  }
+  keep(next.baseline.buckets, running.baseline.buckets, "baseline.buckets");
+  return kept;
 }
 
 /// The configured sources, each built by its plugin, each a producer with a ring of its own.
 std::vector<std::unique_ptr<core::source>> build_sources(const config::settings& s,
                                                          const core::plugin_registry& plugins,
                                                          core::pipeline& pipe,
-                                                         core::stats& counters) {
-  std::unordered_map<std::string, std::string> device_patients;
-  for (const auto& d : s.devices) device_patients.emplace(d.id, d.patient);
+                                                         core::stats& counters,
+                                                         const core::device_directory& devices) {
+  const auto device_patients = device_patients_of(s);
   std::vector<std::unique_ptr<core::source>> out;
   for (const auto& src : s.sources) {
     const auto* d = plugins.source(src.type);
     if (!d) throw std::invalid_argument("source " + src.name + ": unknown type '" + src.type + "'");
-    core::source_context ctx{src.name, pipe.open_port(src.name, s.pipeline.ring_capacity), counters,
-                             s.sections, device_patients};
+    core::source_context ctx{src.name,        pipe.open_port(src.name, s.pipeline.ring_capacity),
+                             counters,        s.sections,
+                             device_patients, &devices};
     try {
       out.push_back(d->create(src.options, ctx));
     } catch (const std::exception& e) {
@@ -155,7 +222,8 @@ struct app::impl {
         store(store_options_from(settings, intake), counters),
         pipe(pipeline_options_from(settings), core::detector_set(detection_settings_from(settings)),
              store, counters, &intake),
-        sources(build_sources(settings, plugins, pipe, counters)),
+        devices(device_patients_of(settings)),
+        sources(build_sources(settings, plugins, pipe, counters, devices)),
         signals(io, SIGINT, SIGTERM, SIGHUP),
         stats_timer(io),
         alerts(io, settings, plugins, store,
@@ -169,6 +237,94 @@ struct app::impl {
     if (settings.api.enabled) {
       api = std::make_unique<api_server>(io, api_options_from(settings), backend);
     }
+    include_phi = settings.log.include_phi;
+    backend.on_reload([this](std::function<void(api_response)> done) {
+      reload("POST /api/v1/reload", [done = std::move(done)](bool ok, nlohmann::json outcome) {
+        done({ok ? 200U : 422U, outcome.dump(), "application/json"});
+      });
+    });
+  }
+
+  /// Re-reads the configuration and applies what can change live, atomically: everything is
+  /// checked before anything changes, and a configuration that fails any check changes
+  /// nothing. `done(ok, outcome)` runs on the io thread once the pipeline has taken it.
+  void reload(
+      std::string_view trigger,
+      std::function<void(bool, nlohmann::json)> done = [](bool, nlohmann::json) {}) {
+    if (stopping) return done(false, {{"error", "vitalsd is stopping"}});
+    if (!load_config) {
+      spdlog::warn("{}: vitalsd runs on its embedded defaults (no --config): nothing to re-read",
+                   trigger);
+      return done(false, {{"error", "vitalsd runs on its embedded defaults: no file to re-read"}});
+    }
+    spdlog::info("{}: re-reading the configuration from {}", trigger, config_source);
+    config::settings next;
+    try {
+      next = load_config();
+    } catch (const std::exception& e) {
+      // config_error's text lists every problem as FILE:LINE:COL: key 'k': ...
+      spdlog::error("configuration reload refused; the running configuration stays in force:\n{}",
+                    e.what());
+      return done(false, {{"error", "invalid configuration"}, {"problems", e.what()}});
+    }
+    const auto kept = keep_restart_only(settings, next);
+    auto detection = detection_settings_from(next);
+    try {
+      core::detector_set::check(detection);
+      core::alert_manager::check(next.alerts.lifecycle);
+      devices.replace(device_patients_of(next));  // checks the ids, then publishes
+    } catch (const std::exception& e) {
+      spdlog::error("configuration reload refused; the running configuration stays in force: {}",
+                    e.what());
+      return done(false, {{"error", "invalid configuration"}, {"problems", e.what()}});
+    }
+    // From here nothing can fail: every part takes its new settings.
+    alerts.reconfigure(next.alerts.lifecycle);
+    if (api) api->set_tokens(api_options_from(next).tokens);
+    spdlog::set_level(spdlog::level::from_str(next.log.level));
+    include_phi = next.log.include_phi;
+    for (const auto& w : next.warnings) spdlog::warn("config: {}", w);
+    for (const auto& k : kept) {
+      spdlog::warn(
+          "configuration reload: {} changed but cannot change while vitalsd runs; "
+          "the running value stays until a restart",
+          k);
+    }
+    const auto o = pipeline_options_from(next);
+    core::pipeline_update u;
+    u.detection = std::move(detection);
+    u.known_devices = o.known_devices;
+    u.known_patients = o.known_patients;
+    u.accept_unknown = o.accept_unknown;
+    u.max_streams = o.max_streams;
+    u.reconfirm_window = o.reconfirm_window;
+    nlohmann::json outcome = {{"status", "reloaded"},
+                              {"patients", next.detector.patients.size()},
+                              {"devices", next.devices.size()},
+                              {"routes", next.alerts.lifecycle.routes.size()},
+                              {"tokens", next.api.tokens.size()},
+                              {"restart_needed", kept}};
+    settings = std::move(next);
+    pipe.reconfigure(std::move(u), [this, outcome = std::move(outcome),
+                                    done = std::move(done)](std::string error) mutable {
+      asio::post(io, [outcome = std::move(outcome), done = std::move(done),
+                      error = std::move(error)]() mutable {
+        if (!error.empty()) {
+          // The checks above make this unreachable short of a bug; say so loudly.
+          spdlog::error("configuration reload: the detectors refused their settings: {}", error);
+          outcome["status"] = "partial";
+          outcome["error"] = error;
+          return done(false, std::move(outcome));
+        }
+        spdlog::info(
+            "configuration reloaded: {} patient(s) with settings, {} device(s), {} route(s), {} "
+            "API token(s); detector state, baselines, open alerts and timers kept{}",
+            outcome["patients"].get<std::size_t>(), outcome["devices"].get<std::size_t>(),
+            outcome["routes"].get<std::size_t>(), outcome["tokens"].get<std::size_t>(),
+            outcome["restart_needed"].empty() ? "" : " (some changes wait for a restart)");
+        done(true, std::move(outcome));
+      });
+    });
   }
 
   /// Starts the sources once the pipeline runs. A source that cannot start (the BlueZ source
@@ -191,8 +347,9 @@ struct app::impl {
            std::to_string(alerts.figures().open_total) + " alerts open";
   }
 
+  /// Pipeline thread.
   void log_alert(const core::alert_event& e) const {
-    if (settings.log.include_phi) {
+    if (include_phi.load(std::memory_order_relaxed)) {
       spdlog::warn("ALERT {} rule={} priority={} patient={} device={} value={} threshold={} ({})",
                    to_string(e.transition), e.rule, to_string(e.level), e.patient.view(),
                    e.device.view(), e.value, e.threshold, e.message);
@@ -244,9 +401,7 @@ struct app::impl {
     signals.async_wait([this](const boost::system::error_code& ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
-        spdlog::warn(
-            "SIGHUP received: configuration reload is not supported yet; restart the "
-            "daemon to apply changes");
+        reload("SIGHUP");
         do_wait_signal();
         return;
       }
@@ -325,6 +480,7 @@ struct app::impl {
   asio::io_context io;
   adapters::sqlite::sqlite_store store;
   core::pipeline pipe;
+  core::device_directory devices;                      ///< [[devices]], live: replaced by a reload
   std::vector<std::unique_ptr<core::source>> sources;  ///< [[sources]], in file order
   asio::signal_set signals;
   asio::steady_timer stats_timer;
@@ -334,7 +490,15 @@ struct app::impl {
   std::unique_ptr<api_server> api;
   systemd_service service;  ///< READY / STOPPING / STATUS / WATCHDOG to systemd (Type=notify)
   bool stopping = false;
+  std::atomic<bool> include_phi{false};           ///< log.include_phi, read on the pipeline thread
+  std::function<config::settings()> load_config;  ///< set_config_loader(); empty: none
+  std::string config_source;
 };
+
+void app::set_config_loader(std::function<config::settings()> loader, std::string source) {
+  impl_->load_config = std::move(loader);
+  impl_->config_source = std::move(source);
+}
 
 app::app(config::settings settings)
     : impl_(std::make_unique<impl>(std::move(settings), adapters::registry())) {}

@@ -101,6 +101,18 @@ int main(int argc, char** argv) {
                                   settings.log.level);
     for (const auto& w : settings.warnings) spdlog::warn("config: {}", w);
     vitals::daemon::app daemon(std::move(settings));
+    if (!config_path.empty()) {
+      // SIGHUP and POST /api/v1/reload read the file again, with the same command-line
+      // overrides.
+      daemon.set_config_loader(
+          [&plugins, config_path, log_format_arg, log_level_arg] {
+            auto next = vitals::config::load_file(config_path, plugins);
+            if (log_format_arg) next.log.format = *log_format_arg;
+            if (log_level_arg) next.log.level = *log_level_arg;
+            return next;
+          },
+          config_path);
+    }
     return daemon.run();
   } catch (const std::exception& e) {
     spdlog::critical("vitalsd cannot start: {}", e.what());

@@ -253,6 +253,34 @@ void add_alert_command(CLI::App* alerts, const std::string& name, const std::str
   });
 }
 
+/// `vitalsctl reload`: POST /api/v1/reload, then what vitalsd applied or why it refused.
+int run_reload(const api_target& t) {
+  const auto r = call(t, "POST", "/api/v1/reload", "{}");
+  json j;
+  try {
+    j = json::parse(r.body);
+  } catch (const json::exception&) {
+  }
+  if (r.status != 200) {
+    std::fprintf(stderr, "vitalsctl: reload refused: %s\n", error_of(r).c_str());
+    if (j.is_object() && j.contains("problems")) {
+      std::fprintf(stderr, "%s\n", text(j, "problems").c_str());
+    }
+    if (r.status == 422) std::fprintf(stderr, "the running configuration stays in force\n");
+    return exit_failed;
+  }
+  std::printf("reloaded: %s patient(s) with settings, %s device(s), %s route(s), %s token(s)\n",
+              text(j, "patients").c_str(), text(j, "devices").c_str(), text(j, "routes").c_str(),
+              text(j, "tokens").c_str());
+  if (j.contains("restart_needed") && !j["restart_needed"].empty()) {
+    std::printf("changed but applied only at the next restart:\n");
+    for (const auto& k : j["restart_needed"]) {
+      std::printf("  %s\n", k.get<std::string>().c_str());
+    }
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 void add_api_commands(CLI::App& cli, api_target& target, alerts_args& alerts,
@@ -279,6 +307,21 @@ void add_api_commands(CLI::App& cli, api_target& target, alerts_args& alerts,
       "Exit code: 0 done, 1 refused by vitalsd (the reason on stderr) or not reachable, 2 "
       "usage errors.\nExample: vitalsctl alerts ack 12 --by jane --reason 'at the bedside' "
       "--token-file /etc/vitalsd/secrets/ops.token");
+
+  auto* reload = cli.add_subcommand(
+      "reload",
+      "Make vitalsd re-read its configuration (patients, devices, rules, routes, tokens) "
+      "without a restart");
+  add_api_options(reload, target);
+  reload->footer(
+      "Needs a token of role \"admin\". vitalsd checks the whole file first: with any error "
+      "nothing changes and the errors are printed (FILE:LINE:COL). Detector state, baselines, "
+      "open alerts and escalation timers are kept. Settings that cannot change live (the broker, "
+      "sources, receivers, the database, the API listener) are listed and wait for a "
+      "restart. `systemctl reload vitalsd` (SIGHUP) does the same without a token; the result "
+      "is then in vitalsd's log.\nExit code: 0 reloaded, 1 refused or not reachable, 2 usage "
+      "errors.");
+  reload->callback([&] { result = guarded([&] { return run_reload(target); }); });
 
   auto* check = cli.add_subcommand(
       "check-config", "Validate a configuration as vitalsd would and print its summary");

@@ -1080,7 +1080,7 @@ quiet_hours = "22:30-06:00"
         dir.write("short", "abc\n", fs::perms::owner_read | fs::perms::owner_write);
     const auto e = load_error(fmt::format(
         "[[api.tokens]]\nname = \"a\"\ntoken_file = \"{}\"\n"
-        "[[api.tokens]]\nname = \"b\"\ntoken_file = \"/nonexistent/token\"\nrole = \"admin\"\n",
+        "[[api.tokens]]\nname = \"b\"\ntoken_file = \"/nonexistent/token\"\nrole = \"owner\"\n",
         short_token.string()));
     std::vector<std::string> keys;
     for (const auto& p : e.problems()) keys.push_back(p.key);

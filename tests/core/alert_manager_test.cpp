@@ -675,3 +675,51 @@ TEST_CASE("out-of-order and unknown input is ignored", "[alert_manager]") {
 }
 
 }  // namespace alert_manager_test
+
+namespace alert_manager_test {
+
+TEST_CASE("a reload keeps open alerts and their escalation, new routes take new alerts",
+          "[alert_manager][reload]") {
+  alert_manager m(ward_settings());
+  alert_changes out;
+  m.on_event(raise("glucose_low", priority::medium, t0), t0, out);
+  REQUIRE(m.find(1) != nullptr);
+
+  SECTION("a route added in front takes new alerts; the open one escalates on its own route") {
+    auto s = ward_settings();
+    route icu;
+    icu.name = "icu";
+    icu.rules = {"hr_high"};
+    icu.steps = {{0s, {"icu-desk"}}};
+    s.routes.insert(s.routes.begin(), icu);
+    m.reconfigure(s);
+    REQUIRE(m.find(1) != nullptr);
+    CHECK(m.find(1)->route == "ward");
+    CHECK(m.find(1)->next_step_at == t0 + 5min);
+    out.clear();
+    m.tick(t0 + 5min, out);
+    CHECK(receivers(out) == std::vector<std::string>{"charge"});
+    out.clear();
+    auto hr = raise("hr_high", priority::medium, t0 + 6min);
+    hr.kind = vital_kind::heart_rate;
+    m.on_event(hr, t0 + 6min, out);
+    CHECK(receivers(out) == std::vector<std::string>{"icu-desk"});
+  }
+  SECTION("the open alert's route loses its later steps: its timer stops, the alert stays") {
+    auto s = ward_settings();
+    s.routes[0].steps.resize(1);
+    m.reconfigure(s);
+    REQUIRE(m.find(1) != nullptr);
+    CHECK_FALSE(m.find(1)->next_step_at.has_value());
+    CHECK_FALSE(m.next_due().has_value());
+  }
+  SECTION("a route without steps is refused and the old settings stay") {
+    auto s = ward_settings();
+    s.routes[0].steps.clear();
+    CHECK_THROWS_AS(m.reconfigure(s), std::invalid_argument);
+    CHECK(m.settings().routes[0].steps.size() == 3);
+    CHECK(m.find(1)->next_step_at == t0 + 5min);
+  }
+}
+
+}  // namespace alert_manager_test

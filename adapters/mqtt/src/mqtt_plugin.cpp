@@ -61,6 +61,7 @@ std::unique_ptr<core::source> create(const core::option_set& s, core::source_con
   o.max_payload_bytes = static_cast<std::size_t>(s.integer("max_payload_bytes"));
   o.max_future = std::chrono::hours(s.integer("max_future_h"));
   o.device_patients.insert(ctx.device_patients.begin(), ctx.device_patients.end());
+  o.directory = ctx.devices;
   return std::make_unique<mqtt::mqtt_source>(std::move(o), ctx.sink, ctx.counters);
 }
 

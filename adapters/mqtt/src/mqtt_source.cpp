@@ -17,6 +17,7 @@ decoder_options decoder_options_from(const source_options& o) {
   d.max_payload_bytes = o.max_payload_bytes;
   d.max_future = o.max_future;
   d.device_patients = o.device_patients;
+  d.directory = o.directory;
   return d;
 }
 

@@ -23,16 +23,10 @@ void rejection_tally::note(const problem& p, std::optional<std::size_t> index, s
   }
 }
 
-reading_checks::reading_checks(const decoder_options& options) : options_(options) {
-  for (const auto& [device, patient] : options_.device_patients) {
-    if (!valid_id_text(device))
-      throw std::invalid_argument("device_patients: device id '" + device +
-                                  "' is empty, longer than 47 bytes or has control characters");
-    if (!valid_id_text(patient))
-      throw std::invalid_argument("device_patients: patient id of device '" + device +
-                                  "' is empty, longer than 47 bytes or has control characters");
-    patients_.emplace(device, *core::short_id::make(patient));
-  }
-}
+reading_checks::reading_checks(const decoder_options& options)
+    : options_(options),
+      own_(options.directory ? nullptr
+                             : std::make_unique<core::device_directory>(options.device_patients)),
+      devices_(options.directory ? *options.directory : *own_) {}
 
 }  // namespace vitals::adapters::mqtt::detail

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -132,8 +133,8 @@ class reading_checks {
 
     // Patient: topic, payload, then the configured device map; any disagreement is rejected,
     // because a reading filed under the wrong patient is worse than a lost one.
-    if (device && !patients_.empty()) {
-      if (auto it = patients_.find(*device); it != patients_.end()) mapped = it->second;
+    if (device) {
+      if (const auto* p = devices_.find(*device)) mapped = *p;
     }
     if (ctx.patient && patient && *ctx.patient != *patient)
       fail({core::reject_reason::bad_id, patient_field, "disagrees with the topic"});
@@ -159,15 +160,10 @@ class reading_checks {
   }
 
  private:
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-
   const decoder_options& options_;
-  std::unordered_map<std::string, core::short_id, string_hash, std::equal_to<>> patients_;
+  /// options_.device_patients when the daemon gives no directory of its own.
+  std::unique_ptr<core::device_directory> own_;
+  mutable core::device_directory::view devices_;
 };
 
 /// The sample of a reading that passed the checks (ids set, patient or mapped), without kind

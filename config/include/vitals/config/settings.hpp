@@ -81,8 +81,10 @@ struct alert_settings {
 struct api_token_settings {
   std::string name;
   std::string token_file;
-  std::string token;         ///< read from token_file by the loader; never printed
-  std::string role = "ack";  ///< "read" (GET only) or "ack" (also acknowledge, resolve, snooze)
+  std::string token;  ///< read from token_file by the loader; never printed
+  /// "read" (GET only), "ack" (also acknowledge, resolve, snooze) or "admin" (also the
+  /// configuration reload)
+  std::string role = "ack";
 
   bool operator==(const api_token_settings&) const = default;
 };

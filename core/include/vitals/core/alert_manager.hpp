@@ -88,6 +88,16 @@ class alert_manager {
   alert_manager(alert_manager&&) noexcept;
   alert_manager& operator=(alert_manager&&) noexcept;
 
+  /// Throws std::invalid_argument for settings the constructor would refuse.
+  static void check(const alert_manager_settings& settings);
+
+  /// A configuration reload (throws as check(), changing nothing): routes, care teams and the
+  /// lifecycle settings apply to what happens from now on. Open alerts, their audit trail,
+  /// snoozes and escalation timers are kept; an open alert keeps the route it took at its
+  /// raise (its next steps follow that route's new definition), and the timers of an alert
+  /// whose route is gone or has fewer steps stop.
+  void reconfigure(alert_manager_settings settings);
+
   /// Continues from stored state: open alerts, snoozes still running, the largest ids.
   void restore(std::vector<alert_record> open_alerts, std::vector<snooze> snoozes,
                alert_id_state ids);
@@ -131,6 +141,10 @@ class alert_manager {
 
  private:
   struct impl_state;
+  void index_groups();
+  /// Stops timers the alert's route no longer has (the route gone, or fewer steps).
+  void fit_timers(alert_record& a) const;
+
   alert_manager_settings settings_;
   // Implementation state (maps by id and by key, snoozes, id counters) lives in the .cpp.
   std::unique_ptr<impl_state> state_;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <vitals/core/device_directory.hpp>
 #include <vitals/core/options.hpp>
 #include <vitals/core/sample.hpp>
 #include <vitals/core/stats.hpp>
@@ -78,6 +79,9 @@ struct source_context {
   const std::unordered_map<std::string, option_set>& sections;
   /// [[devices]]: the patient of a device whose payloads name none.
   const std::unordered_map<std::string, std::string>& device_patients;
+  /// The same, live: a reload replaces its map while the sources run (nullptr: none; then
+  /// `device_patients` is all there is). Outlives the source.
+  const device_directory* devices = nullptr;
 
   /// The shared section `section_name`; throws std::out_of_range when no plugin declared it.
   const option_set& section(std::string_view section_name) const;

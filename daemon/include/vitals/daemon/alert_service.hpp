@@ -68,6 +68,12 @@ class alert_service final {
   /// delivery and that commit).
   void on_store_health(bool failing, const std::string& cause);
 
+  /// A configuration reload (io thread): routes, care teams and lifecycle settings apply from
+  /// now on; open alerts, snoozes and escalation timers are kept (core::alert_manager::
+  /// reconfigure()). Throws std::invalid_argument, changing nothing, for settings the manager
+  /// refuses. Receivers and the command channel stay as they were started.
+  void reconfigure(const core::alert_manager_settings& lifecycle);
+
   /// On the io thread, once the pipeline has stopped: takes the last events, queues their
   /// changes, and stops timers, delivery and the command channel. What is not delivered stays in
   /// the outbox for the next start.

@@ -32,7 +32,8 @@ struct alert_list_query {
 /// An operator command, validated for shape by the server (types, required fields, minutes > 0);
 /// the backend checks what only it knows (the alert exists, the snooze bound, the patient id).
 struct alert_command {
-  enum class kind { acknowledge, resolve, snooze_alert, snooze_rule, unsnooze };
+  /// `reload` is no alert's: the configuration reload (POST /api/v1/reload, admin tokens).
+  enum class kind { acknowledge, resolve, snooze_alert, snooze_rule, unsnooze, reload };
   kind what = kind::acknowledge;
   std::uint64_t alert_id = 0;      ///< acknowledge, resolve, snooze_alert
   std::string patient;             ///< snooze_rule, unsnooze

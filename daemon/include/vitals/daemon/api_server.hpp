@@ -13,6 +13,7 @@
 ///   GET    /api/v1/snoozes
 ///   POST   /api/v1/snoozes                      {"patient", "rule", "minutes", "up_to"?, ...}
 ///   DELETE /api/v1/snoozes/{patient}/{rule}     {"by"?, "reason"?}
+///   POST   /api/v1/reload                        re-reads the configuration (admin tokens)
 
 #include <chrono>
 #include <cstdint>
@@ -26,8 +27,9 @@
 
 namespace vitals::daemon {
 
-/// read: every GET; ack: GETs and the commands (acknowledge, resolve, snooze, unsnooze).
-enum class api_role : std::uint8_t { read, ack };
+/// read: every GET; ack: GETs and the commands (acknowledge, resolve, snooze, unsnooze);
+/// admin: all that and the configuration reload.
+enum class api_role : std::uint8_t { read, ack, admin };
 
 /// A named bearer token. The name (never the token) appears in logs and in the audit trail.
 struct api_token {
@@ -77,6 +79,11 @@ class api_server {
   /// Closes the acceptor and every open connection; nothing reaches the backend afterwards
   /// (a command already with the backend completes into a closed connection).
   void stop();
+  /// Replaces the tokens (a configuration reload; io thread): requests from now on are checked
+  /// against the new ones, a connection authenticated by a removed token is refused at its next
+  /// request.
+  void set_tokens(std::vector<api_token> tokens);
+
   /// The bound port.
   std::uint16_t port() const noexcept;
 

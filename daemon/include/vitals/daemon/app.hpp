@@ -2,7 +2,9 @@
 /// vitalsd's wiring: store, pipeline and sources built from settings, run on one io_context that
 /// owns the signals.
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include <vitals/config/settings.hpp>
 #include <vitals/core/stats.hpp>
@@ -17,6 +19,11 @@ class app {
   ~app();
   app(const app&) = delete;
   app& operator=(const app&) = delete;
+
+  /// Where a reload (SIGHUP, POST /api/v1/reload) reads the configuration: main's loader of
+  /// the file, with the command line's overrides applied; `source` names it in logs. Without
+  /// one, a reload re-reads nothing and says so. Before run().
+  void set_config_loader(std::function<config::settings()> loader, std::string source);
 
   /// Starts everything and blocks until a stop signal; returns the process exit code.
   int run();

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <vitals/core/device_directory.hpp>
 #include <vitals/core/sample.hpp>
 #include <vitals/core/stats.hpp>
 
@@ -21,6 +22,9 @@ struct decoder_options {
   std::size_t max_payload_bytes = 65536;  ///< larger payloads are rejected before parsing
   std::chrono::milliseconds max_future = std::chrono::hours(24);  ///< ts may lead receive time
   std::unordered_map<std::string, std::string> device_patients;   ///< patient of payloads with none
+  /// The daemon's live [[devices]] (changed by a reload); when set, `device_patients` is unused.
+  /// Must outlive the decoder.
+  const core::device_directory* directory = nullptr;
 };
 
 /// What the topic (and the clock) say about a payload; unset fields must come from the payload.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <vitals/adapters/common/broker.hpp>
+#include <vitals/core/device_directory.hpp>
 #include <vitals/core/source.hpp>
 #include <vitals/core/stats.hpp>
 
@@ -24,6 +25,8 @@ struct source_options {
   int qos = 1;                                                   ///< subscription QoS (0, 1 or 2)
   std::size_t max_payload_bytes = 65536;                         ///< larger messages are rejected
   std::unordered_map<std::string, std::string> device_patients;  ///< patient of unmapped devices
+  /// The daemon's live [[devices]]; when set, `device_patients` is unused. Must outlive the source.
+  const core::device_directory* directory = nullptr;
   std::chrono::hours max_future{24};  ///< device time may lead the receive time by this much
   std::string name = "mqtt";          ///< instance name: logs, metrics, the ring
 };
