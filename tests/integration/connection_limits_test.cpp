@@ -68,16 +68,6 @@ std::int64_t publish_hr(vitals::test::mqtt_publisher& pub, std::int64_t from_ms,
   return from_ms + static_cast<std::int64_t>(n) * 1000;
 }
 
-/// Resident set size of a process in KiB (VmRSS), or -1.
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 /// The value of one /metrics sample line that starts with `name` (labels included), or -1.
 long long metric(std::uint16_t port, const std::string& name) {
   const auto r = vitals::test::http_request(port, "GET", "/metrics", {}, {}, 10s);
@@ -104,7 +94,7 @@ TEST_CASE("readings of 100,000 unknown device ids are rejected and counted, memo
                 "{\"device\":\"hr-1\",\"ts\":" + std::to_string(t + i * 1000) + ",\"hr\":72}");
   }
   REQUIRE(eventually([&] { return env.count("SELECT count(*) FROM samples") == 10; }, 20s));
-  const long before = rss_kib(daemon->pid());
+  const long before = vitals::it::rss_kib(daemon->pid());
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   // Sanitizer builds are 5-20 times slower, and their RSS says nothing: ASan keeps freed memory
@@ -122,7 +112,7 @@ TEST_CASE("readings of 100,000 unknown device ids are rejected and counted, memo
   }
   const std::string rejected = "vitalsd_samples_rejected_total{reason=\"unknown_device\"}";
   REQUIRE(eventually([&] { return metric(env.api_port, rejected) == unknown; }, 60s));
-  const long after = rss_kib(daemon->pid());
+  const long after = vitals::it::rss_kib(daemon->pid());
   // The known patient is still taken, and nothing of the unknown ones was stored.
   pub.publish("vitals/p-known/hr-1",
               "{\"device\":\"hr-1\",\"ts\":" + std::to_string(t + 10'000) + ",\"hr\":72}");

@@ -69,6 +69,16 @@ inline std::vector<std::string> query_strings(const std::filesystem::path& db,
   return rows;
 }
 
+/// Resident set size of a process in KiB (VmRSS), or -1.
+inline long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
 /// A broker, a temp dir and a config for vitalsd pointing at both.
 struct daemon_env {
   test::temp_dir dir{"vitals-it"};
