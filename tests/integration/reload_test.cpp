@@ -79,7 +79,7 @@ std::size_t count_action(const http_receiver& r, const std::string& action) {
 
 TEST_CASE(
     "a reload adds a patient, changes a limit and adds a route, keeping an open alert and its "
-    "escalation; a broken file changes nothing",
+    "escalation, and a broken file changes nothing",
     "[integration][reload]") {
   http_receiver ward, icu;
   vitals::test::temp_dir secrets("vitals-secrets");
