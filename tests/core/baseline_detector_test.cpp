@@ -501,4 +501,44 @@ TEST_CASE("baseline: dirty patients and state size", "[baseline]") {
   CHECK(out.empty());
 }
 
+TEST_CASE("baseline: a reload keeps the learnt norm and ends an alert whose rule it disables",
+          "[baseline][reload]") {
+  const auto day3 = t0 + 48h;
+  baseline_detector d;
+  CHECK(feed(d, "p1", t0, day3, flat).empty());
+  const auto learnt = d.export_state(short_id::truncate("p1"));
+  REQUIRE(!learnt.empty());
+
+  SECTION("other limits: the learnt state is untouched") {
+    baseline_settings s;
+    s.hr_limit = 30.0;
+    std::vector<alert_event> out;
+    d.reconfigure(s, out);
+    CHECK(out.empty());
+    CHECK(d.export_state(short_id::truncate("p1")) == learnt);
+    CHECK(d.settings().hr_limit == 30.0);
+  }
+  SECTION("the HR rule disabled while its alert is active: the alert ends") {
+    const auto ev = feed(d, "p1", day3, day3 + 3h + 30min, shifted(day3 + 2h, day3 + 4h, 25.0));
+    REQUIRE(only(ev, hr_rule).size() == 1);  // raised, not cleared yet
+    baseline_settings s;
+    s.hr_enabled = false;
+    std::vector<alert_event> out;
+    d.reconfigure(s, out);
+    const auto ended = only(out, hr_rule);
+    REQUIRE(ended.size() == 1);
+    CHECK(ended[0].transition == alert_transition::cleared);
+    CHECK(ended[0].patient.view() == "p1");
+    // The cardio rule (still enabled) keeps its alert: nothing of it in `out`.
+    CHECK(only(out, cardio_rule).empty());
+  }
+  SECTION("another bucket count is refused, and nothing changes") {
+    baseline_settings s;
+    s.buckets = 3;
+    std::vector<alert_event> out;
+    CHECK_THROWS_AS(d.reconfigure(s, out), std::invalid_argument);
+    CHECK(d.export_state(short_id::truncate("p1")) == learnt);
+  }
+}
+
 }  // namespace baseline_detector_test
