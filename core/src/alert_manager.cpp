@@ -59,11 +59,43 @@ void alert_manager::fit_timers(alert_record& a) const {
   }
 }
 
-void alert_manager::reconfigure(alert_manager_settings settings) {
+void alert_manager::reconfigure(alert_manager_settings settings, timestamp now,
+                                alert_changes& out) {
   check(settings);
   settings_ = std::move(settings);
   index_groups();
-  for (auto& [id, a] : state_->by_id) fit_timers(a);
+  impl_state::ops o(settings_, *state_, out);
+  for (auto& [id, a] : state_->by_id) {
+    if (!a.open()) continue;
+    const route* r = o.route_of(a);
+    if (r == nullptr) {
+      // Its route is gone: an unacknowledged alert must not go quiet for that.
+      const auto name = o.select_route(a);
+      const auto was = a.route;
+      a.route = name;
+      a.step = -1;
+      fit_timers(a);
+      if (name.empty()) {
+        if (!was.empty()) o.touch(a);
+        continue;
+      }
+      const auto ev = o.emit(a, alert_action::notified, now, detail::system_actor,
+                             "route '" + (was.empty() ? std::string("(none)") : was) +
+                                 "' is gone after a configuration reload: now route '" + name + "'",
+                             std::nullopt, a.last_value);
+      if (impl_state::ops::wants_paging(a)) o.page(a, notify_action::trigger, ev, now);
+      o.touch(a);
+      continue;
+    }
+    const bool more_steps = a.step >= 0 && a.step + 1 < static_cast<int>(r->steps.size());
+    if (more_steps && !a.next_step_at && impl_state::ops::wants_paging(a) && !a.deferred_until) {
+      a.next_step_at = now + (r->steps[static_cast<std::size_t>(a.step) + 1].after -
+                              r->steps[static_cast<std::size_t>(a.step)].after);
+      o.touch(a);
+    } else {
+      fit_timers(a);
+    }
+  }
 }
 
 alert_manager::~alert_manager() = default;

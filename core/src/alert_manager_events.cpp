@@ -2,6 +2,7 @@
 // retriggers one within the flap window or escalates its priority; a clear de-escalates, clears
 // or latches it.
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "alert_manager_state.hpp"
@@ -147,6 +148,8 @@ void alert_manager::impl_state::ops::on_clear(const alert_event& e, timestamp no
   const auto member = std::find(a.holding.begin(), a.holding.end(), e.rule);
   if (!a.condition_present || member == a.holding.end()) return;
   a.holding.erase(member);
+  // A clear without a reading (a rule withdrawn by a reload) leaves the last value as it was.
+  const double value = std::isfinite(e.value) ? e.value : a.last_value;
   auto& levels = st_.member_levels[a.id];
   levels.erase(e.rule);
   a.updated = now;
@@ -167,7 +170,7 @@ void alert_manager::impl_state::ops::on_clear(const alert_event& e, timestamp no
       a.level = top_level;
       a.current_rule = top;
       emit(a, alert_action::deescalated, now, detector_actor,
-           e.rule + " cleared; " + top + " still holds", e.time, e.value);
+           e.rule + " cleared; " + top + " still holds", e.time, value);
     } else if (a.current_rule == e.rule) {
       a.current_rule = top;
     }
@@ -178,15 +181,15 @@ void alert_manager::impl_state::ops::on_clear(const alert_event& e, timestamp no
   a.condition_present = false;
   a.cleared_at = e.time;
   a.cleared_wall = now;
-  a.last_value = e.value;
+  a.last_value = value;
   emit(a, alert_action::condition_cleared, now, detector_actor,
-       e.message.empty() ? e.rule + " cleared" : e.message, e.time, e.value);
+       e.message.empty() ? e.rule + " cleared" : e.message, e.time, value);
   if (s_.latch_high && a.level == priority::high && a.state == alert_state::active) {
     // Nobody has seen it: it stays until acknowledged, and frees the key for a new alert.
     a.state = alert_state::latched;
     st_.by_key.erase(k);
     emit(a, alert_action::latched, now, system_actor,
-         "high-priority alert cleared unacknowledged: stays until acknowledged", e.time, e.value);
+         "high-priority alert cleared unacknowledged: stays until acknowledged", e.time, value);
   }
   touch(a);
   if (a.source == alert_source::technical) reevaluate_inhibition(a.patient, now);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -58,6 +59,9 @@ alert_event withdrawn_rule_event(const short_id& patient, std::string rule, vita
   e.level = level;
   e.source = source;
   e.transition = alert_transition::cleared;
+  // No reading ended it: the alert keeps its last value (the alert manager skips a NaN).
+  e.value = std::numeric_limits<double>::quiet_NaN();
+  e.threshold = std::numeric_limits<double>::quiet_NaN();
   e.condition_start = condition_start;
   e.time = time;
   e.message = "the rule was disabled or removed by a configuration reload";

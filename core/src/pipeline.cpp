@@ -195,7 +195,7 @@ void pipeline::reconfigure(pipeline_update update, std::function<void(std::strin
     update_ = pending_update{std::move(update), std::move(applied)};
     update_ready_.store(true, std::memory_order_release);
   }
-  if (replaced && replaced->applied) replaced->applied("replaced by a later reload");
+  if (replaced && replaced->applied) replaced->applied(std::string(superseded));
   wake_.notify();
 }
 

@@ -53,9 +53,9 @@ bool needs_channel(const config::settings& s, const core::plugin_registry& plugi
 }
 
 /// The configured receivers, each built by its notifier plugin.
-std::vector<notify::receiver> build_receivers(asio::io_context& io, const config::settings& s,
-                                              const core::plugin_registry& plugins,
-                                              core::message_publisher* channel) {
+std::vector<notify::receiver> make_receivers(asio::io_context& io, const config::settings& s,
+                                             const core::plugin_registry& plugins,
+                                             core::message_publisher* channel) {
   std::vector<notify::receiver> out;
   for (const auto& r : s.receivers) {
     const auto* d = plugins.notifier(r.type);
@@ -94,13 +94,17 @@ alert_service::impl::impl(asio::io_context& io_, const config::settings& s,
     o.command_topic = s.alerts.command_topic;
     channel = std::make_unique<notify::mqtt_channel>(std::move(o));
   }
+  dispatcher = std::make_unique<notify::dispatcher>(
+      io, make_receivers(io, s, plugins, channel.get()), callbacks());
+}
+
+notify::dispatcher_callbacks alert_service::impl::callbacks() {
   notify::dispatcher_callbacks cb;
   cb.delivered = [this](std::uint64_t id, core::timestamp at) { store.mark_delivered(id, at); };
   cb.failed = [this](std::uint64_t id, int attempts, std::string error, bool final) {
     store.mark_failed(id, attempts, std::move(error), final);
   };
-  dispatcher = std::make_unique<notify::dispatcher>(
-      io, build_receivers(io, s, plugins, channel.get()), std::move(cb));
+  return cb;
 }
 
 void alert_service::impl::persist(core::alert_changes&& changes, std::function<void(bool)> done) {
@@ -268,7 +272,28 @@ void alert_service::on_detector_event(const core::alert_event& e) {
 }
 
 void alert_service::reconfigure(const core::alert_manager_settings& lifecycle) {
-  impl_->manager.reconfigure(lifecycle);  // the next tick (every second) runs the new timers
+  core::alert_changes changes;
+  impl_->manager.reconfigure(lifecycle, impl::now(), changes);
+  impl_->persist(std::move(changes));  // re-routed alerts and their pages; timers tick every 1 s
+}
+
+std::vector<notify::receiver> alert_service::build_receivers(const config::settings& next,
+                                                             const core::plugin_registry& plugins) {
+  if (!impl_->channel && needs_channel(next, plugins)) {
+    throw std::invalid_argument(
+        "a receiver of a message type (mqtt) needs the MQTT alert channel, which vitalsd starts "
+        "only at start-up when one is configured: restart vitalsd to add it");
+  }
+  return make_receivers(impl_->io, next, plugins, impl_->channel.get());
+}
+
+void alert_service::replace_receivers(std::vector<notify::receiver> receivers) {
+  auto& d = *impl_;
+  if (d.stopped) return;
+  d.dispatcher->stop();
+  auto pending = d.dispatcher->take_pending();
+  d.dispatcher = std::make_unique<notify::dispatcher>(d.io, std::move(receivers), d.callbacks());
+  d.dispatcher->submit(std::move(pending));
 }
 
 void alert_service::on_store_health(bool failing, const std::string& cause) {

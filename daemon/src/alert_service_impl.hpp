@@ -60,6 +60,8 @@ struct alert_service::impl {
   void persist(core::alert_changes&& changes, std::function<void(bool)> done = {});
   void drain();
   void schedule_tick();
+  /// What the dispatcher reports back: deliveries and failures into the outbox.
+  adapters::notify::dispatcher_callbacks callbacks();
 
   // alert_commands.cpp: commands and queries.
   api_response alert_with_events(std::uint64_t id);

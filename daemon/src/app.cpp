@@ -160,10 +160,6 @@ std::vector<std::string> keep_restart_only(const config::settings& running,
     next.sources = running.sources;
     kept.emplace_back("[[sources]]");
   }
-  if (!same_plugins(running.receivers, next.receivers)) {
-    next.receivers = running.receivers;
-    kept.emplace_back("[[receivers]]");
-  }
   keep(next.store, running.store, "[store]");
   keep(next.pipeline.ring_capacity, running.pipeline.ring_capacity, "pipeline.ring_capacity");
   keep(next.pipeline.push_timeout_ms, running.pipeline.push_timeout_ms, "pipeline.push_timeout_ms");
@@ -217,8 +213,9 @@ std::vector<const core::source*> views(const std::vector<std::unique_ptr<core::s
 }  // namespace
 
 struct app::impl {
-  impl(config::settings s, const core::plugin_registry& plugins)
-      : settings(std::move(s)),
+  impl(config::settings s, const core::plugin_registry& registry)
+      : plugins(registry),
+        settings(std::move(s)),
         store(store_options_from(settings, intake), counters),
         pipe(pipeline_options_from(settings), core::detector_set(detection_settings_from(settings)),
              store, counters, &intake),
@@ -269,16 +266,22 @@ struct app::impl {
     }
     const auto kept = keep_restart_only(settings, next);
     auto detection = detection_settings_from(next);
+    const bool new_receivers = !same_plugins(settings.receivers, next.receivers);
+    std::vector<adapters::notify::receiver> receivers;
     try {
       core::detector_set::check(detection);
       core::alert_manager::check(next.alerts.lifecycle);
-      devices.replace(device_patients_of(next));  // checks the ids, then publishes
+      if (new_receivers) receivers = alerts.build_receivers(next, plugins);
+      // Checked now, published once the pipeline admits the new devices (below).
+      [[maybe_unused]] const core::device_directory check_ids(device_patients_of(next));
     } catch (const std::exception& e) {
       spdlog::error("configuration reload refused; the running configuration stays in force: {}",
                     e.what());
       return done(false, {{"error", "invalid configuration"}, {"problems", e.what()}});
     }
-    // From here nothing can fail: every part takes its new settings.
+    // From here nothing can fail: every part takes its new settings. Receivers first, so that
+    // the routes never name one that is not there yet.
+    if (new_receivers) alerts.replace_receivers(std::move(receivers));
     alerts.reconfigure(next.alerts.lifecycle);
     if (api) api->set_tokens(api_options_from(next).tokens);
     spdlog::set_level(spdlog::level::from_str(next.log.level));
@@ -302,13 +305,24 @@ struct app::impl {
                               {"patients", next.detector.patients.size()},
                               {"devices", next.devices.size()},
                               {"routes", next.alerts.lifecycle.routes.size()},
+                              {"receivers", next.receivers.size()},
                               {"tokens", next.api.tokens.size()},
                               {"restart_needed", kept}};
+    auto device_map = device_patients_of(next);
     settings = std::move(next);
-    pipe.reconfigure(std::move(u), [this, outcome = std::move(outcome),
-                                    done = std::move(done)](std::string error) mutable {
+    // Pipeline thread: the device map is published once the pipeline admits the new devices,
+    // so that a reading mapped by the new map is never refused by the old admission list.
+    pipe.reconfigure(std::move(u), [this, outcome = std::move(outcome), done = std::move(done),
+                                    device_map = std::move(device_map)](std::string error) mutable {
+      if (error.empty()) devices.replace(device_map);
       asio::post(io, [outcome = std::move(outcome), done = std::move(done),
                       error = std::move(error)]() mutable {
+        if (error == core::pipeline::superseded) {
+          outcome["status"] = "superseded";
+          spdlog::info(
+              "configuration reload: superseded by a later one before the pipeline took it");
+          return done(true, std::move(outcome));
+        }
         if (!error.empty()) {
           // The checks above make this unreachable short of a bug; say so loudly.
           spdlog::error("configuration reload: the detectors refused their settings: {}", error);
@@ -318,9 +332,11 @@ struct app::impl {
         }
         spdlog::info(
             "configuration reloaded: {} patient(s) with settings, {} device(s), {} route(s), {} "
-            "API token(s); detector state, baselines, open alerts and timers kept{}",
+            "receiver(s), {} API token(s); detector state, baselines, open alerts and timers "
+            "kept{}",
             outcome["patients"].get<std::size_t>(), outcome["devices"].get<std::size_t>(),
-            outcome["routes"].get<std::size_t>(), outcome["tokens"].get<std::size_t>(),
+            outcome["routes"].get<std::size_t>(), outcome["receivers"].get<std::size_t>(),
+            outcome["tokens"].get<std::size_t>(),
             outcome["restart_needed"].empty() ? "" : " (some changes wait for a restart)");
         done(true, std::move(outcome));
       });
@@ -474,6 +490,7 @@ struct app::impl {
 
   // Declaration order is destruction order reversed: the io_context outlives the store, whose
   // writer thread posts commit completions to it until the store has stopped.
+  const core::plugin_registry& plugins;
   config::settings settings;
   core::stats counters;
   core::intake_gate intake;  ///< held by the store while its commits fail

@@ -269,9 +269,11 @@ int run_reload(const api_target& t) {
     if (r.status == 422) std::fprintf(stderr, "the running configuration stays in force\n");
     return exit_failed;
   }
-  std::printf("reloaded: %s patient(s) with settings, %s device(s), %s route(s), %s token(s)\n",
-              text(j, "patients").c_str(), text(j, "devices").c_str(), text(j, "routes").c_str(),
-              text(j, "tokens").c_str());
+  std::printf(
+      "reloaded: %s patient(s) with settings, %s device(s), %s route(s), %s receiver(s), %s "
+      "token(s)\n",
+      text(j, "patients").c_str(), text(j, "devices").c_str(), text(j, "routes").c_str(),
+      text(j, "receivers").c_str(), text(j, "tokens").c_str());
   if (j.contains("restart_needed") && !j["restart_needed"].empty()) {
     std::printf("changed but applied only at the next restart:\n");
     for (const auto& k : j["restart_needed"]) {
@@ -310,15 +312,15 @@ void add_api_commands(CLI::App& cli, api_target& target, alerts_args& alerts,
 
   auto* reload = cli.add_subcommand(
       "reload",
-      "Make vitalsd re-read its configuration (patients, devices, rules, routes, tokens) "
-      "without a restart");
+      "Make vitalsd re-read its configuration (patients, devices, rules, routes, receivers, "
+      "tokens) without a restart");
   add_api_options(reload, target);
   reload->footer(
       "Needs a token of role \"admin\". vitalsd checks the whole file first: with any error "
       "nothing changes and the errors are printed (FILE:LINE:COL). Detector state, baselines, "
       "open alerts and escalation timers are kept. Settings that cannot change live (the broker, "
-      "sources, receivers, the database, the API listener) are listed and wait for a "
-      "restart. `systemctl reload vitalsd` (SIGHUP) does the same without a token; the result "
+      "sources, the database, the API listener) are listed and wait for a restart. `systemctl "
+      "reload vitalsd` (SIGHUP) does the same without a token; the result "
       "is then in vitalsd's log.\nExit code: 0 reloaded, 1 refused or not reachable, 2 usage "
       "errors.");
   reload->callback([&] { result = guarded([&] { return run_reload(target); }); });

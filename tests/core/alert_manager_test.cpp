@@ -692,7 +692,9 @@ TEST_CASE("a reload keeps open alerts and their escalation, new routes take new 
     icu.rules = {"hr_high"};
     icu.steps = {{0s, {"icu-desk"}}};
     s.routes.insert(s.routes.begin(), icu);
-    m.reconfigure(s);
+    out.clear();
+    m.reconfigure(s, t0 + 1min, out);
+    CHECK(out.notifications.empty());
     REQUIRE(m.find(1) != nullptr);
     CHECK(m.find(1)->route == "ward");
     CHECK(m.find(1)->next_step_at == t0 + 5min);
@@ -708,15 +710,41 @@ TEST_CASE("a reload keeps open alerts and their escalation, new routes take new 
   SECTION("the open alert's route loses its later steps: its timer stops, the alert stays") {
     auto s = ward_settings();
     s.routes[0].steps.resize(1);
-    m.reconfigure(s);
+    out.clear();
+    m.reconfigure(s, t0 + 1min, out);
     REQUIRE(m.find(1) != nullptr);
     CHECK_FALSE(m.find(1)->next_step_at.has_value());
     CHECK_FALSE(m.next_due().has_value());
   }
+  SECTION("its route gone: the open alert takes the route that matches now and is paged") {
+    alert_manager_settings s;
+    route desk;
+    desk.name = "desk";
+    desk.steps = {{0s, {"desk"}}, {10min, {"lead"}}};
+    s.routes = {desk};
+    out.clear();
+    m.reconfigure(s, t0 + 2min, out);
+    REQUIRE(m.find(1) != nullptr);
+    CHECK(m.find(1)->route == "desk");
+    CHECK(receivers(out) == std::vector<std::string>{"desk"});
+    CHECK(count_events(out, alert_action::notified) == 1);
+    CHECK(m.find(1)->next_step_at == t0 + 2min + 10min);
+    check_audit(out);
+  }
+  SECTION("no route left: the alert stays open, its timers stop") {
+    out.clear();
+    m.reconfigure(alert_manager_settings{}, t0 + 2min, out);
+    REQUIRE(m.find(1) != nullptr);
+    CHECK(m.find(1)->route.empty());
+    CHECK_FALSE(m.next_due().has_value());
+    CHECK(out.notifications.empty());
+  }
   SECTION("a route without steps is refused and the old settings stay") {
     auto s = ward_settings();
     s.routes[0].steps.clear();
-    CHECK_THROWS_AS(m.reconfigure(s), std::invalid_argument);
+    out.clear();
+    CHECK_THROWS_AS(m.reconfigure(s, t0 + 1min, out), std::invalid_argument);
+    CHECK(out.empty());
     CHECK(m.settings().routes[0].steps.size() == 3);
     CHECK(m.find(1)->next_step_at == t0 + 5min);
   }

@@ -529,8 +529,7 @@ TEST_CASE("baseline: a reload keeps the learnt norm and ends an alert whose rule
     REQUIRE(ended.size() == 1);
     CHECK(ended[0].transition == alert_transition::cleared);
     CHECK(ended[0].patient.view() == "p1");
-    // The cardio rule (still enabled) keeps its alert: nothing of it in `out`.
-    CHECK(only(out, cardio_rule).empty());
+    CHECK(out.size() == 1);  // nothing else ends
   }
   SECTION("another bucket count is refused, and nothing changes") {
     baseline_settings s;

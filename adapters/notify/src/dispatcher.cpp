@@ -307,6 +307,16 @@ void dispatcher::stop() {
   }
 }
 
+std::vector<core::notification> dispatcher::take_pending() {
+  std::vector<core::notification> out;
+  if (!impl_->stopped) return out;
+  for (auto& r : impl_->receivers) {
+    for (auto& [id, q] : r->queue) out.push_back(std::move(q.n));
+    r->queue.clear();
+  }
+  return out;
+}
+
 std::vector<receiver_metrics> dispatcher::metrics() const {
   std::vector<receiver_metrics> out;
   out.reserve(impl_->receivers.size());

@@ -93,10 +93,12 @@ class alert_manager {
 
   /// A configuration reload (throws as check(), changing nothing): routes, care teams and the
   /// lifecycle settings apply to what happens from now on. Open alerts, their audit trail,
-  /// snoozes and escalation timers are kept; an open alert keeps the route it took at its
-  /// raise (its next steps follow that route's new definition), and the timers of an alert
-  /// whose route is gone or has fewer steps stop.
-  void reconfigure(alert_manager_settings settings);
+  /// snoozes and escalation timers are kept. An open alert keeps the route it took at its raise,
+  /// following that route's new steps (a step added after the one reached is scheduled from
+  /// now). An open alert whose route is gone takes the first route that matches it now, and
+  /// is paged on it from its first step if it still wants paging (audited as `notified`); with
+  /// no match, its timers stop. What changed is appended to `out`.
+  void reconfigure(alert_manager_settings settings, timestamp now, alert_changes& out);
 
   /// Continues from stored state: open alerts, snoozes still running, the largest ids.
   void restore(std::vector<alert_record> open_alerts, std::vector<snooze> snoozes,

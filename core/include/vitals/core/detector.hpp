@@ -65,7 +65,8 @@ threshold_rule apply(threshold_rule rule, const rule_override& o);
 
 /// The `cleared` event of a rule that was active when a configuration reload disabled or
 /// removed it: no detector would ever clear it otherwise. `time` is the device time of the
-/// rule's last reading.
+/// rule's last reading; value and threshold are NaN (no reading ended it: the alert keeps its
+/// last value).
 alert_event withdrawn_rule_event(const short_id& patient, std::string rule, vital_kind kind,
                                  priority level, alert_source source, timestamp condition_start,
                                  timestamp time);

@@ -152,9 +152,10 @@ class pipeline {
   /// were active and are now withdrawn go to the alert handler. Then `applied` runs on the
   /// pipeline thread with "" or, when the detectors refused the settings (nothing changed),
   /// the reason. A second reload before the first is taken replaces it (its `applied` gets
-  /// "replaced by a later reload"). Check the detection settings first
-  /// (detector_set::check()).
+  /// `superseded`). Check the detection settings first (detector_set::check()).
   void reconfigure(pipeline_update update, std::function<void(std::string)> applied);
+  /// What reconfigure()'s `applied` gets when a later reload replaced the update untaken.
+  static constexpr std::string_view superseded = "superseded by a later reload";
 
   /// The detectors, e.g. to load saved baselines. Only before start() or after stop().
   detector_set& detectors() noexcept { return detectors_; }

@@ -71,8 +71,19 @@ class alert_service final {
   /// A configuration reload (io thread): routes, care teams and lifecycle settings apply from
   /// now on; open alerts, snoozes and escalation timers are kept (core::alert_manager::
   /// reconfigure()). Throws std::invalid_argument, changing nothing, for settings the manager
-  /// refuses. Receivers and the command channel stay as they were started.
+  /// refuses. The command channel stays as it was started.
   void reconfigure(const core::alert_manager_settings& lifecycle);
+
+  /// The receivers of `next`, built by their plugins (io thread), for replace_receivers():
+  /// throws naming one that cannot be built, or one that needs the MQTT alert channel when
+  /// none was started (that needs a restart). Changes nothing.
+  std::vector<adapters::notify::receiver> build_receivers(const config::settings& next,
+                                                          const core::plugin_registry& plugins);
+
+  /// A reload that changed the receivers (io thread): the dispatcher is replaced, and what was
+  /// queued or in flight goes to the new one (a notification for a receiver that is gone is
+  /// marked failed in the outbox). Per-receiver counters in /metrics start again.
+  void replace_receivers(std::vector<adapters::notify::receiver> receivers);
 
   /// On the io thread, once the pipeline has stopped: takes the last events, queues their
   /// changes, and stops timers, delivery and the command channel. What is not delivered stays in

@@ -64,6 +64,11 @@ class dispatcher {
   /// stays pending in the caller's outbox for the next start.
   void stop();
 
+  /// After stop(): everything queued or in flight, per receiver in id order, for another
+  /// dispatcher to take over (a reload that changes the receivers). An attempt that stop()
+  /// cancelled may have reached its receiver: sent again, it carries the same idempotency key.
+  std::vector<core::notification> take_pending();
+
   /// Per receiver, in configuration order.
   std::vector<receiver_metrics> metrics() const;
 
