@@ -338,6 +338,12 @@ if [ -n "$booted" ]; then
     grep -q '^vitalsd running:' "$work/journal-info.txt"
   check "journal: the missing API tokens at priority warning" \
     grep -q '^API: no tokens configured' "$work/journal-warning.txt"
+  in_box systemctl reload vitalsd >/dev/null 2>&1 || true
+  reloaded() {
+    in_box journalctl -u vitalsd -o cat --no-pager 2>/dev/null | grep -q '^configuration reloaded'
+  }
+  for _ in $(seq 100); do reloaded && break; sleep 0.1; done
+  check "systemctl reload: vitalsd re-read its configuration (SIGHUP)" reloaded
   in_box systemd-analyze security vitalsd >"$work/security-online.txt" 2>&1 || true
   echo "      online: $(grep "Overall exposure level" "$work/security-online.txt" || echo "no score")"
 

@@ -5,7 +5,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -36,19 +35,12 @@ namespace alerting_test {
 namespace {
 
 using vitals::it::now_ms;
+using vitals::it::write_secret;
 
 const std::string ack_token = "ack-token-0123456789abcdef";
 const std::string read_token = "read-token-0123456789abcdef";
 const std::string webhook_secret = "webhook-secret-0123456789";
 const std::string routing_key = "R0UT1NGKEY0123456789";
-
-std::string write_secret(const std::filesystem::path& dir, const std::string& name,
-                         const std::string& value) {
-  const auto p = dir / name;
-  std::ofstream(p) << value << "\n";
-  ::chmod(p.c_str(), 0600);
-  return p.string();
-}
 
 /// The API tokens (an "ack" one and a "read" one), as [api] lines.
 std::string api_tokens(const std::filesystem::path& dir) {

@@ -3,6 +3,7 @@
 // queries on the SQLite file it writes.
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -67,6 +69,26 @@ inline std::vector<std::string> query_strings(const std::filesystem::path& db,
   sqlite3_finalize(stmt);
   sqlite3_close(conn);
   return rows;
+}
+
+/// Writes a secret file readable by its owner only (vitalsd refuses any other mode); its path.
+inline std::string write_secret(const std::filesystem::path& dir, const std::string& name,
+                                const std::string& value) {
+  const auto p = dir / name;
+  std::ofstream(p) << value << "\n";
+  ::chmod(p.c_str(), 0600);
+  return p.string();
+}
+
+/// Every stored reading as "DEVICE DEVICE_TS" (ms), to tell which readings are missing.
+inline std::set<std::string> stored_readings(const std::filesystem::path& db) {
+  std::set<std::string> out;
+  for (auto& r : query_strings(db,
+                               "SELECT d.key || ' ' || s.device_ts FROM samples s JOIN devices d "
+                               "ON d.id = s.device_id")) {
+    out.insert(std::move(r));
+  }
+  return out;
 }
 
 /// Resident set size of a process in KiB (VmRSS), or -1.

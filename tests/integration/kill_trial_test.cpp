@@ -196,13 +196,7 @@ TEST_CASE("kill -9 at random moments under load: loss within the commit bound, n
 
   // Which readings are missing, and so at which kill they were lost: a reading published
   // before the j-th kill's count (and after the one before) belongs to kill j.
-  std::set<std::string> have;
-  for (auto& r : vitals::it::query_strings(
-           env.db,
-           "SELECT d.key || ' ' || s.device_ts FROM samples s JOIN devices d ON d.id = "
-           "s.device_id")) {
-    have.insert(std::move(r));
-  }
+  const auto have = vitals::it::stored_readings(env.db);
   std::vector<std::int64_t> lost_at(at_kill.size() + 1, 0);  // [kills]: after the last kill
   for (std::int64_t k = 0; k < ticks.load(); ++k) {
     for (int p = 0; p < patients; ++p) {
@@ -324,20 +318,11 @@ TEST_CASE("the broker killed with SIGKILL under load, production persistence: th
   }
   // vitalsd reconnects with back-off (1, 2, 4 s ...): wait until the last reading the broker
   // acknowledged is stored, then a little for the rest of the queue.
-  const auto stored_keys = [&] {
-    std::set<std::string> keys;
-    for (auto& r : vitals::it::query_strings(
-             env.db,
-             "SELECT d.key || ' ' || s.device_ts FROM samples s JOIN devices d ON d.id = "
-             "s.device_id")) {
-      keys.insert(std::move(r));
-    }
-    return keys;
-  };
   const bool caught_up =
-      total == 0 || eventually([&] { return stored_keys().contains(acked.back()); }, 60s);
+      total == 0 ||
+      eventually([&] { return vitals::it::stored_readings(env.db).contains(acked.back()); }, 60s);
   std::this_thread::sleep_for(1s);
-  const auto have = stored_keys();
+  const auto have = vitals::it::stored_readings(env.db);
   std::size_t lost = 0;
   std::string runs;  // the lost readings as ranges of publish order, "from-to"
   for (std::size_t i = 0; i < acked.size(); ++i) {

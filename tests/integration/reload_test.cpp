@@ -2,8 +2,6 @@
 // real HTTP receivers; the config file rewritten and re-read by SIGHUP, by POST /api/v1/reload
 // and by `vitalsctl reload`, while an alert is open and its escalation is running.
 
-#include <sys/stat.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -28,17 +26,10 @@ namespace reload_test {
 namespace {
 
 using vitals::it::now_ms;
+using vitals::it::write_secret;
 
 const std::string admin_token = "admin-token-0123456789abcdef";
 const std::string ack_token = "ack-token-0123456789abcdef";
-
-std::string write_secret(const std::filesystem::path& dir, const std::string& name,
-                         const std::string& value) {
-  const auto p = dir / name;
-  std::ofstream(p) << value << "\n";
-  ::chmod(p.c_str(), 0600);
-  return p.string();
-}
 
 /// SpO2 readings of `value`, one per second of device time from `from_ms`; the next time.
 std::int64_t publish_spo2(vitals::test::mqtt_publisher& pub, const std::string& patient,
