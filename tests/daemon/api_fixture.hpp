@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -151,6 +152,16 @@ class running_server {
 
   std::uint16_t port() const { return server_->port(); }
   fake_backend& backend() { return backend_; }
+
+  /// Replaces the server's tokens on its io thread, as a reload does, and waits until done.
+  void set_tokens(std::vector<vitals::daemon::api_token> tokens) {
+    std::promise<void> done;
+    asio::post(io_, [&] {
+      server_->set_tokens(std::move(tokens));
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
 
  private:
   asio::io_context io_;

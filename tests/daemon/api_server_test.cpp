@@ -197,6 +197,36 @@ TEST_CASE("api: read tokens read, ack tokens command", "[api]") {
   CHECK(cmds[0].who.reason == "seen at bedside");
 }
 
+TEST_CASE("api: the reload takes an admin token, and replaced tokens apply at once",
+          "[api][reload]") {
+  constexpr const char* admin_token = "admin-secret-0123456789";
+  auto o = test_options();
+  o.tokens.push_back({"root", admin_token, api_role::admin});
+  running_server s(o);
+  const auto refused = call(s.port(), http::verb::post, "/api/v1/reload", ack_token, "{}");
+  CHECK(refused.result_int() == 403);
+  CHECK(error_of(refused) == "token 'ops' is not an admin token (role = \"admin\")");
+  CHECK(call(s.port(), http::verb::post, "/api/v1/reload", read_token, "{}").result_int() == 403);
+  CHECK(call(s.port(), http::verb::get, "/api/v1/reload", admin_token).result_int() == 405);
+  CHECK(s.backend().commands().empty());
+
+  const auto done = call(s.port(), http::verb::post, "/api/v1/reload", admin_token, "{}");
+  CHECK(done.result_int() == 200);
+  const auto cmds = s.backend().commands();
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].what == alert_command::kind::reload);
+  CHECK(cmds[0].who.by == "root");
+  // An admin token may do what an ack token may.
+  CHECK(call(s.port(), http::verb::post, "/api/v1/alerts/7/acknowledge", admin_token, "{}")
+            .result_int() == 200);
+
+  // A reload replaced the tokens: the old ones are refused from the next request on.
+  s.set_tokens({{"new", "new-secret-0123456789", api_role::read}});
+  CHECK(call(s.port(), http::verb::get, "/api/v1/alerts", ack_token).result_int() == 401);
+  CHECK(call(s.port(), http::verb::get, "/api/v1/alerts", "new-secret-0123456789").result_int() ==
+        200);
+}
+
 TEST_CASE("api: commands without a body act as the token", "[api]") {
   running_server s;
   const auto r = call(s.port(), http::verb::post, "/api/v1/alerts/7/resolve", ack_token);
