@@ -107,6 +107,17 @@ std::size_t connections_within_fd_limit(std::size_t wanted) {
   return fit;
 }
 
+std::vector<api_token> api_tokens_from(const config::settings& s) {
+  std::vector<api_token> out;
+  for (const auto& t : s.api.tokens) {
+    const auto role = t.role == "read"    ? api_role::read
+                      : t.role == "admin" ? api_role::admin
+                                          : api_role::ack;
+    out.push_back({t.name, t.token, role});
+  }
+  return out;
+}
+
 api_options api_options_from(const config::settings& s) {
   api_options o;
   o.max_connections = connections_within_fd_limit(static_cast<std::size_t>(s.api.max_connections));
@@ -117,12 +128,7 @@ api_options api_options_from(const config::settings& s) {
   o.tls_key_file = s.api.tls_key_file;
   o.tls_client_ca_file = s.api.tls_client_ca_file;
   o.allow_plain_http = s.api.allow_plain_http;
-  for (const auto& t : s.api.tokens) {
-    const auto role = t.role == "read"    ? api_role::read
-                      : t.role == "admin" ? api_role::admin
-                                          : api_role::ack;
-    o.tokens.push_back({t.name, t.token, role});
-  }
+  o.tokens = api_tokens_from(s);
   return o;
 }
 
@@ -283,7 +289,7 @@ struct app::impl {
     // the routes never name one that is not there yet.
     if (new_receivers) alerts.replace_receivers(std::move(receivers));
     alerts.reconfigure(next.alerts.lifecycle);
-    if (api) api->set_tokens(api_options_from(next).tokens);
+    if (api) api->set_tokens(api_tokens_from(next));
     spdlog::set_level(spdlog::level::from_str(next.log.level));
     include_phi = next.log.include_phi;
     for (const auto& w : next.warnings) spdlog::warn("config: {}", w);
