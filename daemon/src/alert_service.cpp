@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 namespace {
 
 /// The patient id of alerts about vitalsd itself (store_failing).
-const core::short_id system_patient = core::short_id::truncate("vitalsd");
+const core::short_id system_patient = core::short_id::truncate(core::vitalsd_patient);
 
 /// How often the lifecycle timers (flap windows, escalation, snoozes) are checked at most.
 constexpr auto tick_interval = 1s;

@@ -43,21 +43,22 @@ std::optional<http_payload> render_alertmanager(const receiver_settings& r,
   const std::string status = resolved ? "resolved" : "firing";
   // alertname is the group: it stays the same when the alert escalates to a sibling rule, so a
   // receiver sees one alert, as Alertmanager identifies alerts by their labels.
-  const json labels{
+  json labels{
       {"alertname", a.group},
       {"patient", a.patient.view()},
       {"priority", to_string(a.level)},
       {"severity", am_severity(a.level)},
       {"source", to_string(a.source)},
-      {"vital", core::to_string(a.kind)},
       {"rule", rule_of(a)},
       {"alert_id", std::to_string(a.id)},
   };
+  // An alert about vitalsd itself concerns no vital: no label rather than a wrong one.
+  if (!core::about_vitalsd(a)) labels["vital"] = core::to_string(a.kind);
   const std::string summary = a.message.empty() ? rule_of(a) : a.message;
-  const std::string description =
-      summary + " (" + std::string(core::to_string(a.kind)) + " " + with_unit(a.value, a.kind) +
-      ", threshold " + with_unit(a.threshold, a.kind) + ", " + std::string(to_string(a.level)) +
-      " priority, " + std::string(to_string(a.state)) + ")";
+  const auto reading = reading_text(a);
+  const std::string description = summary + " (" + (reading.empty() ? "" : reading + ", ") +
+                                  std::string(to_string(a.level)) + " priority, " +
+                                  std::string(to_string(a.state)) + ")";
   const json annotations{{"summary", summary}, {"description", description}};
   const std::string ends =
       resolved ? (a.resolved_at ? format_utc(*a.resolved_at) : format_utc(n.event.at))

@@ -246,8 +246,11 @@ json communication(const core::notification& n, const std::string& issue_url,
                        : n.action == core::notify_action::repeat ? "Reminder: "
                                                                  : "") +
            std::string(to_string(a.level)) + " priority alert " + alert_id + ": " +
-           (a.message.empty() ? a.rule : a.message) + " (" + std::string(core::to_string(a.kind)) +
-           " " + with_unit(a.value, a.kind) + ", threshold " + with_unit(a.threshold, a.kind) + ")";
+           (a.message.empty() ? a.rule : a.message) +
+           (core::about_vitalsd(a)
+                ? std::string()
+                : " (" + std::string(core::to_string(a.kind)) + " " + with_unit(a.value, a.kind) +
+                      ", threshold " + with_unit(a.threshold, a.kind) + ")");
   }
   json about = json::array({{{"reference", issue_url}}});
   if (!escalating_url.empty()) about.push_back({{"reference", escalating_url}});

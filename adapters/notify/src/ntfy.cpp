@@ -45,10 +45,9 @@ std::optional<http_payload> render_ntfy(const receiver_settings& r, const core::
                                                                            : "";
       body["title"] =
           prefix + upper(to_string(a.level)) + " " + rule + " (patient " + patient + ")";
+      const auto reading = reading_text(a);
       body["message"] = (a.message.empty() ? rule : a.message) + " — " +
-                        std::string(core::to_string(a.kind)) + " " + with_unit(a.value, a.kind) +
-                        ", threshold " + with_unit(a.threshold, a.kind) + ", alert " +
-                        std::to_string(a.id);
+                        (reading.empty() ? "" : reading + ", ") + "alert " + std::to_string(a.id);
       body["priority"] = a.level == core::priority::high     ? 5
                          : a.level == core::priority::medium ? 4
                                                              : 3;

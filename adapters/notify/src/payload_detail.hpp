@@ -22,6 +22,9 @@ nlohmann::json notification_object(const core::notification& n);
 std::string alert_link(const receiver_settings& r, const core::alert_record& a);
 /// A value with its unit, without trailing zeros ("87 %", "54.5 mg/dL").
 std::string with_unit(double v, core::vital_kind k);
+/// "spo2 87%, threshold 90%": the vital, value and threshold of an alert, or "" for an alert
+/// about vitalsd itself (core::about_vitalsd()), whose value is no reading.
+std::string reading_text(const core::alert_record& a);
 /// Cuts UTF-8 text to at most `max` bytes without splitting a code point.
 std::string cut_utf8(std::string s, std::size_t max);
 /// Stable 64-bit FNV-1a (std::hash may differ between builds; fingerprints must not).

@@ -33,7 +33,7 @@ json alert_object(const core::alert_record& a) {
       {"rule", a.rule},
       {"group", a.group},
       {"current_rule", a.current_rule},
-      {"vital", core::to_string(a.kind)},
+      {"vital", core::about_vitalsd(a) ? json(nullptr) : json(core::to_string(a.kind))},
       {"source", core::to_string(a.source)},
       {"priority", core::to_string(a.level)},
       {"peak_priority", core::to_string(a.peak_level)},
@@ -43,7 +43,7 @@ json alert_object(const core::alert_record& a) {
       {"threshold", a.threshold},
       {"peak_value", a.peak_value},
       {"last_value", a.last_value},
-      {"unit", core::canonical_unit(a.kind)},
+      {"unit", core::about_vitalsd(a) ? json(nullptr) : json(core::canonical_unit(a.kind))},
       {"message", a.message},
       {"raised_at", format_utc(a.raised_at)},
       {"cleared_at", time_or_null(a.cleared_at)},
@@ -94,6 +94,12 @@ std::string with_unit(double v, core::vital_kind k) {
   std::snprintf(buf, sizeof buf, "%g", v);
   const auto unit = core::canonical_unit(k);
   return std::string(buf) + (unit == "%" ? "" : " ") + std::string(unit);
+}
+
+std::string reading_text(const core::alert_record& a) {
+  if (core::about_vitalsd(a)) return {};
+  return std::string(core::to_string(a.kind)) + " " + with_unit(a.value, a.kind) + ", threshold " +
+         with_unit(a.threshold, a.kind);
 }
 
 /// Cuts UTF-8 text to at most `max` bytes without splitting a code point.

@@ -447,6 +447,54 @@ TEST_CASE("fhir: acknowledge and resolve update the DetectedIssue", "[notify]") 
   }
 }
 
+TEST_CASE("an alert about vitalsd itself carries no vital and no reading in any payload",
+          "[notify]") {
+  auto n = make_notification();
+  auto& a = n.alert;
+  a.patient = *core::short_id::make(core::vitalsd_patient);
+  a.device = *core::short_id::make("vitalsd");
+  a.rule = a.group = a.current_rule = "store_failing";
+  a.source = core::alert_source::technical;
+  a.kind = core::vital_kind::heart_rate;  // what the record holds: no vital of its own
+  a.value = a.threshold = a.peak_value = a.last_value = 0;
+  a.message = "the database cannot commit: database or disk is full";
+
+  const auto web = body_of(receiver(receiver_kind::webhook), n);
+  CHECK(web["alert"]["vital"].is_null());
+  CHECK(web["alert"]["unit"].is_null());
+  CHECK(web["alert"]["rule"] == "store_failing");
+
+  const auto am = body_of(receiver(receiver_kind::alertmanager), n);
+  CHECK_FALSE(am["alerts"][0]["labels"].contains("vital"));
+  const auto description = am["alerts"][0]["annotations"]["description"].get<std::string>();
+  CHECK(description.find("heart_rate") == std::string::npos);
+  CHECK(description.find("/min") == std::string::npos);
+
+  const auto pd = body_of(receiver(receiver_kind::pagerduty), n);
+  CHECK(pd["payload"]["component"] == "vitalsd");
+  CHECK(pd["payload"]["custom_details"]["vital"].is_null());
+
+  auto ntfy_receiver = receiver(receiver_kind::ntfy);
+  ntfy_receiver.topic = "ops";
+  const auto ntfy = body_of(ntfy_receiver, n)["message"].get<std::string>();
+  CHECK(ntfy.find("heart_rate") == std::string::npos);
+  CHECK(ntfy.find("database or disk is full") != std::string::npos);
+
+  const auto fhir = body_of(receiver(receiver_kind::fhir), n);
+  for (const auto& e : fhir["entry"]) {
+    CHECK(e["resource"]["resourceType"] != "Observation");
+    if (e["resource"]["resourceType"] == "Communication") {
+      const auto text = e["resource"]["payload"][0]["contentString"].get<std::string>();
+      CHECK(text.find("heart_rate") == std::string::npos);
+    }
+  }
+
+  // A patient's alert keeps them all.
+  const auto patient = body_of(receiver(receiver_kind::webhook), make_notification());
+  CHECK(patient["alert"]["vital"] == "spo2");
+  CHECK(patient["alert"]["unit"] == "%");
+}
+
 TEST_CASE("parse_ack_command accepts good commands and explains bad ones", "[notify]") {
   std::string error;
   auto c = notify::parse_ack_command(

@@ -96,6 +96,15 @@ struct alert_record {
   bool open() const noexcept { return state != alert_state::resolved; }
 };
 
+/// The patient id of alerts about vitalsd itself (store_failing, source_silent): they concern
+/// no patient and no vital, and their value is no reading.
+inline constexpr std::string_view vitalsd_patient = "vitalsd";
+
+/// Whether the alert is about vitalsd itself rather than a patient's readings.
+inline bool about_vitalsd(const alert_record& a) noexcept {
+  return a.patient.view() == vitalsd_patient;
+}
+
 /// One audit-trail row: who did what to which alert, when and why.
 struct lifecycle_event {
   std::uint64_t id = 0;
