@@ -85,10 +85,10 @@ TEST_CASE(
   const std::string receivers = ward_receiver +
                                 "[[receivers]]\nname = \"icu\"\ntype = \"webhook\"\nurl = \"" +
                                 icu.url("/") + "\"\nbackoff_min_s = 0.05\nbackoff_max_s = 0.2\n";
-  // The ward route pages "ward" at once and again (escalation step 1) 0.25 min later.
+  // The ward route pages "ward" at once and again (escalation step 1) 0.15 min (9 s) later.
   const std::string ward_route =
       "[[routes]]\nname = \"ward\"\n[[routes.steps]]\nreceivers = [\"ward\"]\n"
-      "[[routes.steps]]\nafter_min = 0.25\nreceivers = [\"ward\"]\n";
+      "[[routes.steps]]\nafter_min = 0.15\nreceivers = [\"ward\"]\n";
   const std::string before = "[pipeline]\naccept_unknown = false\n" + ward_receiver +
                              "[[patients]]\nid = \"p-1\"\n" + ward_route;
   // After: p-2 is known, with its own SpO2 limit (94 instead of 90), and a new receiver with
@@ -129,7 +129,7 @@ TEST_CASE(
       [&] { return daemon->log_text().find("configuration reloaded") != std::string::npos; }, 10s));
   CHECK(daemon->log_text().find("cannot change while vitalsd runs") == std::string::npos);
 
-  // The open alert is the same one, still open, and its escalation step still comes (15 s
+  // The open alert is the same one, still open, and its escalation step still comes (9 s
   // after the raise): the timer survived the reload.
   CHECK(open_alerts(env, "p-1") == 1);
   CHECK(env.count("SELECT max(id) FROM alert_view WHERE patient = 'p-1'") == alert_id);
