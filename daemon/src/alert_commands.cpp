@@ -89,10 +89,6 @@ void alert_service::impl::run_command(const alert_command& c,
   const auto t = now();
   std::string_view verb;
   switch (c.what) {
-    case alert_command::kind::reload:
-      // The daemon's backend takes reloads; one here is a wiring bug.
-      done(json_error(500, "a configuration reload reached the alert service"));
-      return;
     case alert_command::kind::acknowledge:
       verb = "acknowledge";
       r = manager.acknowledge(c.alert_id, c.who, t, changes);

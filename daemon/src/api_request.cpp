@@ -276,9 +276,6 @@ std::optional<reply> parse_command(alert_command::kind what, const std::vector<s
       if (auto e = parse_alert_id(params[0], c.alert_id)) return e;
       if (auto e = parse_body(body_text, content_type, {"by", "reason"}, body)) return e;
       break;
-    case alert_command::kind::reload:
-      if (auto e = parse_body(body_text, content_type, {"by", "reason"}, body)) return e;
-      break;
     case alert_command::kind::snooze_alert:
       if (auto e = parse_alert_id(params[0], c.alert_id)) return e;
       if (auto e = parse_body(body_text, content_type, {"minutes", "by", "reason"}, body)) {
@@ -309,6 +306,13 @@ std::optional<reply> parse_command(alert_command::kind what, const std::vector<s
       break;
   }
   return actor_fields(body, token_name, c.who);
+}
+
+std::optional<reply> parse_reload(std::string_view content_type, std::string_view body_text,
+                                  const std::string& token_name, reload_request& r) {
+  json body;
+  if (auto e = parse_body(body_text, content_type, {"by", "reason"}, body)) return e;
+  return actor_fields(body, token_name, r.who);
 }
 
 }  // namespace detail

@@ -46,4 +46,9 @@ std::optional<reply> parse_command(alert_command::kind what, const std::vector<s
                                    std::string_view content_type, std::string_view body,
                                    const std::string& token_name, alert_command& c);
 
+/// Fills `r` for POST /api/v1/reload from its optional body ({"by", "reason"}) and the token's
+/// name; an error reply for the first thing wrong.
+std::optional<reply> parse_reload(std::string_view content_type, std::string_view body,
+                                  const std::string& token_name, reload_request& r);
+
 }  // namespace vitals::daemon::detail

@@ -234,7 +234,12 @@ routed handle_request(const request_view& req, api_backend& backend,
         return answer(error_reply(
             403, fmt::format("token '{}' is not an admin token (role = \"admin\")", token_name)));
       }
-      return command(alert_command::kind::reload);
+      reload_request r;
+      if (auto e = parse_reload(req.content_type, req.body, token_name, r)) {
+        return answer(std::move(*e));
+      }
+      out.action = std::move(r);
+      return out;
     }
   }
   return answer(error_reply(500, "unhandled route"));

@@ -288,7 +288,11 @@ class session : public connection, public std::enable_shared_from_this<session<S
     log_pattern_ = std::move(out.log_pattern);
     log_who_ = std::move(out.log_who);
     if (auto* r = std::get_if<reply>(&out.action)) return send(std::move(*r));
-    run_command(std::get<alert_command>(out.action));
+    if (auto* c = std::get_if<alert_command>(&out.action)) {
+      return run([this, &c](auto done) { server_->backend.command(*c, std::move(done)); });
+    }
+    const auto& who = std::get<reload_request>(out.action).who;
+    run([this, &who](auto done) { server_->backend.reload(who, std::move(done)); });
   }
 
   /// Calls `done` once; a completion the backend drops without calling answers 500, so the
@@ -306,13 +310,15 @@ class session : public connection, public std::enable_shared_from_this<session<S
     }
   };
 
-  void run_command(const alert_command& c) {
+  /// Hands the backend call `call` its `done`, answered once whatever the backend does.
+  template <class Call>
+  void run(Call&& call) {
     auto state = std::make_shared<completion>(shared());
-    server_->backend.command(c, [state](api_response r) {
+    call(std::function<void(api_response)>([state](api_response r) {
       if (state->answered) return;  // a second call would write into the next request
       state->answered = true;
       state->owner->answer(std::move(r));
-    });
+    }));
   }
 
   void answer(api_response r) {

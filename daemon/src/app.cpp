@@ -241,10 +241,11 @@ struct app::impl {
       api = std::make_unique<api_server>(io, api_options_from(settings), backend);
     }
     include_phi = settings.log.include_phi;
-    backend.on_reload([this](std::function<void(api_response)> done) {
-      reload("POST /api/v1/reload", [done = std::move(done)](bool ok, nlohmann::json outcome) {
-        done({ok ? 200U : 422U, outcome.dump(), "application/json"});
-      });
+    backend.on_reload([this](const core::actor_info& who, std::function<void(api_response)> done) {
+      reload("POST /api/v1/reload by " + who.by,
+             [done = std::move(done)](bool ok, nlohmann::json outcome) {
+               done({ok ? 200U : 422U, outcome.dump(), "application/json"});
+             });
     });
   }
 

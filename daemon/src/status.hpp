@@ -48,23 +48,24 @@ class daemon_backend final : public api_backend {
   api_response get_alert(std::uint64_t id) override { return alerts_.get_alert(id); }
   api_response list_snoozes() override { return alerts_.list_snoozes(); }
   void command(const alert_command& c, std::function<void(api_response)> done) override {
-    if (c.what != alert_command::kind::reload) {
-      alerts_.command(c, std::move(done));
-    } else if (reload_) {
-      reload_(std::move(done));
-    } else {
-      done({503, R"({"error":"configuration reload is not available"})", "application/json"});
+    alerts_.command(c, std::move(done));
+  }
+  void reload(const core::actor_info& who, std::function<void(api_response)> done) override {
+    if (!reload_) {
+      done(json_error(503, "configuration reload is not available"));
+      return;
     }
+    reload_(who, std::move(done));
   }
 
   /// What POST /api/v1/reload runs (the daemon's reload); answers through `done`.
-  void on_reload(std::function<void(std::function<void(api_response)>)> reload) {
-    reload_ = std::move(reload);
-  }
+  using reload_handler =
+      std::function<void(const core::actor_info&, std::function<void(api_response)>)>;
+  void on_reload(reload_handler reload) { reload_ = std::move(reload); }
 
  private:
   alert_service& alerts_;
-  std::function<void(std::function<void(api_response)>)> reload_;
+  reload_handler reload_;
   const status_reporter& status_;
 };
 

@@ -82,10 +82,23 @@ class fake_backend final : public api_backend {
     timer->async_wait(
         [timer, done = std::move(done), reply](const boost::system::error_code&) { done(reply); });
   }
+  void reload(const vitals::core::actor_info& who,
+              std::function<void(api_response)> done) override {
+    {
+      std::lock_guard lock(mutex_);
+      calls_.push_back("reload");
+      reloads_.push_back(who);
+    }
+    done({200, R"({"status":"reloaded"})"});
+  }
 
   std::vector<std::string> calls() const {
     std::lock_guard lock(mutex_);
     return calls_;
+  }
+  std::vector<vitals::core::actor_info> reloads() const {
+    std::lock_guard lock(mutex_);
+    return reloads_;
   }
   std::vector<alert_command> commands() const {
     std::lock_guard lock(mutex_);
@@ -118,6 +131,7 @@ class fake_backend final : public api_backend {
   mutable std::mutex mutex_;
   std::vector<std::string> calls_;
   std::vector<alert_command> commands_;
+  std::vector<vitals::core::actor_info> reloads_;
   alert_list_query last_query_;
   std::uint64_t last_id_ = 0;
   api_response command_reply_{200, R"({"committed":true})"};

@@ -208,14 +208,15 @@ TEST_CASE("api: the reload takes an admin token, and replaced tokens apply at on
   CHECK(error_of(refused) == "token 'ops' is not an admin token (role = \"admin\")");
   CHECK(call(s.port(), http::verb::post, "/api/v1/reload", read_token, "{}").result_int() == 403);
   CHECK(call(s.port(), http::verb::get, "/api/v1/reload", admin_token).result_int() == 405);
-  CHECK(s.backend().commands().empty());
+  CHECK(s.backend().reloads().empty());
 
   const auto done = call(s.port(), http::verb::post, "/api/v1/reload", admin_token, "{}");
   CHECK(done.result_int() == 200);
-  const auto cmds = s.backend().commands();
-  REQUIRE(cmds.size() == 1);
-  CHECK(cmds[0].what == alert_command::kind::reload);
-  CHECK(cmds[0].who.by == "root");
+  CHECK(done.body() == R"({"status":"reloaded"})");
+  const auto reloads = s.backend().reloads();
+  REQUIRE(reloads.size() == 1);
+  CHECK(reloads[0].by == "root");
+  CHECK(s.backend().commands().empty());
   // An admin token may do what an ack token may.
   CHECK(call(s.port(), http::verb::post, "/api/v1/alerts/7/acknowledge", admin_token, "{}")
             .result_int() == 200);

@@ -32,8 +32,7 @@ struct alert_list_query {
 /// An operator command, validated for shape by the server (types, required fields, minutes > 0);
 /// the backend checks what only it knows (the alert exists, the snooze bound, the patient id).
 struct alert_command {
-  /// `reload` is no alert's: the configuration reload (POST /api/v1/reload, admin tokens).
-  enum class kind { acknowledge, resolve, snooze_alert, snooze_rule, unsnooze, reload };
+  enum class kind { acknowledge, resolve, snooze_alert, snooze_rule, unsnooze };
   kind what = kind::acknowledge;
   std::uint64_t alert_id = 0;      ///< acknowledge, resolve, snooze_alert
   std::string patient;             ///< snooze_rule, unsnooze
@@ -55,6 +54,13 @@ class api_backend {
   virtual api_response get_alert(std::uint64_t id) = 0;  ///< alert + events; 404 if unknown
   virtual api_response list_snoozes() = 0;               ///< GET /api/v1/snoozes
   virtual void command(const alert_command& c, std::function<void(api_response)> done) = 0;
+  /// POST /api/v1/reload (admin tokens): re-reads the configuration; `done` as for commands.
+  virtual void reload(const core::actor_info& who, std::function<void(api_response)> done) = 0;
+};
+
+/// A configuration reload asked for over the API, by whom.
+struct reload_request {
+  core::actor_info who;
 };
 
 /// The HTTP status of a command's outcome: ok 200, not_found 404, conflict 409, invalid 400.
