@@ -4,29 +4,15 @@
 
 namespace vitals::core {
 
-namespace {
-
-/// Ids end up in logs, the database and notifications: control bytes have no place there.
-bool valid_id(std::string_view s) noexcept {
-  if (s.empty() || s.size() > short_id::max_size) return false;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-std::shared_ptr<const device_directory::map> device_directory::build(
+std::shared_ptr<const device_directory::map> device_directory::make_map(
     const std::unordered_map<std::string, std::string>& devices) {
   auto m = std::make_shared<map>();
   for (const auto& [device, patient] : devices) {
-    if (!valid_id(device)) {
+    if (!valid_id_text(device)) {
       throw std::invalid_argument("device_patients: device id '" + device +
                                   "' is empty, longer than 47 bytes or has control characters");
     }
-    if (!valid_id(patient)) {
+    if (!valid_id_text(patient)) {
       throw std::invalid_argument("device_patients: patient id of device '" + device +
                                   "' is empty, longer than 47 bytes or has control characters");
     }
@@ -36,12 +22,11 @@ std::shared_ptr<const device_directory::map> device_directory::build(
 }
 
 device_directory::device_directory(const std::unordered_map<std::string, std::string>& devices)
-    : map_(build(devices)) {}
+    : map_(make_map(devices)) {}
 
-void device_directory::replace(const std::unordered_map<std::string, std::string>& devices) {
-  auto next = build(devices);
+void device_directory::publish(std::shared_ptr<const map> m) noexcept {
   const std::lock_guard lock(mutex_);
-  map_ = std::move(next);
+  map_ = std::move(m);
   version_.fetch_add(1, std::memory_order_acq_rel);
 }
 

@@ -275,12 +275,13 @@ struct app::impl {
     auto detection = detection_settings_from(next);
     const bool new_receivers = !same_plugins(settings.receivers, next.receivers);
     std::vector<adapters::notify::receiver> receivers;
+    std::shared_ptr<const core::device_directory::map> device_map;
     try {
       core::detector_set::check(detection);
       core::alert_manager::check(next.alerts.lifecycle);
       if (new_receivers) receivers = alerts.build_receivers(next, plugins);
-      // Checked now, published once the pipeline admits the new devices (below).
-      [[maybe_unused]] const core::device_directory check_ids(device_patients_of(next));
+      // Built and checked now, published once the pipeline admits the new devices (below).
+      device_map = core::device_directory::make_map(device_patients_of(next));
     } catch (const std::exception& e) {
       spdlog::error("configuration reload refused; the running configuration stays in force: {}",
                     e.what());
@@ -315,13 +316,12 @@ struct app::impl {
                               {"receivers", next.receivers.size()},
                               {"tokens", next.api.tokens.size()},
                               {"restart_needed", kept}};
-    auto device_map = device_patients_of(next);
     settings = std::move(next);
     // Pipeline thread: the device map is published once the pipeline admits the new devices,
     // so that a reading mapped by the new map is never refused by the old admission list.
     pipe.reconfigure(std::move(u), [this, outcome = std::move(outcome), done = std::move(done),
                                     device_map = std::move(device_map)](std::string error) mutable {
-      if (error.empty()) devices.replace(device_map);
+      if (error.empty()) devices.publish(std::move(device_map));
       asio::post(io, [outcome = std::move(outcome), done = std::move(done),
                       error = std::move(error)]() mutable {
         if (error == core::pipeline::superseded) {

@@ -58,15 +58,7 @@ void each_field(od::object& obj, Fn&& fn) {
   }
 }
 
-/// Ids end up in logs, the database and notifications: control bytes have no place there.
-inline bool valid_id_text(std::string_view s) noexcept {
-  if (s.empty() || s.size() > core::short_id::max_size) return false;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return false;
-  }
-  return true;
-}
+using core::valid_id_text;
 
 /// The rejections of one decode() call: counted per reason, the first one described. clear()
 /// and report() run for every message: inline, as they were before the decoder was split (out

@@ -35,8 +35,17 @@ class device_directory {
   /// than short_id holds or has control characters.
   explicit device_directory(const std::unordered_map<std::string, std::string>& devices = {});
 
-  /// Publishes a new map (any thread); checked as the constructor's, changing nothing if not.
-  void replace(const std::unordered_map<std::string, std::string>& devices);
+  /// A map to publish(): throws std::invalid_argument as the constructor does.
+  static std::shared_ptr<const map> make_map(
+      const std::unordered_map<std::string, std::string>& devices);
+
+  /// Publishes a map made by make_map() (any thread); cannot fail.
+  void publish(std::shared_ptr<const map> m) noexcept;
+
+  /// make_map() and publish(): changes nothing when the map is refused.
+  void replace(const std::unordered_map<std::string, std::string>& devices) {
+    publish(make_map(devices));
+  }
 
   /// The map in force.
   std::shared_ptr<const map> current() const;
@@ -59,8 +68,6 @@ class device_directory {
   };
 
  private:
-  static std::shared_ptr<const map> build(const std::unordered_map<std::string, std::string>& m);
-
   mutable std::mutex mutex_;
   std::shared_ptr<const map> map_;
   std::atomic<std::uint64_t> version_{0};

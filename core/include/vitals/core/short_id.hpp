@@ -54,6 +54,17 @@ class short_id {
   unsigned char size_ = 0;
 };
 
+/// Whether `text` may be an id: 1 to short_id::max_size bytes, no control bytes (ids end up in
+/// logs, the database and notifications, where control bytes have no place).
+constexpr bool valid_id_text(std::string_view text) noexcept {
+  if (text.empty() || text.size() > short_id::max_size) return false;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
 }  // namespace vitals::core
 
 template <>
