@@ -75,6 +75,14 @@ constexpr int default_kills = 3;
 constexpr bool sanitized = false;
 #endif
 
+/// Patient `patient`'s reading `field` = `value` at device time `ts`, on the patient's topic.
+void publish(vitals::test::mqtt_publisher& pub, int patient, std::int64_t ts,
+             const std::string& field, double value) {
+  const auto id = "p-" + std::to_string(patient);
+  pub.publish("vitals/" + id + "/ox-" + id, "{\"ts\":" + std::to_string(ts) + ",\"" + field +
+                                                "\":" + std::to_string(value) + "}");
+}
+
 int env_int(const char* name, int fallback, int lo, int hi) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return fallback;
@@ -115,10 +123,7 @@ TEST_CASE("kill -9 at random moments under load: loss within the commit bound, n
     for (std::int64_t k = 0; !stop.load(); ++k) {
       const auto next = std::chrono::steady_clock::now() + tick;
       for (int p = 0; p < patients; ++p) {
-        const auto id = "p-" + std::to_string(p);
-        pub.publish("vitals/" + id + "/ox-" + id, "{\"ts\":" + std::to_string(t0 + k * step_ms) +
-                                                      ",\"spo2\":" + std::to_string(spo2_at(p, k)) +
-                                                      "}");
+        publish(pub, p, t0 + k * step_ms, "spo2", spo2_at(p, k));
         published.fetch_add(1);
       }
       ticks.store(k + 1);
@@ -160,9 +165,7 @@ TEST_CASE("kill -9 at random moments under load: loss within the commit bound, n
     const auto k0 = ticks.load();
     for (std::int64_t k = k0; k < k0 + 20; ++k) {
       for (int p = 0; p < patients; ++p) {
-        const auto id = "p-" + std::to_string(p);
-        pub.publish("vitals/" + id + "/ox-" + id,
-                    "{\"ts\":" + std::to_string(t0 + k * step_ms) + ",\"spo2\":97}");
+        publish(pub, p, t0 + k * step_ms, "spo2", 97);
         published.fetch_add(1);
       }
     }
@@ -297,15 +300,15 @@ TEST_CASE("the broker killed with SIGKILL under load, production persistence: th
     std::unique_ptr<vitals::test::mqtt_publisher> pub;
     for (std::int64_t i = 0; !stop.load(); ++i) {
       const auto next = std::chrono::steady_clock::now() + 5ms;
-      const auto id = "p-" + std::to_string(i % 10);
+      const auto patient = static_cast<int>(i % 10);
       const auto ts = t0 + (i / 10) * 1000;
       try {
         if (!pub)
           pub = std::make_unique<vitals::test::mqtt_publisher>(
               "tcp://127.0.0.1:" + std::to_string(port), "broker-trial-pub");
-        pub->publish("vitals/" + id + "/ox-" + id, "{\"ts\":" + std::to_string(ts) + ",\"hr\":72}");
+        publish(*pub, patient, ts, "hr", 72);
         const std::lock_guard lock(m);
-        acked.push_back("ox-" + id + " " + std::to_string(ts));
+        acked.push_back("ox-p-" + std::to_string(patient) + " " + std::to_string(ts));
       } catch (const std::exception&) {
         ++failures;
         pub.reset();

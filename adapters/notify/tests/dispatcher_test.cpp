@@ -148,6 +148,9 @@ class harness {
   std::size_t pending() {
     return call([this] { return dispatcher_->pending(); });
   }
+  std::vector<core::notification> take_pending() {
+    return call([this] { return dispatcher_->take_pending(); });
+  }
   std::vector<std::uint64_t> delivered() const {
     std::lock_guard lock(mutex_);
     return delivered_;
@@ -455,6 +458,29 @@ TEST_CASE("dispatcher stop cancels the attempt in flight and reports nothing mor
   CHECK(h.delivered().empty());
   CHECK(h.pending() == 2);
   CHECK(rx.count() == 1);
+
+  // A reload that changes the receivers: the one in flight and the one queued are handed over,
+  // in id order, for the next dispatcher; this one holds nothing afterwards.
+  const auto handed = h.take_pending();
+  REQUIRE(handed.size() == 2);
+  CHECK(handed[0].id == 1);
+  CHECK(handed[1].id == 2);
+  CHECK(handed[0].receiver == "ops");
+  CHECK(h.pending() == 0);
+}
+
+TEST_CASE("dispatcher hands nothing over while it runs", "[dispatcher]") {
+  http_receiver rx;
+  rx.respond_with([](const received_request&, std::size_t) {
+    http_answer a;
+    a.silent = true;
+    return a;
+  });
+  harness h({receiver("ops", rx.url())});
+  h.submit({note(1, "ops")});
+  REQUIRE(rx.wait_for(1));
+  CHECK(h.take_pending().empty());  // only after stop(): the attempt is still its own
+  CHECK(h.pending() == 1);
 }
 
 namespace {
