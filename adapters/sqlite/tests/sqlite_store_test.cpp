@@ -405,9 +405,14 @@ TEST_CASE("sqlite store: failing commits hold the intake, say why, and recover b
   o.max_queued_rows = 10;
   o.batch_rows = 4;
   o.intake = &gate;
-  sqlite_store store(o, st);
+  // Declared before the store: its writer thread calls the health callback until it stops.
   std::mutex m;
   std::vector<std::pair<bool, std::string>> told;
+  const auto told_count = [&] {
+    std::lock_guard lock(m);
+    return told.size();
+  };
+  sqlite_store store(o, st);
   store.on_health([&](bool failing, const std::string& cause) {
     std::lock_guard lock(m);
     told.emplace_back(failing, cause);
@@ -422,6 +427,8 @@ TEST_CASE("sqlite store: failing commits hold the intake, say why, and recover b
   const auto failing = store.status();
   CHECK(failing.failures == 1);
   CHECK(failing.failure.find("locked") != std::string::npos);
+  // The writer marks itself failing, then tells: the call may come a moment after status().
+  CHECK(eventually([&] { return told_count() >= 1; }));
   {
     std::lock_guard lock(m);
     REQUIRE(told.size() == 1);
@@ -442,6 +449,7 @@ TEST_CASE("sqlite store: failing commits hold the intake, say why, and recover b
   CHECK_FALSE(gate.held());
   CHECK(blocker.count("samples") == 10);
   CHECK(st.samples_not_stored == 0);
+  CHECK(eventually([&] { return told_count() >= 2; }));
   std::lock_guard lock(m);
   REQUIRE(told.size() == 2);
   CHECK_FALSE(told[1].first);
