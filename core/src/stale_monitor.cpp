@@ -81,7 +81,8 @@ void stale_monitor::tick(timestamp now, std::vector<alert_event>& out) {
     const auto silent = now - st.last_fresh;
     if (!st.warning_active && lim.warning.count() > 0 && silent > lim.warning) {
       if (storm != 0) {
-        // Decided below, once it is known how many of its source went silent with it.
+        // Decided below, once it is known how many of its source went silent with it (within
+        // the storm window: a storm's streams cross their limits over a reading interval).
         newly_silent_[st.source].emplace_back(&k, &st);
         continue;
       }
@@ -106,10 +107,13 @@ void stale_monitor::tick(timestamp now, std::vector<alert_event>& out) {
       }
     } else {
       for (auto& [k, st] : silent) {
+        // Past its limit by less than the window: others of its source may follow; the next
+        // ticks decide.
+        const auto& lim = settings_.limits[static_cast<std::size_t>(k->kind)];
+        if (now - st->last_fresh - lim.warning < settings_.storm_window) continue;
         st->warning_active = true;
         out.push_back(make_event(*k, *st, false, alert_transition::raised, now));
         // Silent past both limits at once (e.g. restored streams): the urgent one as well.
-        const auto& lim = settings_.limits[static_cast<std::size_t>(k->kind)];
         if (!st->urgent_active && lim.urgent.count() > 0 && now - st->last_fresh > lim.urgent) {
           st->urgent_active = true;
           out.push_back(make_event(*k, *st, true, alert_transition::raised, now));

@@ -319,6 +319,7 @@ TEST_CASE("a device that goes silent raises a stale-data technical alert from th
   stats counters;
   detection_settings settings;
   settings.stale.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {200ms, 0ms};
+  settings.stale.storm_window = 100ms;  // scaled down with the limit
   pipeline p({.tick_interval = 20ms}, detector_set(settings), st, counters);
   p.on_alert([&st](const alert_event& e) { st.record(e); });
   auto& port = p.open_port("test", 16);
@@ -341,6 +342,7 @@ TEST_CASE("while the sources are held back, nobody goes stale, and the held time
   intake_gate gate;
   detection_settings settings;
   settings.stale.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {1000ms, 0ms};
+  settings.stale.storm_window = 0ms;  // a silence past the limit would alert at once
   pipeline p({.tick_interval = 20ms}, detector_set(settings), st, counters, &gate);
   p.on_alert([&st](const alert_event& e) { st.record(e); });
   auto& port = p.open_port("test", 16);

@@ -38,6 +38,8 @@ TEST_CASE(
   m.tick(t0 + 15min, out);
   CHECK(out.empty());  // exactly at the limit: not yet
   m.tick(t0 + 15min + 1s, out);
+  CHECK(out.empty());  // within the storm window: others of its source may follow
+  m.tick(t0 + 15min + 6s, out);
   REQUIRE(out.size() == 1);
   CHECK(out[0].rule == "glucose_stale");
   CHECK(out[0].source == alert_source::technical);
@@ -157,6 +159,38 @@ TEST_CASE("a whole source going silent is one source_silent alert, not one per d
   REQUIRE(out.size() == 1);
   CHECK(out[0].rule == "source_silent");
   CHECK(out[0].value == 30);
+}
+
+TEST_CASE("a storm whose streams cross their limits seconds apart is still one alert", "[stale]") {
+  stale_settings st;
+  st.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {2min, 0ms};
+  st.storm_streams = 10;
+  stale_monitor m(st);
+  m.set_source_names({"mqtt"});
+  std::vector<alert_event> out;
+  // 30 devices whose last readings are 100 ms apart (a 1 Hz gateway's round, and a few more).
+  for (int i = 0; i < 30; ++i) {
+    auto s = reading("dev-" + std::to_string(i), vital_kind::heart_rate, t0 + i * 100ms);
+    s.source = 0;
+    m.on_fresh(s, out);
+  }
+  // Ticks every second: the first sees only a few past their limit, fewer than storm_streams.
+  for (auto t = t0 + 2min; t < t0 + 2min + 10s; t += 1s) m.tick(t, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "source_silent");
+}
+
+TEST_CASE("a lone silent stream raises its own alert once the storm window has passed", "[stale]") {
+  stale_settings st;
+  st.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {2min, 0ms};
+  stale_monitor m(st);  // storm_streams 10, storm_window 5 s
+  std::vector<alert_event> out;
+  m.on_fresh(reading("hr-1", vital_kind::heart_rate, t0), out);
+  m.tick(t0 + 2min + 1s, out);
+  CHECK(out.empty());  // waits: others of its source may be going silent with it
+  m.tick(t0 + 2min + 6s, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].rule == "hr_stale");
 }
 
 TEST_CASE("storm grouping off: every silent stream raises its own alert", "[stale]") {

@@ -30,9 +30,13 @@ struct stale_settings {
       {std::chrono::minutes(2), std::chrono::minutes(10)},
       {std::chrono::minutes(15), std::chrono::minutes(30)},
   }};
-  /// This many streams of one source going silent in the same tick are a storm: one alert for
-  /// the source (`source_silent`), not one per device. 0 switches grouping off.
+  /// This many streams of one source going silent within `storm_window` are a storm: one alert
+  /// for the source (`source_silent`), not one per device. 0 switches grouping off.
   std::size_t storm_streams = 10;
+  /// How far apart the streams of one storm may cross their limits: their last readings are
+  /// spread over at least one reading interval. A stream's own alert waits this long after
+  /// its limit, to see whether a storm takes it.
+  std::chrono::milliseconds storm_window{std::chrono::seconds(5)};
 };
 
 /// A stream seen before a restart: where the stale-data watch resumes from (the store keeps it).
@@ -121,7 +125,7 @@ class stale_monitor {
   std::unordered_map<key, state, key_hash> streams_;
   std::vector<std::string> source_names_;
   std::array<bool, 256> source_silent_{};  ///< a source_silent alert is raised, by source
-  /// tick() scratch: streams past their warning limit in this tick, by source.
+  /// tick() scratch: streams past their warning limit and not alerting yet, by source.
   std::vector<std::vector<std::pair<const key*, state*>>> newly_silent_;
 };
 
