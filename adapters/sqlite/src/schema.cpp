@@ -256,6 +256,22 @@ constexpr migration migrations[] = {
      "  s.quality AS quality, s.conditions AS conditions, s.device_status AS device_status"
      "  FROM samples s JOIN devices d ON d.id = s.device_id JOIN patients p ON "
      "p.id = s.patient_id;"},
+    // v5 (issue 16): the patient registry (vitalsctl patient, /api/v1/patients). One row per
+    // patient: its settings as the JSON of a [[patients]] table plus "devices". Every change is
+    // kept in patient_registry_events, with who made it.
+    {5,
+     "CREATE TABLE patient_registry ("
+     "  id TEXT PRIMARY KEY,"
+     "  document TEXT NOT NULL CHECK (json_valid(document)),"
+     "  updated INTEGER NOT NULL,"
+     "  updated_by TEXT NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE patient_registry_events ("
+     "  id INTEGER PRIMARY KEY,"
+     "  patient TEXT NOT NULL,"
+     "  action TEXT NOT NULL CHECK (action IN ('put', 'remove')),"
+     "  document TEXT,"  // what was put; NULL for a removal
+     "  at INTEGER NOT NULL,"
+     "  \"by\" TEXT NOT NULL);"},
 };
 // clang-format on
 

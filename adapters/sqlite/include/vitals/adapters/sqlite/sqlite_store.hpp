@@ -44,7 +44,7 @@ using health_callback = std::function<void(bool failing, const std::string& caus
 class sqlite_store final : public core::store, public core::alert_store {
  public:
   /// Schema version (PRAGMA user_version) this code creates and understands.
-  static constexpr int current_schema_version = 4;
+  static constexpr int current_schema_version = 5;
 
   /// Opens or creates the database, applies migrations; throws std::runtime_error naming the
   /// path on failure and std::invalid_argument for bad options.
