@@ -181,11 +181,8 @@ std::optional<reply> parse_alert_id(const std::string& text, std::uint64_t& id) 
 
 namespace {
 
-/// The JSON body of a command: an object with only `allowed` fields; an empty body is {}.
-std::optional<reply> parse_body(std::string_view body, std::string_view content_type,
-                                std::initializer_list<std::string_view> allowed, json& out) {
-  out = json::object();
-  if (body.empty()) return std::nullopt;
+/// A non-empty body that must be a JSON object.
+std::optional<reply> parse_object(std::string_view body, std::string_view content_type, json& out) {
   const auto semicolon = content_type.find(';');
   if (!iequals(trim(content_type.substr(0, semicolon)), "application/json")) {
     return error_reply(415, content_type.empty()
@@ -204,6 +201,15 @@ std::optional<reply> parse_body(std::string_view body, std::string_view content_
     return error_reply(400, fmt::format("request body is not valid JSON: {}", what));
   }
   if (!out.is_object()) return error_reply(400, "request body must be a JSON object");
+  return std::nullopt;
+}
+
+/// The JSON body of a command: an object with only `allowed` fields; an empty body is {}.
+std::optional<reply> parse_body(std::string_view body, std::string_view content_type,
+                                std::initializer_list<std::string_view> allowed, json& out) {
+  out = json::object();
+  if (body.empty()) return std::nullopt;
+  if (auto e = parse_object(body, content_type, out)) return e;
   for (const auto& item : out.items()) {
     if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
       std::string known;
@@ -313,6 +319,26 @@ std::optional<reply> parse_reload(std::string_view content_type, std::string_vie
   json body;
   if (auto e = parse_body(body_text, content_type, {"by", "reason"}, body)) return e;
   return actor_fields(body, token_name, r.who);
+}
+
+std::optional<reply> parse_patient_change(bool put, const std::string& id,
+                                          std::string_view content_type, std::string_view body,
+                                          const std::string& token_name, patient_change& c) {
+  c.id = id;
+  c.who.by = token_name;
+  if (!put) {
+    if (!body.empty()) return error_reply(400, "DELETE takes no request body");
+    return std::nullopt;
+  }
+  if (body.empty()) {
+    return error_reply(400,
+                       "request body required: the patient's settings as a JSON object "
+                       "({} for none), e.g. {\"care_team\": \"ward-3\", \"devices\": [\"cgm-1\"]}");
+  }
+  json doc;
+  if (auto e = parse_object(body, content_type, doc)) return e;
+  c.document = doc.dump();
+  return std::nullopt;
 }
 
 }  // namespace detail

@@ -51,4 +51,11 @@ std::optional<reply> parse_command(alert_command::kind what, const std::vector<s
 std::optional<reply> parse_reload(std::string_view content_type, std::string_view body,
                                   const std::string& token_name, reload_request& r);
 
+/// Fills `c` for PUT (`put`: the body is the patient's document, a JSON object) or DELETE (no
+/// body) /api/v1/patients/{id}; who is the token's name. An error reply for the first thing
+/// wrong; the document's keys are the backend's to check.
+std::optional<reply> parse_patient_change(bool put, const std::string& id,
+                                          std::string_view content_type, std::string_view body,
+                                          const std::string& token_name, patient_change& c);
+
 }  // namespace vitals::daemon::detail

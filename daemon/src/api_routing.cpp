@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include <vitals/core/short_id.hpp>
+
 namespace vitals::daemon::detail {
 
 static_assert(std::tuple_size_v<digest> == SHA256_DIGEST_LENGTH);
@@ -34,7 +36,9 @@ enum class route_id {
   snooze_alert,
   snoozes,
   snooze,
-  reload
+  reload,
+  patients,
+  patient
 };
 
 struct route_match {
@@ -86,6 +90,14 @@ std::optional<route_match> match_route(std::string_view path, bool& bad_escape) 
     if (seg[4] == "snooze") {
       return route_match{
           route_id::snooze_alert, "POST", "/api/v1/alerts/{id}/snooze", {param(seg[3])}};
+    }
+    return std::nullopt;
+  }
+  if (seg[2] == "patients") {
+    if (n == 3) return route_match{route_id::patients, "GET", "/api/v1/patients", {}};
+    if (n == 4 && !seg[3].empty()) {
+      return route_match{
+          route_id::patient, "GET, PUT, DELETE", "/api/v1/patients/{id}", {param(seg[3])}};
     }
     return std::nullopt;
   }
@@ -145,6 +157,13 @@ std::optional<reply> authorise(std::string_view authorization, std::span<const t
         fmt::format("token '{}' may read but not acknowledge, resolve or snooze", found->name));
   }
   return std::nullopt;
+}
+
+/// nullopt: `token` may change the configuration and the patient registry.
+std::optional<reply> admin_only(const token_entry* token, const std::string& token_name) {
+  if (token != nullptr && token->may_admin) return std::nullopt;
+  return error_reply(
+      403, fmt::format("token '{}' is not an admin token (role = \"admin\")", token_name));
 }
 
 }  // namespace
@@ -229,11 +248,27 @@ routed handle_request(const request_view& req, api_backend& backend,
       return command(alert_command::kind::snooze_alert);
     case route_id::snooze:
       return command(alert_command::kind::unsnooze);
-    case route_id::reload: {
-      if (token == nullptr || !token->may_admin) {
-        return answer(error_reply(
-            403, fmt::format("token '{}' is not an admin token (role = \"admin\")", token_name)));
+    case route_id::patients:
+      return answer(reply{backend.list_patients(), {}, {}});
+    case route_id::patient: {
+      const auto& id = route->params[0];
+      if (!core::valid_id_text(id)) {
+        return answer(
+            error_reply(400, fmt::format("a patient id is 1 to {} bytes without control characters",
+                                         core::short_id::max_size)));
       }
+      if (method == "GET") return answer(reply{backend.get_patient(id), {}, {}});
+      if (auto e = admin_only(token, token_name)) return answer(std::move(*e));
+      patient_change c;
+      if (auto e = parse_patient_change(method == "PUT", id, req.content_type, req.body, token_name,
+                                        c)) {
+        return answer(std::move(*e));
+      }
+      out.action = std::move(c);
+      return out;
+    }
+    case route_id::reload: {
+      if (auto e = admin_only(token, token_name)) return answer(std::move(*e));
       reload_request r;
       if (auto e = parse_reload(req.content_type, req.body, token_name, r)) {
         return answer(std::move(*e));

@@ -40,8 +40,9 @@ struct request_view {
 
 /// What to do with one request, and what to log about it.
 struct routed {
-  /// A reply to send now, or a command or reload for the backend, answered when it completes.
-  std::variant<reply, alert_command, reload_request> action;
+  /// A reply to send now, or a command, reload or registry change for the backend, answered
+  /// when it completes.
+  std::variant<reply, alert_command, reload_request, patient_change> action;
   std::string log_pattern;    ///< the route's pattern (no ids or patient names); the path if none
   std::string log_who = "-";  ///< the token's name once one matched
 };

@@ -291,6 +291,9 @@ class session : public connection, public std::enable_shared_from_this<session<S
     if (auto* c = std::get_if<alert_command>(&out.action)) {
       return run([this, &c](auto done) { server_->backend.command(*c, std::move(done)); });
     }
+    if (auto* p = std::get_if<patient_change>(&out.action)) {
+      return run([this, &p](auto done) { server_->backend.change_patient(*p, std::move(done)); });
+    }
     const auto& who = std::get<reload_request>(out.action).who;
     run([this, &who](auto done) { server_->backend.reload(who, std::move(done)); });
   }

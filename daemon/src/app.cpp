@@ -20,9 +20,11 @@
 #include <nlohmann/json.hpp>
 
 #include <vitals/config/config_error.hpp>
+#include <vitals/config/patient_registry.hpp>
 
 #include <vitals/adapters/registry.hpp>
 #include <vitals/adapters/sqlite/alert_reader.hpp>
+#include <vitals/adapters/sqlite/patient_registry.hpp>
 #include <vitals/adapters/sqlite/sqlite_store.hpp>
 #include <vitals/core/pipeline.hpp>
 #include <vitals/daemon/alert_service.hpp>
@@ -187,6 +189,61 @@ std::vector<std::string> keep_restart_only(const config::settings& running,
   return kept;
 }
 
+/// The patient registry in the database at `path`, as config entries; throws
+/// std::runtime_error naming the file when it cannot be read.
+std::vector<config::registry_patient> registry_of(const std::string& path) {
+  std::vector<config::registry_patient> out;
+  for (auto& r : adapters::sqlite::read_registry(path)) {
+    out.push_back({std::move(r.id), std::move(r.document)});
+  }
+  return out;
+}
+
+/// `file` with the database's patient registry applied, at start. An entry that fails the
+/// checks (written by an older vitalsd, or by hand) is left out with an error, and so is the
+/// whole registry when it cannot be read: every other patient is still watched, and the API
+/// (vitalsctl patient update) can fix the entry. `applied` receives what was applied.
+config::settings with_registry(config::settings file,
+                               std::vector<config::registry_patient>& applied) {
+  std::vector<config::registry_patient> entries;
+  try {
+    entries = registry_of(file.store.path);
+  } catch (const std::exception& e) {
+    spdlog::error(
+        "patient registry: cannot be read, only the configuration file's patients are known: {}",
+        e.what());
+    return file;
+  }
+  std::vector<config::registry_patient> good;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto problems = config::check_registry_patient(
+        entries[i], "patient registry, entry " + std::to_string(i + 1));
+    for (const auto& p : problems) {
+      spdlog::error(
+          "{} (this patient is left out; `vitalsctl patient list` shows the entries "
+          "in this order, `vitalsctl patient update` fixes one)",
+          p.to_string());
+    }
+    if (problems.empty()) good.push_back(std::move(entries[i]));
+  }
+  try {
+    const auto out = config::apply_registry(file, good);
+    if (out.patients != 0) {
+      spdlog::info("patient registry: {} patient(s) with {} device(s) from the database{}",
+                   out.patients, out.devices,
+                   out.replaced == 0 ? std::string()
+                                     : fmt::format(" ({} replace the file's entry of the same id)",
+                                                   out.replaced));
+    }
+    applied = std::move(good);
+  } catch (const config::config_error& e) {
+    spdlog::error(
+        "patient registry left out, only the configuration file's patients are known:\n{}",
+        e.what());
+  }
+  return file;
+}
+
 /// The configured sources, each built by its plugin, each a producer with a ring of its own.
 std::vector<std::unique_ptr<core::source>> build_sources(const config::settings& s,
                                                          const core::plugin_registry& plugins,
@@ -221,7 +278,8 @@ std::vector<const core::source*> views(const std::vector<std::unique_ptr<core::s
 struct app::impl {
   impl(config::settings s, const core::plugin_registry& registry)
       : plugins(registry),
-        settings(std::move(s)),
+        file_settings(s),
+        settings(with_registry(std::move(s), registry_entries)),
         store(store_options_from(settings, intake), counters),
         pipe(pipeline_options_from(settings), core::detector_set(detection_settings_from(settings)),
              store, counters, &intake),
@@ -247,80 +305,113 @@ struct app::impl {
                done({ok ? 200U : 422U, outcome.dump(), "application/json"});
              });
     });
+    backend.on_patients({[this] { return list_patients(); },
+                         [this](const std::string& id) { return get_patient(id); },
+                         [this](const patient_change& c, std::function<void(api_response)> done) {
+                           change_patient(c, std::move(done));
+                         }});
   }
 
-  /// Re-reads the configuration and applies what can change live, atomically: everything is
-  /// checked before anything changes, and a configuration that fails any check changes
-  /// nothing. `done(ok, outcome)` runs on the io thread once the pipeline has taken it.
+  /// A checked next configuration, ready to apply: nothing in it can fail any more.
+  struct prepared {
+    config::settings next;                           ///< what runs once applied
+    config::settings file;                           ///< its file part, before the registry
+    std::vector<config::registry_patient> registry;  ///< its registry part
+    std::vector<std::string> kept;                   ///< restart-only settings that changed
+    core::detection_settings detection;
+    bool new_receivers = false;
+    std::vector<adapters::notify::receiver> receivers;
+    std::shared_ptr<const core::device_directory::map> device_map;
+  };
+
+  /// `file` with `registry` applied, checked as the next configuration. Throws (config_error
+  /// listing every problem, or another std::exception) and changes nothing when it fails.
+  prepared prepare(config::settings file, std::vector<config::registry_patient> registry) {
+    prepared p;
+    p.next = file;
+    config::apply_registry(p.next, registry);
+    p.file = std::move(file);
+    p.registry = std::move(registry);
+    p.kept = keep_restart_only(settings, p.next);
+    p.detection = detection_settings_from(p.next);
+    p.new_receivers = !same_plugins(settings.receivers, p.next.receivers);
+    core::detector_set::check(p.detection);
+    core::alert_manager::check(p.next.alerts.lifecycle);
+    if (p.new_receivers) p.receivers = alerts.build_receivers(p.next, plugins);
+    // Built and checked now, published once the pipeline admits the new devices (apply()).
+    p.device_map = core::device_directory::make_map(device_patients_of(p.next));
+    return p;
+  }
+
+  /// Re-reads the configuration (file and patient registry) and applies what can change live,
+  /// atomically: everything is checked before anything changes, and a configuration that fails
+  /// any check changes nothing. `done(ok, outcome)` runs on the io thread once the pipeline has
+  /// taken it.
   void reload(
       std::string_view trigger,
       std::function<void(bool, nlohmann::json)> done = [](bool, nlohmann::json) {}) {
     if (stopping) return done(false, {{"error", "vitalsd is stopping"}});
-    if (!load_config) {
-      spdlog::warn("{}: vitalsd runs on its embedded defaults (no --config): nothing to re-read",
-                   trigger);
-      return done(false, {{"error", "vitalsd runs on its embedded defaults: no file to re-read"}});
+    if (load_config) {
+      spdlog::info("{}: re-reading the configuration from {} and the patient registry", trigger,
+                   config_source);
+    } else {
+      spdlog::info(
+          "{}: vitalsd runs on its embedded defaults (no --config): re-reading the "
+          "patient registry only",
+          trigger);
     }
-    spdlog::info("{}: re-reading the configuration from {}", trigger, config_source);
-    config::settings next;
+    prepared p;
     try {
-      next = load_config();
+      auto file = load_config ? load_config() : file_settings;
+      p = prepare(std::move(file), registry_of(settings.store.path));
     } catch (const std::exception& e) {
       // config_error's text lists every problem as FILE:LINE:COL: key 'k': ...
       spdlog::error("configuration reload refused; the running configuration stays in force:\n{}",
                     e.what());
       return done(false, {{"error", "invalid configuration"}, {"problems", e.what()}});
     }
-    const auto kept = keep_restart_only(settings, next);
-    auto detection = detection_settings_from(next);
-    const bool new_receivers = !same_plugins(settings.receivers, next.receivers);
-    std::vector<adapters::notify::receiver> receivers;
-    std::shared_ptr<const core::device_directory::map> device_map;
-    try {
-      core::detector_set::check(detection);
-      core::alert_manager::check(next.alerts.lifecycle);
-      if (new_receivers) receivers = alerts.build_receivers(next, plugins);
-      // Built and checked now, published once the pipeline admits the new devices (below).
-      device_map = core::device_directory::make_map(device_patients_of(next));
-    } catch (const std::exception& e) {
-      spdlog::error("configuration reload refused; the running configuration stays in force: {}",
-                    e.what());
-      return done(false, {{"error", "invalid configuration"}, {"problems", e.what()}});
-    }
-    // From here nothing can fail: every part takes its new settings. Receivers first, so that
-    // the routes never name one that is not there yet.
-    if (new_receivers) alerts.replace_receivers(std::move(receivers));
-    alerts.reconfigure(next.alerts.lifecycle);
-    if (api) api->set_tokens(api_tokens_from(next));
-    spdlog::set_level(spdlog::level::from_str(next.log.level));
-    include_phi = next.log.include_phi;
-    for (const auto& w : next.warnings) spdlog::warn("config: {}", w);
-    for (const auto& k : kept) {
+    apply(std::move(p), {{"status", "reloaded"}}, std::move(done));
+  }
+
+  /// Applies a prepared configuration: every part takes its new settings, the pipeline between
+  /// two batches. `outcome` is completed with what changed and handed to `done` (io thread).
+  void apply(prepared p, nlohmann::json outcome, std::function<void(bool, nlohmann::json)> done) {
+    // Receivers first, so that the routes never name one that is not there yet.
+    if (p.new_receivers) alerts.replace_receivers(std::move(p.receivers));
+    alerts.reconfigure(p.next.alerts.lifecycle);
+    if (api) api->set_tokens(api_tokens_from(p.next));
+    spdlog::set_level(spdlog::level::from_str(p.next.log.level));
+    include_phi = p.next.log.include_phi;
+    for (const auto& w : p.next.warnings) spdlog::warn("config: {}", w);
+    for (const auto& k : p.kept) {
       spdlog::warn(
           "configuration reload: {} changed but cannot change while vitalsd runs; "
           "the running value stays until a restart",
           k);
     }
-    const auto o = pipeline_options_from(next);
+    const auto o = pipeline_options_from(p.next);
     core::pipeline_update u;
-    u.detection = std::move(detection);
+    u.detection = std::move(p.detection);
     u.known_devices = o.known_devices;
     u.known_patients = o.known_patients;
     u.accept_unknown = o.accept_unknown;
     u.max_streams = o.max_streams;
     u.reconfirm_window = o.reconfirm_window;
-    nlohmann::json outcome = {{"status", "reloaded"},
-                              {"patients", next.detector.patients.size()},
-                              {"devices", next.devices.size()},
-                              {"routes", next.alerts.lifecycle.routes.size()},
-                              {"receivers", next.receivers.size()},
-                              {"tokens", next.api.tokens.size()},
-                              {"restart_needed", kept}};
-    settings = std::move(next);
+    outcome["patients"] = p.next.detector.patients.size();
+    outcome["registry_patients"] = p.registry.size();
+    outcome["devices"] = p.next.devices.size();
+    outcome["routes"] = p.next.alerts.lifecycle.routes.size();
+    outcome["receivers"] = p.next.receivers.size();
+    outcome["tokens"] = p.next.api.tokens.size();
+    outcome["restart_needed"] = p.kept;
+    settings = std::move(p.next);
+    file_settings = std::move(p.file);
+    registry_entries = std::move(p.registry);
     // Pipeline thread: the device map is published once the pipeline admits the new devices,
     // so that a reading mapped by the new map is never refused by the old admission list.
     pipe.reconfigure(std::move(u), [this, outcome = std::move(outcome), done = std::move(done),
-                                    device_map = std::move(device_map)](std::string error) mutable {
+                                    device_map =
+                                        std::move(p.device_map)](std::string error) mutable {
       if (error.empty()) devices.publish(std::move(device_map));
       asio::post(io, [outcome = std::move(outcome), done = std::move(done),
                       error = std::move(error)]() mutable {
@@ -331,23 +422,123 @@ struct app::impl {
           return done(true, std::move(outcome));
         }
         if (!error.empty()) {
-          // The checks above make this unreachable short of a bug; say so loudly.
+          // The checks of prepare() make this unreachable short of a bug; say so loudly.
           spdlog::error("configuration reload: the detectors refused their settings: {}", error);
           outcome["status"] = "partial";
           outcome["error"] = error;
           return done(false, std::move(outcome));
         }
         spdlog::info(
-            "configuration reloaded: {} patient(s) with settings, {} device(s), {} route(s), {} "
-            "receiver(s), {} API token(s); detector state, baselines, open alerts and timers "
-            "kept{}",
-            outcome["patients"].get<std::size_t>(), outcome["devices"].get<std::size_t>(),
-            outcome["routes"].get<std::size_t>(), outcome["receivers"].get<std::size_t>(),
-            outcome["tokens"].get<std::size_t>(),
+            "configuration reloaded: {} patient(s) with settings ({} from the registry), {} "
+            "device(s), {} route(s), {} receiver(s), {} API token(s); detector state, baselines, "
+            "open alerts and timers kept{}",
+            outcome["patients"].get<std::size_t>(), outcome["registry_patients"].get<std::size_t>(),
+            outcome["devices"].get<std::size_t>(), outcome["routes"].get<std::size_t>(),
+            outcome["receivers"].get<std::size_t>(), outcome["tokens"].get<std::size_t>(),
             outcome["restart_needed"].empty() ? "" : " (some changes wait for a restart)");
         done(true, std::move(outcome));
       });
     });
+  }
+
+  /// GET /api/v1/patients: the registry as the database has it (io thread; a short read).
+  api_response list_patients() const {
+    try {
+      auto list = nlohmann::json::array();
+      for (const auto& r : adapters::sqlite::read_registry(settings.store.path)) {
+        list.push_back(registry_json(r));
+      }
+      return {200, nlohmann::json{{"patients", std::move(list)}}.dump(), "application/json"};
+    } catch (const std::exception& e) {
+      spdlog::error("patient registry: {}", e.what());
+      return json_error(503, "the patient registry cannot be read; the log says why");
+    }
+  }
+
+  api_response get_patient(const std::string& id) const {
+    try {
+      for (const auto& r : adapters::sqlite::read_registry(settings.store.path)) {
+        if (r.id == id) return {200, registry_json(r).dump(), "application/json"};
+      }
+      return json_error(404, "no such patient in the registry");
+    } catch (const std::exception& e) {
+      spdlog::error("patient registry: {}", e.what());
+      return json_error(503, "the patient registry cannot be read; the log says why");
+    }
+  }
+
+  static nlohmann::json registry_json(const adapters::sqlite::registry_row& r) {
+    nlohmann::json settings_doc = nlohmann::json::parse(r.document, nullptr, false);
+    return {{"id", r.id},
+            {"settings", settings_doc.is_discarded() ? nlohmann::json(r.document) : settings_doc},
+            {"updated", r.updated},
+            {"updated_by", r.updated_by}};
+  }
+
+  /// PUT or DELETE /api/v1/patients/{id}: the registry with the change is checked as a whole
+  /// configuration (the file as last loaded, not re-read), then written, then applied. A
+  /// change that fails a check or cannot be written changes nothing.
+  void change_patient(const patient_change& c, std::function<void(api_response)> done) {
+    if (stopping) return done(json_error(503, "vitalsd is stopping"));
+    const bool put = c.document.has_value();
+    const auto refused = [&](unsigned status, const std::string& error, const std::string& what) {
+      nlohmann::json body = {{"error", error}};
+      if (!what.empty()) body["problems"] = what;
+      done({status, body.dump(), "application/json"});
+    };
+    std::vector<config::registry_patient> registry;
+    try {
+      registry = registry_of(settings.store.path);
+    } catch (const std::exception& e) {
+      spdlog::error("patient registry: {}", e.what());
+      return refused(503, "the patient registry cannot be read; the log says why", {});
+    }
+    const auto it = std::find_if(registry.begin(), registry.end(),
+                                 [&](const config::registry_patient& p) { return p.id == c.id; });
+    const bool created = it == registry.end();
+    if (!put && created) return refused(404, "no such patient in the registry", {});
+    if (put) {
+      const config::registry_patient entry{c.id, *c.document};
+      const auto problems = config::check_registry_patient(entry, "request body");
+      if (!problems.empty()) {
+        std::string text;
+        for (const auto& pr : problems) text += pr.to_string() + "\n";
+        return refused(422, "invalid patient settings", text);
+      }
+      if (created) {
+        registry.push_back(entry);
+      } else {
+        *it = entry;
+      }
+    } else {
+      registry.erase(it);
+    }
+    prepared p;
+    try {
+      p = prepare(file_settings, std::move(registry));
+    } catch (const std::exception& e) {
+      return refused(422, "the registry with this change is not a valid configuration", e.what());
+    }
+    try {
+      const auto now = core::now_ms().time_since_epoch().count();
+      if (put) {
+        adapters::sqlite::put_registry(settings.store.path, {c.id, *c.document, now, c.who.by});
+      } else {
+        adapters::sqlite::remove_registry(settings.store.path, c.id, c.who.by, now);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("patient registry: the change was not written, nothing changed: {}", e.what());
+      return refused(503, "the database refused the change; nothing changed (the log says why)",
+                     {});
+    }
+    spdlog::info("patient registry: a patient {} by {}",
+                 put ? (created ? "added" : "updated") : "removed", c.who.by);
+    apply(std::move(p),
+          {{"status", put ? (created ? "added" : "updated") : "removed"}, {"id", c.id}},
+          [done = std::move(done)](bool ok, nlohmann::json outcome) {
+            done({ok ? (outcome["status"] == "added" ? 201U : 200U) : 500U, outcome.dump(),
+                  "application/json"});
+          });
   }
 
   /// Starts the sources once the pipeline runs. A source that cannot start (the BlueZ source
@@ -498,7 +689,9 @@ struct app::impl {
   // Declaration order is destruction order reversed: the io_context outlives the store, whose
   // writer thread posts commit completions to it until the store has stopped.
   const core::plugin_registry& plugins;
-  config::settings settings;
+  config::settings file_settings;  ///< as loaded from the file (or the embedded defaults)
+  std::vector<config::registry_patient> registry_entries;  ///< the registry part of `settings`
+  config::settings settings;  ///< running: file_settings with registry_entries applied
   core::stats counters;
   core::intake_gate intake;  ///< held by the store while its commits fail
   asio::io_context io;

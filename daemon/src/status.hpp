@@ -58,6 +58,25 @@ class daemon_backend final : public api_backend {
     reload_(who, std::move(done));
   }
 
+  api_response list_patients() override {
+    return patients_.list ? patients_.list() : json_error(503, "no patient registry");
+  }
+  api_response get_patient(const std::string& id) override {
+    return patients_.get ? patients_.get(id) : json_error(503, "no patient registry");
+  }
+  void change_patient(const patient_change& c, std::function<void(api_response)> done) override {
+    if (!patients_.change) return done(json_error(503, "no patient registry"));
+    patients_.change(c, std::move(done));
+  }
+
+  /// What /api/v1/patients runs (the daemon's registry).
+  struct patient_handlers {
+    std::function<api_response()> list;
+    std::function<api_response(const std::string&)> get;
+    std::function<void(const patient_change&, std::function<void(api_response)>)> change;
+  };
+  void on_patients(patient_handlers h) { patients_ = std::move(h); }
+
   /// What POST /api/v1/reload runs (the daemon's reload); answers through `done`.
   using reload_handler =
       std::function<void(const core::actor_info&, std::function<void(api_response)>)>;
@@ -66,6 +85,7 @@ class daemon_backend final : public api_backend {
  private:
   alert_service& alerts_;
   reload_handler reload_;
+  patient_handlers patients_;
   const status_reporter& status_;
 };
 

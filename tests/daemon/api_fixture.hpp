@@ -32,6 +32,7 @@ using vitals::daemon::api_options;
 using vitals::daemon::api_response;
 using vitals::daemon::api_role;
 using vitals::daemon::api_server;
+using vitals::daemon::patient_change;
 
 inline constexpr const char* ack_token = "ack-secret-0123456789";
 inline constexpr const char* read_token = "read-secret-9876543210";
@@ -92,9 +93,31 @@ class fake_backend final : public api_backend {
     done({200, R"({"status":"reloaded"})"});
   }
 
+  api_response list_patients() override {
+    record("list_patients");
+    return {200, R"({"patients":[]})"};
+  }
+  api_response get_patient(const std::string& id) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("get_patient " + id);
+    return {404, R"({"error":"no such patient in the registry"})"};
+  }
+  void change_patient(const patient_change& c, std::function<void(api_response)> done) override {
+    {
+      std::lock_guard lock(mutex_);
+      calls_.push_back("change_patient");
+      changes_.push_back(c);
+    }
+    done({200, R"({"status":"updated"})"});
+  }
+
   std::vector<std::string> calls() const {
     std::lock_guard lock(mutex_);
     return calls_;
+  }
+  std::vector<patient_change> changes() const {
+    std::lock_guard lock(mutex_);
+    return changes_;
   }
   std::vector<vitals::core::actor_info> reloads() const {
     std::lock_guard lock(mutex_);
@@ -132,6 +155,7 @@ class fake_backend final : public api_backend {
   std::vector<std::string> calls_;
   std::vector<alert_command> commands_;
   std::vector<vitals::core::actor_info> reloads_;
+  std::vector<patient_change> changes_;
   alert_list_query last_query_;
   std::uint64_t last_id_ = 0;
   api_response command_reply_{200, R"({"committed":true})"};

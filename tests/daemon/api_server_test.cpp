@@ -228,6 +228,54 @@ TEST_CASE("api: the reload takes an admin token, and replaced tokens apply at on
         200);
 }
 
+TEST_CASE("api: the patient registry is read with any token and changed with an admin one",
+          "[api][registry]") {
+  constexpr const char* admin_token = "admin-secret-0123456789";
+  auto o = test_options();
+  o.tokens.push_back({"root", admin_token, api_role::admin});
+  running_server s(o);
+  const auto list = call(s.port(), http::verb::get, "/api/v1/patients", read_token);
+  CHECK(list.result_int() == 200);
+  CHECK(list.body() == R"({"patients":[]})");
+  CHECK(call(s.port(), http::verb::get, "/api/v1/patients/p%2D1", read_token).result_int() == 404);
+  CHECK(s.backend().calls().back() == "get_patient p-1");  // %-decoded
+  CHECK(call(s.port(), http::verb::post, "/api/v1/patients", admin_token, "{}").result_int() ==
+        405);
+
+  const std::string doc = R"({"care_team": "ward-3", "devices": ["cgm-1"]})";
+  const auto refused = call(s.port(), http::verb::put, "/api/v1/patients/p-1", ack_token, doc);
+  CHECK(refused.result_int() == 403);
+  CHECK(error_of(refused) == "token 'ops' is not an admin token (role = \"admin\")");
+  CHECK(call(s.port(), http::verb::delete_, "/api/v1/patients/p-1", read_token).result_int() ==
+        403);
+  CHECK(call(s.port(), http::verb::put, "/api/v1/patients/p-1", admin_token).result_int() == 400);
+  CHECK(call(s.port(), http::verb::put, "/api/v1/patients/p-1", admin_token, "[1]").result_int() ==
+        400);
+  CHECK(call(s.port(), http::verb::put, "/api/v1/patients/p-1", admin_token, doc, "text/plain")
+            .result_int() == 415);
+  CHECK(
+      call(s.port(), http::verb::put, "/api/v1/patients/" + std::string(48, 'x'), admin_token, doc)
+          .result_int() == 400);
+  CHECK(call(s.port(), http::verb::put, "/api/v1/patients/p%0A1", admin_token, doc).result_int() ==
+        400);
+  CHECK(
+      call(s.port(), http::verb::delete_, "/api/v1/patients/p-1", admin_token, "{}").result_int() ==
+      400);
+  CHECK(s.backend().changes().empty());
+
+  CHECK(call(s.port(), http::verb::put, "/api/v1/patients/p-1", admin_token, doc).result_int() ==
+        200);
+  CHECK(call(s.port(), http::verb::delete_, "/api/v1/patients/p-1", admin_token).result_int() ==
+        200);
+  const auto changes = s.backend().changes();
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].id == "p-1");
+  REQUIRE(changes[0].document);
+  CHECK(json::parse(*changes[0].document) == json::parse(doc));
+  CHECK(changes[0].who.by == "root");
+  CHECK_FALSE(changes[1].document);
+}
+
 TEST_CASE("api: commands without a body act as the token", "[api]") {
   running_server s;
   const auto r = call(s.port(), http::verb::post, "/api/v1/alerts/7/resolve", ack_token);
@@ -385,9 +433,9 @@ TEST_CASE("api: list query and alert id validation", "[api]") {
 
 TEST_CASE("api: unknown routes and wrong methods", "[api]") {
   running_server s;
-  const auto nope = call(s.port(), http::verb::get, "/api/v1/patients?x=1", ack_token);
+  const auto nope = call(s.port(), http::verb::get, "/api/v1/devices?x=1", ack_token);
   CHECK(nope.result_int() == 404);
-  CHECK(error_of(nope) == "no such endpoint: GET /api/v1/patients");
+  CHECK(error_of(nope) == "no such endpoint: GET /api/v1/devices");
 
   const auto get_ack = call(s.port(), http::verb::get, "/api/v1/alerts/1/acknowledge", ack_token);
   CHECK(get_ack.result_int() == 405);

@@ -42,6 +42,13 @@ struct alert_command {
   core::actor_info who;            ///< by: "<token name>" or "<token name>/<body's by>"
 };
 
+/// PUT /api/v1/patients/{id} (a document) or DELETE (none), by whom.
+struct patient_change {
+  std::string id;                       ///< a valid id (core::valid_id_text, at most 47 bytes)
+  std::optional<std::string> document;  ///< the body, a JSON object; nullopt: remove
+  core::actor_info who;
+};
+
 /// Implemented by the daemon. Every call happens on the io_context thread. Commands complete
 /// asynchronously (the daemon answers once the change is committed to the database): call `done`
 /// exactly once, on the io_context thread; a `done` dropped uncalled answers 500.
@@ -56,6 +63,13 @@ class api_backend {
   virtual void command(const alert_command& c, std::function<void(api_response)> done) = 0;
   /// POST /api/v1/reload (admin tokens): re-reads the configuration; `done` as for commands.
   virtual void reload(const core::actor_info& who, std::function<void(api_response)> done) = 0;
+  /// GET /api/v1/patients: the patient registry.
+  virtual api_response list_patients() = 0;
+  /// GET /api/v1/patients/{id}: one registry entry; 404 if it has none.
+  virtual api_response get_patient(const std::string& id) = 0;
+  /// PUT or DELETE /api/v1/patients/{id} (admin tokens): the registry changed and applied as a
+  /// reload does; `done` as for commands.
+  virtual void change_patient(const patient_change& c, std::function<void(api_response)> done) = 0;
 };
 
 /// A configuration reload asked for over the API, by whom.

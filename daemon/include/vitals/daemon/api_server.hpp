@@ -14,6 +14,10 @@
 ///   POST   /api/v1/snoozes                      {"patient", "rule", "minutes", "up_to"?, ...}
 ///   DELETE /api/v1/snoozes/{patient}/{rule}     {"by"?, "reason"?}
 ///   POST   /api/v1/reload                        re-reads the configuration (admin tokens)
+///   GET    /api/v1/patients                      the patient registry
+///   GET    /api/v1/patients/{id}
+///   PUT    /api/v1/patients/{id}                 {settings of a [[patients]] table, "devices"}
+///   DELETE /api/v1/patients/{id}                 (PUT and DELETE: admin tokens)
 
 #include <chrono>
 #include <cstdint>
@@ -28,7 +32,7 @@
 namespace vitals::daemon {
 
 /// read: every GET; ack: GETs and the commands (acknowledge, resolve, snooze, unsnooze);
-/// admin: all that and the configuration reload.
+/// admin: all that, the configuration reload and changes to the patient registry.
 enum class api_role : std::uint8_t { read, ack, admin };
 
 /// A named bearer token. The name (never the token) appears in logs and in the audit trail.
