@@ -217,6 +217,7 @@ void pipeline::apply_update() {
     options_.accept_unknown = u.accept_unknown;
     options_.max_streams = u.max_streams;
     options_.reconfirm_window = u.reconfirm_window;
+    if (!options_.accept_unknown) forget_unknown_streams();
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -269,10 +270,33 @@ std::size_t pipeline::drain_once() {
   return total;
 }
 
-bool pipeline::admit(const sample& s) {
-  if (options_.known_devices.contains(s.device) || options_.known_patients.contains(s.patient)) {
-    return true;
+bool pipeline::known(const short_id& device, const short_id& patient) const {
+  return options_.known_devices.contains(device) || options_.known_patients.contains(patient);
+}
+
+void pipeline::forget_unknown_streams() {
+  std::size_t dropped = 0;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    if (known(it->first.device, it->second.patient)) {
+      ++it;
+      continue;
+    }
+    it = streams_.erase(it);
+    ++dropped;
   }
+  detectors_.forget_streams_if(
+      [this](const short_id& device, const short_id& patient) { return !known(device, patient); },
+      now_ms(), events_);
+  if (dropped != 0) {
+    spdlog::info(
+        "pipeline: {} stream(s) of devices or patients no longer known are not watched any more; "
+        "their readings are rejected as unknown_device",
+        dropped);
+  }
+}
+
+bool pipeline::admit(const sample& s) {
+  if (known(s.device, s.patient)) return true;
   if (options_.accept_unknown && streams_.size() < options_.max_streams) return true;
   stats_.count_reject(reject_reason::unknown_device);
   const auto now = std::chrono::steady_clock::now();
@@ -301,6 +325,7 @@ void pipeline::process(const sample& s) {
   if (found == streams_.end()) {
     if (!admit(s)) return;
     found = streams_.try_emplace(key).first;
+    found->second.patient = s.patient;
   }
   auto& stream = found->second;
   if ((s.quality & quality_no_value) != 0) {

@@ -40,6 +40,18 @@ alert_event stale_monitor::make_event(const key& k, const state& st, bool urgent
   return e;
 }
 
+void stale_monitor::end_forgotten(const key& k, const state& st, timestamp now,
+                                  std::vector<alert_event>& out) const {
+  for (const bool urgent : {true, false}) {
+    if (!(urgent ? st.urgent_active : st.warning_active)) continue;
+    auto e = make_event(k, st, urgent, alert_transition::cleared, now);
+    e.message = fmt::format(
+        "{} no longer watched: its device or patient was removed from the configuration",
+        to_string(k.kind));
+    out.push_back(std::move(e));
+  }
+}
+
 void stale_monitor::on_fresh(const sample& s, std::vector<alert_event>& out) {
   auto& st = streams_[key{s.device, s.kind}];
   st.patient = s.patient;

@@ -648,6 +648,54 @@ TEST_CASE("a reload reaches the running pipeline between batches and keeps its s
   CHECK(st.events[1].value == 118);  // the alert survived the reload; the new limit ended it
 }
 
+TEST_CASE("a device or patient removed by a reload is not watched any more", "[pipeline][reload]") {
+  memory_store st;
+  stats counters;
+  pipeline_options o;
+  o.accept_unknown = false;
+  o.known_devices = {short_id::truncate("ox-1")};
+  o.known_patients = {short_id::truncate("p2")};
+  detection_settings d;
+  d.stale.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {1s, 0s};
+  d.stale.storm_window = 0ms;
+  pipeline p(o, detector_set(d), st, counters);
+  p.on_alert([&st](const alert_event& e) { st.record(e); });
+  auto& port = p.open_port("test", 256);
+  p.start();
+  const auto now = now_ms();
+  const auto reading = [&](const char* patient, const char* device, std::chrono::seconds at) {
+    auto s = make(patient, device, vital_kind::heart_rate, 70, at);
+    s.device_time = now + at;
+    s.receive_time = now_ms();
+    return s;
+  };
+  REQUIRE(port.push(reading("p1", "ox-1", 0s)));
+  REQUIRE(port.push(reading("p2", "ox-2", 0s)));
+  for (int i = 0; i < 500 && counters.samples_accepted.load() < 2; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(counters.samples_accepted.load() == 2);
+
+  // The reload removes p2 (and so ox-2, watched since its reading) and keeps ox-1.
+  pipeline_update u;
+  u.detection = d;
+  u.accept_unknown = false;
+  u.known_devices = {short_id::truncate("ox-1")};
+  std::promise<std::string> result;
+  auto done = result.get_future();
+  p.reconfigure(std::move(u), [&](std::string error) { result.set_value(std::move(error)); });
+  REQUIRE(done.wait_for(10s) == std::future_status::ready);
+  CHECK(done.get().empty());
+  REQUIRE(port.push(reading("p2", "ox-2", 1s)));  // refused now
+  // ox-2's silence raises nothing; ox-1's does (both silent for more than 1 s from here).
+  for (int i = 0; i < 300 && st.events.empty(); ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(1500ms);
+  p.stop();
+  CHECK(counters.rejects(reject_reason::unknown_device) == 1);
+  REQUIRE_FALSE(st.events.empty());
+  for (const auto& e : st.events) CHECK(e.device.view() == "ox-1");
+}
+
 TEST_CASE("a reload the detectors refuse changes nothing and says why", "[pipeline][reload]") {
   memory_store st;
   stats counters;

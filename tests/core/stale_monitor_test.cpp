@@ -206,3 +206,34 @@ TEST_CASE("storm grouping off: every silent stream raises its own alert", "[stal
 }
 
 }  // namespace stale_monitor_test
+
+namespace stale_monitor_test {
+
+TEST_CASE("streams removed from the configuration end their stale alerts and stay quiet",
+          "[stale]") {
+  stale_settings st;
+  st.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {30s, 0s};
+  st.storm_streams = 0;
+  stale_monitor m(st);
+  std::vector<alert_event> out;
+  m.on_fresh(reading("ox-1", vital_kind::heart_rate, t0), out);
+  auto other = reading("ox-2", vital_kind::heart_rate, t0);
+  other.patient = short_id::truncate("p2");
+  m.on_fresh(other, out);
+  m.tick(t0 + 31s, out);
+  REQUIRE(out.size() == 2);  // both stale
+  out.clear();
+
+  m.forget_if([](const short_id&, const short_id& patient) { return patient.view() == "p2"; },
+              t0 + 32s, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].transition == alert_transition::cleared);
+  CHECK(out[0].patient.view() == "p2");
+  CHECK_THAT(out[0].message, Catch::Contains("no longer watched"));
+  CHECK(m.stream_count() == 1);
+  out.clear();
+  m.tick(t0 + 600s, out);
+  CHECK(out.empty());  // p1 alerts already; p2 is gone
+}
+
+}  // namespace stale_monitor_test

@@ -72,6 +72,13 @@ class detector_set {
     for (const auto& s : streams) stale_.seed(s);
   }
 
+  /// Stops the stale-data watch of streams for which `unwatched(device, patient)` holds
+  /// (stale_monitor::forget_if).
+  template <class Pred>
+  void forget_streams_if(Pred unwatched, timestamp now, std::vector<alert_event>& out) {
+    stale_.forget_if(std::move(unwatched), now, out);
+  }
+
   /// The personal baselines, for loading and saving their state.
   baseline_detector& baselines() noexcept { return baseline_; }
 

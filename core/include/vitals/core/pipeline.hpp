@@ -174,6 +174,7 @@ class pipeline {
   /// What the pipeline remembers per (device, vital): the newest time and a window of recent
   /// times, to tell duplicates and out-of-order readings apart, and the signal-quality state.
   struct stream_state {
+    short_id patient;  ///< of its first reading
     timestamp newest{};
     bool seen = false;
     std::vector<timestamp> recent;  // circular, dedup_window entries
@@ -194,6 +195,12 @@ class pipeline {
   void apply_update();
   /// Whether a sample of a stream not seen before may start one (known, or room for unknown).
   bool admit(const sample& s);
+  /// Whether a device or patient is in the configuration (known_devices, known_patients).
+  bool known(const short_id& device, const short_id& patient) const;
+  /// After a reconfiguration without accept_unknown: streams of devices and patients no longer
+  /// known are dropped, and so is their stale-data watch, so that their readings are refused
+  /// from the next one on and their silence raises nothing.
+  void forget_unknown_streams();
   void note_evidence(const sample& s);
   void reconfirm_tick(std::chrono::steady_clock::time_point now);
   std::size_t drain_once();

@@ -75,6 +75,21 @@ class stale_monitor {
     it->second.last_fresh = s.last_receive;
   }
 
+  /// Stops watching the streams for which `unwatched(device, patient)` holds (their device or
+  /// patient was removed from the configuration): a stale alert of theirs ends with a `cleared`
+  /// event at `now` that says why, and their silence raises nothing any more.
+  template <class Pred>
+  void forget_if(Pred unwatched, timestamp now, std::vector<alert_event>& out) {
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      if (!unwatched(it->first.device, it->second.patient)) {
+        ++it;
+        continue;
+      }
+      end_forgotten(it->first, it->second, now, out);
+      it = streams_.erase(it);
+    }
+  }
+
   /// A configuration reload: the new limits apply from the next tick; every stream keeps its
   /// last reading and its alert state.
   void reconfigure(const stale_settings& settings) noexcept { settings_ = settings; }
@@ -120,6 +135,9 @@ class stale_monitor {
   alert_event source_event(std::uint8_t source, std::size_t streams, alert_transition t,
                            timestamp when) const;
   std::string source_name(std::uint8_t source) const;
+  /// The `cleared` events of a stream that forget_if() drops.
+  void end_forgotten(const key& k, const state& st, timestamp now,
+                     std::vector<alert_event>& out) const;
 
   stale_settings settings_;
   std::unordered_map<key, state, key_hash> streams_;
