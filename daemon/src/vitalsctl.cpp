@@ -597,6 +597,7 @@ int main(int argc, char** argv) {
   std::string config_path;
   int result = vitals::ctl::exit_ok;
   vitals::ctl::add_api_commands(cli, target, alerts, config_path, result);
+  const auto patient_args = vitals::ctl::add_patient_commands(cli, target, result);
   vitals::ctl::db_args db;
   vitals::ctl::add_db_commands(cli, db, result);
   cli.set_version_flag("-V,--version", "vitalsctl " VITALS_VERSION);

@@ -21,11 +21,6 @@ namespace {
 using json = nlohmann::json;
 namespace notify = adapters::notify;
 
-/// A usage or configuration problem: exit 2 with the message.
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 /// The token in `path` (first line); never on the command line.
 std::string read_token(const std::string& path) {
   std::ifstream in(path);
@@ -37,15 +32,10 @@ std::string read_token(const std::string& path) {
   return token;
 }
 
-struct reply {
-  int status = 0;     ///< HTTP status; 0: no answer
-  std::string body;   ///< the answer
-  std::string error;  ///< status 0: why
-};
+}  // namespace
 
-/// One request to the API, waiting for its answer (10 s at most).
 reply call(const api_target& t, const std::string& method, const std::string& target,
-           const std::string& body = {}, bool with_token = true) {
+           const std::string& body, bool with_token) {
   std::string url_error;
   const auto url = notify::parse_http_url(t.url, &url_error);
   if (!url) throw usage_error("--api: " + url_error);
@@ -73,7 +63,6 @@ reply call(const api_target& t, const std::string& method, const std::string& ta
   return out;
 }
 
-/// The API's {"error": ...}, or the body.
 std::string error_of(const reply& r) {
   if (r.status == 0) return r.error;
   try {
@@ -89,6 +78,8 @@ std::string text(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return "-";
   return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
 }
+
+namespace {
 
 int run_status(const api_target& t) {
   const auto health = call(t, "GET", "/healthz", {}, false);
@@ -194,16 +185,7 @@ int run_check_config(const std::string& path) {
   }
 }
 
-/// Runs `fn`, turning a usage_error into exit 2.
-template <class Fn>
-int guarded(Fn fn) {
-  try {
-    return fn();
-  } catch (const usage_error& e) {
-    std::fprintf(stderr, "vitalsctl: %s\n", e.what());
-    return exit_usage;
-  }
-}
+}  // namespace
 
 void add_api_options(CLI::App* cmd, api_target& t) {
   cmd->add_option("--api", t.url, "vitalsd's API (default http://127.0.0.1:8470)")
@@ -226,6 +208,8 @@ void add_api_options(CLI::App* cmd, api_target& t) {
       ->envname("VITALSCTL_KEY_FILE");
   cmd->add_flag("--insecure", t.insecure, "Do not verify the API's certificate (tests only)");
 }
+
+namespace {
 
 void add_alert_command(CLI::App* alerts, const std::string& name, const std::string& what,
                        alerts_args& a, int& result, const api_target& t) {
