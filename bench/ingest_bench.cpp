@@ -567,7 +567,7 @@ class vitalsd_subscriber final : public subscriber {
         << "[mqtt]\nbroker = \"" << broker.uri()
         << "\"\n[[sources]]\ntype = \"mqtt\"\nclient_id = \"vitalsd-bench\"\nqos = " << qos
         << "\n[store]\npath = \"" << db_.string()
-        << "\"\n[pipeline]\ndetection = " << (detection ? "true" : "false")
+        << "\"\n[pipeline]\naccept_unknown = true\ndetection = " << (detection ? "true" : "false")
         << "\n[log]\nlevel = \"info\"\n[api]\nport = 0\n";
     process_ = std::make_unique<vitals::test::child_process>(
         std::vector<std::string>{VITALSD_PATH, "--config", config.string()},

@@ -70,6 +70,9 @@ client_id = "vitalsd-demo"
 path = "$demo/vitalsd.db"
 [log]
 include_phi = true
+[pipeline]
+## The simulator's patients are in no registry (vitalsctl patient add): take every device.
+accept_unknown = true
 [api]
 port = $api_port
 [[api.tokens]]

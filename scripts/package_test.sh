@@ -231,6 +231,8 @@ conf=$root/etc/vitalsd/vitalsd.toml
 sed -i -e 's|^# \[mqtt\]$|[mqtt]|' \
   -e "s|^# broker = \"tcp://localhost:1883\"$|broker = \"tcp://127.0.0.1:$broker_port\"|" "$conf"
 printf '\n[api]\nport = %s\n' "$api_port" >>"$conf"
+# Known devices only (the default): the two patients the test publishes for.
+printf '\n[[patients]]\nid = "p001"\n[[patients]]\nid = "p002"\n' >>"$conf"
 check "the edited configuration is still 0640 root:vitalsd" \
   stat_is /etc/vitalsd/vitalsd.toml '640 root:vitalsd'
 as_vitalsd=(setpriv --reuid=vitalsd --regid=vitalsd --init-groups --no-new-privs

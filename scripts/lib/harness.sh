@@ -72,6 +72,11 @@ harness_start() {
     echo "## Evaluations read the database; the HTTP API would only compete for its port."
     echo "[api]"
     echo "enabled = false"
+    if [ -z "$extra" ] || ! grep -q '^\[pipeline\]' "$extra"; then
+      echo "## The simulated patients are in no registry: take every device (up to max_streams)."
+      echo "[pipeline]"
+      echo "accept_unknown = true"
+    fi
     if [ -n "$extra" ]; then
       echo
       echo "## From $extra:"

@@ -235,13 +235,14 @@ std::vector<eval_alert> read_alerts_db(const std::string& path) {
     if (sqlite3_step(s.get()) != SQLITE_ROW) throw fail(sqlite3_errmsg(db.get()));
     // Version 2 added the personal baselines table; version 3 rebuilt alerts for the alert
     // manager, keeping the columns read here (rule, kind, priority, source, raised_at,
-    // cleared_at) with their names and meaning; version 4 added sample columns only.
+    // cleared_at) with their names and meaning; version 4 added sample columns only, version 5
+    // the patient registry.
     version = sqlite3_column_int64(s.get(), 0);
-    if (version < 1 || version > 4) {
+    if (version < 1 || version > 5) {
       throw eval_input_error("SQLite database '" + path + "': schema version " +
                              std::to_string(version) +
                              (version == 0 ? " (not a vitalsd database)" : "") +
-                             ", this vitals-eval reads versions 1 to 3");
+                             ", this vitals-eval reads versions 1 to 5");
     }
   }
   // From version 3 on, a more severe rule of an alert's group (glucose_urgent_low under

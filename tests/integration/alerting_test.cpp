@@ -380,7 +380,7 @@ TEST_CASE(
     "[integration][alerting]") {
   http_receiver web;
   const std::string config =
-      "[alerts]\nflap_window_s = 1\n[pipeline]\nreconfirm_oximetry_s = 3\n" +
+      "[alerts]\nflap_window_s = 1\n[pipeline]\naccept_unknown = true\nreconfirm_oximetry_s = 3\n" +
       receiver("web", "webhook", web.url("/hook")) +
       "[[routes]]\nname = \"all\"\nsource = \"physiological\"\n[[routes.steps]]\nreceivers = "
       "[\"web\"]\n";

@@ -112,6 +112,8 @@ struct daemon_env {
   int runs = 0;
 
   /// Writes the config; `extra` is appended verbatim (TOML), `api_extra` goes into [api].
+  /// Without a [pipeline] table in `extra`, one takes every device (accept_unknown = true):
+  /// the tests' patients are in no registry. An `extra` with [pipeline] says what it wants.
   explicit daemon_env(const std::string& extra = "", const std::string& api_extra = "") {
     std::ofstream out(config);
     out << "[mqtt]\nbroker = \"" << broker.uri() << "\"\n"
@@ -119,7 +121,10 @@ struct daemon_env {
         << "[store]\npath = \"" << db.string() << "\"\nbatch_interval_ms = 50\n"
         << "[log]\nlevel = \"info\"\n"
         << "[api]\nport = " << api_port << "\n"
-        << api_extra << extra;
+        << api_extra
+        << (extra.find("[pipeline]") == std::string::npos ? "[pipeline]\naccept_unknown = true\n"
+                                                          : "")
+        << extra;
   }
 
   /// Starts vitalsd and waits until it has subscribed (so that nothing published is missed).

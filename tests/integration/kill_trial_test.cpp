@@ -102,7 +102,7 @@ TEST_CASE("kill -9 at random moments under load: loss within the commit bound, n
     return vitals::test::http_answer{};
   });
   const std::string config =
-      "[alerts]\nflap_window_s = 1\n[pipeline]\nreconfirm_oximetry_s = 3\n"
+      "[alerts]\nflap_window_s = 1\n[pipeline]\naccept_unknown = true\nreconfirm_oximetry_s = 3\n"
       "[[receivers]]\nname = \"web\"\ntype = \"webhook\"\nurl = \"" +
       web.url("/hook") +
       "\"\nbackoff_min_s = 0.05\nbackoff_max_s = 0.2\ntimeout_s = 2\n"

@@ -85,7 +85,8 @@ fs::path write_config(const fs::path& dir, const std::string& uri, const std::st
   std::ofstream(path) << "[mqtt]\nbroker = \"" << uri << "\"\n"
                       << tls << "[[sources]]\ntype = \"mqtt\"\nclient_id = \"vitalsd-tls\"\n"
                       << "[store]\npath = \"" << db.string() << "\"\nbatch_interval_ms = 50\n"
-                      << "[alerts]\ncommand_topic = \"\"\n[api]\nenabled = false\n";
+                      << "[alerts]\ncommand_topic = \"\"\n[api]\nenabled = false\n"
+                      << "[pipeline]\naccept_unknown = true\n";
   return path;
 }
 

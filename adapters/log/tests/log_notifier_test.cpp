@@ -135,6 +135,7 @@ TEST_CASE(
                         << "[[routes]]\nname = \"all\"\n[[routes.steps]]\nreceivers = "
                            "[\"record\"]\n"
                         << "[alerts]\ncommand_topic = \"\"\n"
+                        << "[[patients]]\nid = \"p-e2e\"\n"  // known devices only
                         << "[store]\npath = \"" << (dir.path() / "vitalsd.db").string()
                         << "\"\nbatch_interval_ms = 50\n"
                         << "[api]\nenabled = false\n";

@@ -44,7 +44,9 @@ struct pipeline_settings {
   bool detection = true;              ///< false: store only, no physiological detector (benchmarks)
   int reconfirm_oximetry_s = 120;     ///< restored HR/SpO2 alerts: fresh readings to end them
   int reconfirm_glucose_s = 1800;     ///< restored glucose alerts: the same
-  bool accept_unknown = true;  ///< false: only devices in [[devices]] or patients in [[patients]]
+  /// false (the default): only devices and patients of [[devices]], [[patients]] or the
+  /// patient registry; true: any, up to max_streams.
+  bool accept_unknown = false;
   std::size_t max_streams = 100000;  ///< device x vital streams watched at most (unknown ones)
 
   /// Member-wise comparison.
