@@ -160,14 +160,17 @@ std::vector<problem> check_registry_patient(const registry_patient& p, std::stri
 
 registry_outcome apply_registry(settings& s, const std::vector<registry_patient>& registry) {
   std::vector<problem> errors;
-  std::vector<settings> entries(registry.size());
+  // One scratch settings for every entry (the readers key what they read by patient id): a
+  // settings per entry, with every default in it, would cost more than the entries.
+  settings read;
   std::set<std::string> devices;
   for (std::size_t i = 0; i < registry.size(); ++i) {
     context c;
     c.source = "patient registry, entry " + std::to_string(i + 1);
-    read_entry(c, registry[i], entries[i]);
-    for (const auto& d : entries[i].devices) {
-      if (!devices.insert(d.id).second) {
+    const auto first = read.devices.size();
+    read_entry(c, registry[i], read);
+    for (auto d = first; d < read.devices.size(); ++d) {
+      if (!devices.insert(read.devices[d].id).second) {
         c.errors.push_back(problem{c.source, 0, 0, "devices",
                                    "a device is listed by two patients of the registry"});
       }
@@ -186,9 +189,9 @@ registry_outcome apply_registry(settings& s, const std::vector<registry_patient>
   for (std::size_t i = 0; i < registry.size(); ++i) {
     const auto& id = registry[i].id;
     erase_patient(s, id);
-    copy_patient(s, entries[i], id);
-    for (auto& d : entries[i].devices) s.devices.push_back(std::move(d));
+    copy_patient(s, read, id);
   }
+  for (auto& d : read.devices) s.devices.push_back(std::move(d));
   out.patients = registry.size();
   out.devices = devices.size();
   return out;

@@ -81,7 +81,7 @@ void threshold_detector::reconfigure(detector_settings settings, std::vector<ale
   for (auto& [id, ps] : patients_) {
     const auto& old_rules = old_sets[ps.rule_set];
     std::uint32_t set = 0;
-    if (settings_.patients.count(std::string(id.view())) != 0) {
+    if (has_own_rules(id.view())) {
       set = static_cast<std::uint32_t>(rule_sets_.size());
       rule_sets_.push_back(rules_for(id.view()));
     }
@@ -113,6 +113,15 @@ std::size_t threshold_detector::state_bytes() const noexcept {
   return n;
 }
 
+bool threshold_detector::has_own_rules(std::string_view patient) const {
+  const auto p = settings_.patients.find(std::string(patient));
+  if (p == settings_.patients.end()) return false;
+  // A patient whose overrides concern other detectors' rules shares the default set: a copy
+  // of every rule per known patient would cost more than the patient's whole state.
+  return std::any_of(settings_.rules.begin(), settings_.rules.end(),
+                     [&](const threshold_rule& r) { return p->second.contains(r.name); });
+}
+
 std::vector<threshold_rule> threshold_detector::rules_for(std::string_view patient) const {
   std::vector<threshold_rule> rules = settings_.rules;
   const auto p = settings_.patients.find(std::string(patient));
@@ -128,7 +137,7 @@ threshold_detector::patient_state& threshold_detector::state_for(const short_id&
   auto it = patients_.find(patient);
   if (it != patients_.end()) return it->second;
   patient_state st;
-  if (settings_.patients.count(std::string(patient.view())) != 0) {
+  if (has_own_rules(patient.view())) {
     st.rule_set = static_cast<std::uint32_t>(rule_sets_.size());
     rule_sets_.push_back(rules_for(patient.view()));
   }

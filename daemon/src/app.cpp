@@ -1,5 +1,6 @@
 #include <vitals/daemon/app.hpp>
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -78,7 +79,7 @@ struct app::impl {
   impl(config::settings s, const core::plugin_registry& registry)
       : plugins(registry),
         file_settings(s),
-        settings(with_registry(std::move(s), registry_entries)),
+        settings(with_registry(std::move(s))),
         store(store_options_from(settings, intake), counters),
         pipe(pipeline_options_from(settings), core::detector_set(detection_settings_from(settings)),
              store, counters, &intake),
@@ -205,7 +206,6 @@ struct app::impl {
     outcome["restart_needed"] = p.kept;
     settings = std::move(p.next);
     file_settings = std::move(p.file);
-    registry_entries = std::move(p.registry);
     // Pipeline thread: the device map is published once the pipeline admits the new devices,
     // so that a reading mapped by the new map is never refused by the old admission list.
     pipe.reconfigure(std::move(u), [this, outcome = std::move(outcome), done = std::move(done),
@@ -214,6 +214,10 @@ struct app::impl {
       if (error.empty()) devices.publish(std::move(device_map));
       asio::post(io, [outcome = std::move(outcome), done = std::move(done),
                       error = std::move(error)]() mutable {
+        // Two configurations were alive until the pipeline took the new one (with 10,000
+        // patients, tens of MB): give what the old one held back to the system, or the RSS
+        // stays at that high-water mark.
+        ::malloc_trim(0);
         if (error == core::pipeline::superseded) {
           outcome["status"] = "superseded";
           spdlog::info(
@@ -496,8 +500,7 @@ struct app::impl {
   // writer thread posts commit completions to it until the store has stopped.
   const core::plugin_registry& plugins;
   config::settings file_settings;  ///< as loaded from the file (or the embedded defaults)
-  std::vector<config::registry_patient> registry_entries;  ///< the registry part of `settings`
-  config::settings settings;  ///< running: file_settings with registry_entries applied
+  config::settings settings;       ///< running: file_settings with the patient registry applied
   core::stats counters;
   core::intake_gate intake;  ///< held by the store while its commits fail
   asio::io_context io;
@@ -556,6 +559,7 @@ int app::run() {
   d.start_sources();
   spdlog::info("vitalsd running: {} source(s), {} receiver(s), database {}", d.sources.size(),
                d.settings.receivers.size(), d.settings.store.path);
+  ::malloc_trim(0);  // what building a large configuration (a registry) left behind
   d.service.ready();
   d.do_wait_signal();
   d.do_stats_tick();

@@ -49,11 +49,13 @@ core::detection_settings detection_settings_from(const config::settings& s) {
   d.thresholds = s.detector;
   d.glucose = s.glucose;
   d.news2 = s.news2;
-  // Per-patient overrides name rules of every detector; each detector looks up its own.
-  d.glucose.patients = s.detector.patients;
-  d.news2.patients = s.detector.patients;
+  // Per-patient overrides name rules of every detector; each detector looks up its own. A
+  // patient without any (most of a registry: a device mapping) needs no entry in any of them.
+  std::erase_if(d.thresholds.patients, [](const auto& p) { return p.second.empty(); });
+  d.glucose.patients = d.thresholds.patients;
+  d.news2.patients = d.thresholds.patients;
   d.baseline = s.baseline;
-  d.baseline.patients = s.detector.patients;
+  d.baseline.patients = d.thresholds.patients;
   d.stale = s.stale;
   d.conditions = s.technical;
   d.physiological = s.pipeline.detection;
@@ -174,8 +176,7 @@ std::vector<config::registry_patient> registry_of(const std::string& path) {
   return out;
 }
 
-config::settings with_registry(config::settings file,
-                               std::vector<config::registry_patient>& applied) {
+config::settings with_registry(config::settings file) {
   std::vector<config::registry_patient> entries;
   try {
     entries = registry_of(file.store.path);
@@ -206,7 +207,6 @@ config::settings with_registry(config::settings file,
                                      : fmt::format(" ({} replace the file's entry of the same id)",
                                                    out.replaced));
     }
-    applied = std::move(good);
   } catch (const config::config_error& e) {
     spdlog::error(
         "patient registry left out, only the configuration file's patients are known:\n{}",

@@ -87,6 +87,8 @@ class threshold_detector {
 
   /// Rules in force for a patient (defaults with that patient's overrides applied).
   std::vector<threshold_rule> rules_for(std::string_view patient) const;
+  /// Whether `patient` overrides any of this detector's rules (and so needs a rule set).
+  bool has_own_rules(std::string_view patient) const;
 
   /// Number of patients with state.
   std::size_t patient_count() const noexcept { return patients_.size(); }
