@@ -197,12 +197,18 @@ TEST_CASE("api: read tokens read, ack tokens command", "[api]") {
   CHECK(cmds[0].who.reason == "seen at bedside");
 }
 
-TEST_CASE("api: the reload takes an admin token, and replaced tokens apply at once",
-          "[api][reload]") {
-  constexpr const char* admin_token = "admin-secret-0123456789";
+constexpr const char* admin_token = "admin-secret-0123456789";
+
+/// test_options() plus an admin token, "root".
+api_options with_admin() {
   auto o = test_options();
   o.tokens.push_back({"root", admin_token, api_role::admin});
-  running_server s(o);
+  return o;
+}
+
+TEST_CASE("api: the reload takes an admin token, and replaced tokens apply at once",
+          "[api][reload]") {
+  running_server s(with_admin());
   const auto refused = call(s.port(), http::verb::post, "/api/v1/reload", ack_token, "{}");
   CHECK(refused.result_int() == 403);
   CHECK(error_of(refused) == "token 'ops' is not an admin token (role = \"admin\")");
@@ -230,10 +236,7 @@ TEST_CASE("api: the reload takes an admin token, and replaced tokens apply at on
 
 TEST_CASE("api: the patient registry is read with any token and changed with an admin one",
           "[api][registry]") {
-  constexpr const char* admin_token = "admin-secret-0123456789";
-  auto o = test_options();
-  o.tokens.push_back({"root", admin_token, api_role::admin});
-  running_server s(o);
+  running_server s(with_admin());
   const auto list = call(s.port(), http::verb::get, "/api/v1/patients", read_token);
   CHECK(list.result_int() == 200);
   CHECK(list.body() == R"({"patients":[]})");
