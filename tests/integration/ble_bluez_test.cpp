@@ -32,7 +32,9 @@ std::vector<std::uint8_t> plx_frame(std::uint8_t spo2, std::uint8_t pr) {
 }
 
 std::string config_for(const std::string& bus_address) {
-  return "[technical]\nlink_delay_s = 0\n"
+  // Known devices only (the default; a [pipeline] table keeps the fixture from opening it):
+  // the device of [[sources.devices]] is known without a [[devices]] table or a registry entry.
+  return "[pipeline]\nmax_streams = 1000\n[technical]\nlink_delay_s = 0\n"
          "[[sources]]\ntype = \"bluez\"\nbus = \"" +
          bus_address +
          "\"\nadapter = \"hci0\"\nreconnect_min_s = 1\nreconnect_max_s = 2\n"

@@ -321,8 +321,10 @@ TEST_CASE("The gateway last will raises gateway_offline through vitalsd, online 
   // The gateway: a real MQTT client (mosquitto_sub) holding the last will "offline" on the
   // status topic. Killed with SIGKILL, it never sends DISCONNECT, so the broker publishes the will.
   const std::string status_topic = "ble/livingroom/status";
+  // Known devices only (the default; a [pipeline] table keeps the fixture from opening it):
+  // the device of [[sources.devices]] is known without a [[devices]] table or a registry entry.
   vitals::it::daemon_env env(
-      "[technical]\nlink_delay_s = 0\n"
+      "[pipeline]\nmax_streams = 1000\n[technical]\nlink_delay_s = 0\n"
       "[[sources]]\ntype = \"ble_gateway\"\n"
       "[[sources.gateways]]\nname = \"livingroom\"\npreset = \"generic\"\n"
       "topics = [\"ble/livingroom/#\"]\nstatus_topic = \"" +

@@ -27,6 +27,18 @@ std::optional<std::string> normalize_address(std::string_view text) {
   return out;
 }
 
+std::vector<core::short_id> device_ids(const std::vector<ble_device>& devices) {
+  std::vector<core::short_id> out;
+  for (const auto& d : devices) {
+    const auto address = normalize_address(d.address);
+    if (!address) continue;
+    if (auto id = core::short_id::make(d.device.empty() ? default_device_id(*address) : d.device)) {
+      out.push_back(*id);
+    }
+  }
+  return out;
+}
+
 std::string default_device_id(std::string_view normalized_address) {
   std::string id = "ble-";
   for (const char c : normalized_address) {

@@ -577,6 +577,10 @@ std::string_view gateway_source::name() const noexcept {
   return impl_->options.name;
 }
 
+std::vector<core::short_id> gateway_source::listed_devices() const {
+  return device_ids(impl_->options.devices);
+}
+
 core::plugin_status gateway_source::status() const {
   const bool up = connected();
   return {up, up ? "connected" : "disconnected"};

@@ -138,8 +138,8 @@ struct bluez_source::impl final : detail::object_events {
     ++d.resolve_timer;
     if (d.link_up != false) {
       if (d.link_up == true)
-        spdlog::warn("{}: device #{} of [[sources.devices]] disconnected; reconnecting", source_name,
-                     objects.config(d).number);
+        spdlog::warn("{}: device #{} of [[sources.devices]] disconnected; reconnecting",
+                     source_name, objects.config(d).number);
       push_link(d, core::condition_disconnected);
     }
     schedule_reconnect(d);
@@ -158,7 +158,8 @@ struct bluez_source::impl final : detail::object_events {
       dev->resolve_armed = false;
       if (!dev->connected || dev->resolved) return;
       connect_errors.warn(
-          "{}: device #{} of [[sources.devices]] connected but its services were not resolved in {} "
+          "{}: device #{} of [[sources.devices]] connected but its services were not resolved in "
+          "{} "
           "ms; disconnecting to connect again",
           source_name, objects.config(*dev).number, options.resolve_timeout.count());
       bus.call(dev->path, device_iface, "Disconnect", {},
@@ -437,6 +438,10 @@ std::size_t bluez_source::active_devices() const noexcept {
 
 std::string_view bluez_source::name() const noexcept {
   return impl_->options.name;
+}
+
+std::vector<core::short_id> bluez_source::listed_devices() const {
+  return device_ids(impl_->options.devices);
 }
 
 core::plugin_status bluez_source::status() const {

@@ -157,6 +157,12 @@ class pipeline {
   /// What reconfigure()'s `applied` gets when a later reload replaced the update untaken.
   static constexpr std::string_view superseded = "superseded by a later reload";
 
+  /// Admits `devices` as known besides the configuration's (a source's own device list). Only
+  /// before start(); a reconfigure() replaces the known devices, so its update carries them too.
+  void add_known_devices(const std::vector<short_id>& devices) {
+    options_.known_devices.insert(devices.begin(), devices.end());
+  }
+
   /// The detectors, e.g. to load saved baselines. Only before start() or after stop().
   detector_set& detectors() noexcept { return detectors_; }
 

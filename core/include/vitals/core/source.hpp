@@ -58,6 +58,11 @@ class source {
 
   /// Whether it is receiving (any thread). The default: up while it exists.
   virtual plugin_status status() const { return {}; }
+
+  /// The device ids its own configuration lists with their patients (an allow-list such as a
+  /// BLE source's [[sources.devices]]): vitalsd admits their readings as known, as if they were
+  /// in [[devices]]. The default: none.
+  virtual std::vector<short_id> listed_devices() const { return {}; }
 };
 
 /// A shared option section that several plugins read (the [mqtt] broker connection): declared

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <vitals/adapters/ble/gatt.hpp>
 #include <vitals/core/sample.hpp>
@@ -32,5 +33,9 @@ std::optional<std::string> normalize_address(std::string_view text);
 
 /// The device id used when ble_device::device is empty: "ble-c026da010203".
 std::string default_device_id(std::string_view normalized_address);
+
+/// The device ids of `devices` as their samples carry them (core::source::listed_devices);
+/// devices whose address or id is invalid are left out (the sources refuse those at start).
+std::vector<core::short_id> device_ids(const std::vector<ble_device>& devices);
 
 }  // namespace vitals::adapters::ble

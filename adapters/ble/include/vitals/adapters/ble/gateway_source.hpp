@@ -101,6 +101,9 @@ class gateway_source final : public core::source {
   /// Up while connected().
   core::plugin_status status() const override;
 
+  /// The devices of [[sources.devices]].
+  std::vector<core::short_id> listed_devices() const override;
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -56,6 +56,9 @@ class bluez_source final : public core::source {
   /// Up while it runs; the state counts the active devices.
   core::plugin_status status() const override;
 
+  /// The devices of [[sources.devices]].
+  std::vector<core::short_id> listed_devices() const override;
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
