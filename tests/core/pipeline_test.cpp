@@ -1,6 +1,7 @@
 #include <vitals/core/pipeline.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
@@ -659,7 +660,11 @@ TEST_CASE("a device or patient removed by a reload is not watched any more", "[p
   d.stale.limits[static_cast<std::size_t>(vital_kind::heart_rate)] = {1s, 0s};
   d.stale.storm_window = 0ms;
   pipeline p(o, detector_set(d), st, counters);
-  p.on_alert([&st](const alert_event& e) { st.record(e); });
+  std::atomic<int> alerts{0};  // st.events belongs to the pipeline thread until stop()
+  p.on_alert([&](const alert_event& e) {
+    st.record(e);
+    alerts.fetch_add(1);
+  });
   auto& port = p.open_port("test", 256);
   p.start();
   const auto now = now_ms();
@@ -688,8 +693,8 @@ TEST_CASE("a device or patient removed by a reload is not watched any more", "[p
   CHECK(done.get().empty());
   REQUIRE(port.push(reading("p2", "ox-2", 1s)));  // refused now
   // ox-2's silence raises nothing; ox-1's does (both silent for more than 1 s from here).
-  for (int i = 0; i < 300 && st.events.empty(); ++i) std::this_thread::sleep_for(10ms);
-  std::this_thread::sleep_for(1500ms);
+  for (int i = 0; i < 300 && alerts.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(1500ms);  // ox-2, were it watched, would go stale by now too
   p.stop();
   CHECK(counters.rejects(reject_reason::unknown_device) == 1);
   REQUIRE_FALSE(st.events.empty());
