@@ -310,8 +310,9 @@ bool pipeline::admit(const sample& s) {
           streams_.size());
     } else {
       spdlog::warn(
-          "pipeline: readings of devices in neither [[devices]] nor [[patients]] are rejected as "
-          "unknown_device (accept_unknown = false; /metrics counts them)");
+          "pipeline: readings of devices and patients that are not known (the patient "
+          "registry, [[patients]], [[devices]]) are rejected as unknown_device "
+          "(accept_unknown = false; /metrics counts them)");
     }
   }
   spdlog::debug("pipeline: rejected a reading of unknown device {} (patient {})", s.device.view(),

@@ -95,6 +95,11 @@ struct app::impl {
         backend(alerts, status),
         service(io, {[this] { return pipeline_liveness(pipe, counters); },
                      [this] { return status_line(); }}) {
+    for (const auto& src : sources) {
+      const auto listed = src->listed_devices();
+      source_devices.insert(source_devices.end(), listed.begin(), listed.end());
+    }
+    pipe.add_known_devices(source_devices);
     if (settings.api.enabled) {
       api = std::make_unique<api_server>(io, api_options_from(settings), backend);
     }
@@ -110,6 +115,13 @@ struct app::impl {
                          [this](const patient_change& c, std::function<void(api_response)> done) {
                            change_patient(c, std::move(done));
                          }});
+  }
+
+  /// The pipeline's options for `s`, with the devices the sources list themselves.
+  core::pipeline_options admission_of(const config::settings& s) const {
+    auto o = pipeline_options_from(s);
+    o.known_devices.insert(source_devices.begin(), source_devices.end());
+    return o;
   }
 
   /// A checked next configuration, ready to apply: nothing in it can fail any more.
@@ -189,7 +201,7 @@ struct app::impl {
           "the running value stays until a restart",
           k);
     }
-    const auto o = pipeline_options_from(p.next);
+    const auto o = admission_of(p.next);
     core::pipeline_update u;
     u.detection = std::move(p.detection);
     u.known_devices = o.known_devices;
@@ -334,13 +346,14 @@ struct app::impl {
       return refused(503, "the database refused the change; nothing changed (the log says why)",
                      {});
     }
-    spdlog::info("patient registry: a patient {} by {}",
-                 put ? (created ? "added" : "updated") : "removed", c.who.by);
-    apply(std::move(p),
-          {{"status", put ? (created ? "added" : "updated") : "removed"}, {"id", c.id}},
-          [done = std::move(done)](bool ok, nlohmann::json outcome) {
-            done({ok ? (outcome["status"] == "added" ? 201U : 200U) : 500U, outcome.dump(),
-                  "application/json"});
+    const std::string verb = put ? (created ? "added" : "updated") : "removed";
+    spdlog::info("patient registry: a patient {} by {}", verb, c.who.by);
+    apply(std::move(p), {{"status", verb}, {"id", c.id}},
+          [done = std::move(done), verb](bool ok, nlohmann::json outcome) {
+            // A later change that overtook this one before the pipeline took it applies this
+            // one too (it was written first): for the caller, it is done.
+            if (outcome["status"] == "superseded") outcome["status"] = verb;
+            done({ok ? (verb == "added" ? 201U : 200U) : 500U, outcome.dump(), "application/json"});
           });
   }
 
@@ -406,8 +419,19 @@ struct app::impl {
   /// Streams seen in the last day are watched for silence from their last reading, so that a
   /// device silent across a restart still goes stale.
   void seed_stale_watch() {
-    auto streams = store.load_recent_streams(core::now_ms() - std::chrono::hours(24));
-    const auto o = pipeline_options_from(settings);
+    std::vector<core::stream_seen> streams;
+    try {
+      streams = store.load_recent_streams(core::now_ms() - std::chrono::hours(24));
+    } catch (const std::exception& e) {
+      // A damaged samples table must not keep vitalsd from watching the patients: it starts,
+      // and a commit that fails on the damage pages store_failing and turns /healthz to 503.
+      spdlog::error(
+          "stale data: the streams seen before this start cannot be read, so devices silent "
+          "since then are not watched until they send again: {}",
+          e.what());
+      return;
+    }
+    const auto o = admission_of(settings);
     if (!o.accept_unknown) {
       // A patient removed while vitalsd was down is not watched: its silence is expected.
       std::erase_if(streams, [&o](const core::stream_seen& s) {
@@ -508,6 +532,7 @@ struct app::impl {
   core::pipeline pipe;
   core::device_directory devices;                      ///< [[devices]], live: replaced by a reload
   std::vector<std::unique_ptr<core::source>> sources;  ///< [[sources]], in file order
+  std::vector<core::short_id> source_devices;  ///< the devices sources list themselves (BLE)
   asio::signal_set signals;
   asio::steady_timer stats_timer;
   alert_service alerts;
