@@ -539,6 +539,8 @@ TEST_CASE("sqlite store: alert changes are committed without waiting for the int
   store.apply(std::move(c));
   REQUIRE(eventually([&] { return r.count("alerts") == 1; }));
   CHECK(r.count("samples") == 1);  // samples queued before the alert are committed with it
+  // The writer counts a commit after COMMIT returns, which is after the reader can see it.
+  REQUIRE(eventually([&] { return st.store_commits.load() >= 1; }));
   CHECK(st.store_commits == 1);
 }
 
