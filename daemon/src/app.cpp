@@ -79,7 +79,7 @@ struct app::impl {
   impl(config::settings s, const core::plugin_registry& registry)
       : plugins(registry),
         file_settings(s),
-        settings(with_registry(std::move(s))),
+        settings(with_registry(std::move(s), registry_problem)),
         store(store_options_from(settings, intake), counters),
         pipe(pipeline_options_from(settings), core::detector_set(detection_settings_from(settings)),
              store, counters, &intake),
@@ -100,6 +100,7 @@ struct app::impl {
       source_devices.insert(source_devices.end(), listed.begin(), listed.end());
     }
     pipe.add_known_devices(source_devices);
+    status.set_registry_problem(registry_problem);
     if (settings.api.enabled) {
       api = std::make_unique<api_server>(io, api_options_from(settings), backend);
     }
@@ -218,6 +219,7 @@ struct app::impl {
     outcome["restart_needed"] = p.kept;
     settings = std::move(p.next);
     file_settings = std::move(p.file);
+    status.set_registry_problem({});  // the whole registry passed prepare()
     // Pipeline thread: the device map is published once the pipeline admits the new devices,
     // so that a reading mapped by the new map is never refused by the old admission list.
     pipe.reconfigure(std::move(u), [this, outcome = std::move(outcome), done = std::move(done),
@@ -524,6 +526,7 @@ struct app::impl {
   // writer thread posts commit completions to it until the store has stopped.
   const core::plugin_registry& plugins;
   config::settings file_settings;  ///< as loaded from the file (or the embedded defaults)
+  std::string registry_problem;    ///< what with_registry() left out at start, for /healthz
   config::settings settings;       ///< running: file_settings with the patient registry applied
   core::stats counters;
   core::intake_gate intake;  ///< held by the store while its commits fail

@@ -176,7 +176,7 @@ std::vector<config::registry_patient> registry_of(const std::string& path) {
   return out;
 }
 
-config::settings with_registry(config::settings file) {
+config::settings with_registry(config::settings file, std::string& problem) {
   std::vector<config::registry_patient> entries;
   try {
     entries = registry_of(file.store.path);
@@ -184,6 +184,7 @@ config::settings with_registry(config::settings file) {
     spdlog::error(
         "patient registry: cannot be read, only the configuration file's patients are known: {}",
         e.what());
+    problem = "cannot be read; the log says why";
     return file;
   }
   std::vector<config::registry_patient> good;
@@ -198,6 +199,10 @@ config::settings with_registry(config::settings file) {
     }
     if (problems.empty()) good.push_back(std::move(entries[i]));
   }
+  if (good.size() != entries.size()) {
+    problem = std::to_string(entries.size() - good.size()) +
+              " entry(ies) left out as invalid (the log names them); fix or remove them";
+  }
   try {
     const auto out = config::apply_registry(file, good);
     if (out.patients != 0) {
@@ -211,6 +216,7 @@ config::settings with_registry(config::settings file) {
     spdlog::error(
         "patient registry left out, only the configuration file's patients are known:\n{}",
         e.what());
+    problem = "left out whole (the log says why)";
   }
   return file;
 }

@@ -48,7 +48,8 @@ std::vector<config::registry_patient> registry_of(const std::string& path);
 /// `file` with the database's patient registry applied, at start. An entry that fails the
 /// checks (written by an older vitalsd, or by hand) is left out with an error, and so is the
 /// whole registry when it cannot be read: every other patient is still watched, and the API
-/// (vitalsctl patient update) can fix the entry.
-config::settings with_registry(config::settings file);
+/// (vitalsctl patient update) can fix the entry. `problem` says what was left out ("" when
+/// nothing), for /healthz.
+config::settings with_registry(config::settings file, std::string& problem);
 
 }  // namespace vitals::daemon::detail

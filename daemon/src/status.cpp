@@ -71,6 +71,7 @@ api_response status_reporter::health() const {
   }
   const auto alerts = alerts_.figures();
   const auto store = store_.status();
+  up = up && registry_problem_.empty();
   json j{{"status", store.failing ? "failing"
                     : up          ? "ok"
                                   : "degraded"},
@@ -86,6 +87,7 @@ api_response status_reporter::health() const {
                       {"failing_seconds", store.failing_seconds},
                       {"readings_held", true}};
   }
+  if (!registry_problem_.empty()) j["registry"] = json{{"error", registry_problem_}};
   api_response r;
   r.status = up && !store.failing ? 200 : 503;
   r.body = j.dump();

@@ -27,7 +27,12 @@ class status_reporter {
   /// Prometheus text exposition format 0.0.4.
   api_response metrics() const;
 
+  /// What is wrong with the patient registry ("" when nothing): while set, /healthz answers 503
+  /// "degraded" with it, since the patients it leaves out are not watched. io thread.
+  void set_registry_problem(std::string problem) { registry_problem_ = std::move(problem); }
+
  private:
+  std::string registry_problem_;
   const core::stats& counters_;
   std::vector<const core::source*> sources_;
   const core::store& store_;

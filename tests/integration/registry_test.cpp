@@ -2,6 +2,8 @@
 // added, changed, removed and imported with `vitalsctl patient` while readings flow; admission
 // follows at once, the registry survives a restart, and a bad change changes nothing.
 
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
@@ -162,6 +164,44 @@ TEST_CASE(
                                                   {{"Authorization", "Bearer " + admin_token}});
   CHECK_THAT(metrics.body,
              Catch::Contains("vitalsd_samples_rejected_total{reason=\"unknown_device\"} 2\n"));
+  CHECK(vitals::it::terminate(*daemon) == 0);
+}
+
+TEST_CASE("a registry entry left out at start makes /healthz say so until it is mended",
+          "[integration][registry]") {
+  vitals::test::temp_dir secrets("vitals-secrets");
+  const auto admin_file = vitals::it::write_secret(secrets.path(), "admin.token", admin_token);
+  vitals::it::daemon_env env(
+      "[pipeline]\nbatch_max = 1024\n",
+      "[[api.tokens]]\nname = \"ops\"\nrole = \"admin\"\ntoken_file = \"" + admin_file + "\"\n");
+  auto daemon = env.start_daemon();
+  REQUIRE(vitals::it::terminate(*daemon) == 0);
+  // An entry an older vitalsd (or a hand with sqlite3) wrote: a limit out of range.
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(env.db.c_str(), &db) == SQLITE_OK);
+    const auto rc = sqlite3_exec(db,
+                                 "INSERT INTO patient_registry VALUES ('p-bad', "
+                                 "'{\"rules\": {\"spo2_low\": {\"limit\": 20}}}', 0, 'hand')",
+                                 nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+  }
+  daemon = env.start_daemon();
+  CHECK_THAT(daemon->log_text(),
+             Catch::Contains("patient registry, entry 1: key 'rules.spo2_low.limit'"));
+  auto health = vitals::test::http_request(env.api_port, "GET", "/healthz");
+  CHECK(health.status == 503);
+  CHECK_THAT(health.body, Catch::Contains("\"status\":\"degraded\"") &&
+                              Catch::Contains("1 entry(ies) left out as invalid"));
+  // Mended through the API: healthy again.
+  const auto r = vitals::it::run_to_end(
+      {VITALSCTL_PATH, "patient", "update", "p-bad", "--clear-rule", "spo2_low", "--api",
+       "http://127.0.0.1:" + std::to_string(env.api_port), "--token-file", admin_file},
+      env.dir.path(), "vitalsctl-mend");
+  CHECK(r.code == 0);
+  health = vitals::test::http_request(env.api_port, "GET", "/healthz");
+  CHECK(health.status == 200);
   CHECK(vitals::it::terminate(*daemon) == 0);
 }
 
